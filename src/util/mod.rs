@@ -1,0 +1,5 @@
+//! Small helpers shared by every module: a deterministic random source and atomic file
+//! writes. Nothing here knows about printers.
+
+pub mod fsio;
+pub mod rng;
