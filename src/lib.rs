@@ -10,3 +10,13 @@ pub mod util;
 
 /// The tool version recorded in golden records and reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub mod analysis;
+pub mod check;
+pub mod verdict;
+
+/// Resolution of the printer dot grid: 8 dots per mm.
+pub const DOT_DPI: f64 = 203.2;
+pub mod golden;
+pub mod report;
+pub mod scanfile;

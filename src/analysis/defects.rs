@@ -1,0 +1,514 @@
+//! Naming defects from the measured profiles. Pure: profiles in, defects out. Thresholds
+//! live here as named constants so that reports and docs can quote them.
+
+use super::{Axis, Defect, Severity, Side};
+use crate::defect::DefectKind;
+
+/// A column is missing when its coverage is below this share of what the pattern asks for.
+pub const MISSING: f64 = 0.5;
+/// A 1–2 dot notch this deep below its neighbours is a dead element.
+pub const NOTCH_DEPTH: f64 = 0.25;
+/// An isolated element printing less than this share of the median element is dead.
+pub const ELEMENT_DEAD: f64 = 0.45;
+/// … and less than this share is weak (marginal).
+pub const ELEMENT_WEAK: f64 = 0.65;
+/// Fade across / along, dense-line fade: relative loss that is marginal, and that fails.
+pub const FADE_MARGINAL: f64 = 0.12;
+pub const FADE_FAIL: f64 = 0.2;
+/// Banding amplitude (coverage) that is marginal, and that fails.
+pub const BANDING_MARGINAL: f64 = 0.03;
+pub const BANDING_FAIL: f64 = 0.05;
+/// Ink rows below this share of the expected ink count as not printed.
+pub const PRINTED: f64 = 0.3;
+/// A run of missing columns at least this share of the width, touching an edge, is half
+/// width.
+pub const HALF_WIDTH: f64 = 0.25;
+
+/// Confidence: 0.5 at the detection threshold, rising to 0.99 at twice the threshold.
+pub fn confidence(depth: f64, threshold: f64) -> f64 {
+    if threshold <= 0.0 {
+        return 0.99;
+    }
+    (0.5 + 0.5 * (depth / threshold - 1.0)).clamp(0.5, 0.99)
+}
+
+fn severity(loss: f64) -> Severity {
+    if loss >= FADE_FAIL {
+        Severity::Fail
+    } else {
+        Severity::Marginal
+    }
+}
+
+/// Runs of missing columns and narrow notches in a relative column profile.
+pub fn column_defects(rel: &[f64]) -> Vec<Defect> {
+    let n = rel.len();
+    let mut out = Vec::new();
+    let mut missing = vec![false; n];
+    for (i, &r) in rel.iter().enumerate() {
+        missing[i] = !r.is_nan() && r < MISSING;
+    }
+    let mut c = 0;
+    while c < n {
+        if !missing[c] {
+            c += 1;
+            continue;
+        }
+        let start = c;
+        while c < n && missing[c] {
+            c += 1;
+        }
+        let end = c - 1;
+        let len = end - start + 1;
+        let touches = start == 0 || end == n - 1;
+        // One blurred column at the very edge of the band is the scan, not the printer.
+        if touches && len == 1 {
+            continue;
+        }
+        let mean: f64 = rel[start..=end].iter().sum::<f64>() / len as f64;
+        let depth = (1.0 - mean).clamp(0.0, 1.0);
+        let fraction = len as f64 / n as f64;
+        let (kind, side) = if touches && fraction >= HALF_WIDTH {
+            let side = if start == 0 { Side::Left } else { Side::Right };
+            (DefectKind::HalfWidth, Some(side))
+        } else if len >= 3 {
+            (DefectKind::BlockDropout, None)
+        } else {
+            (DefectKind::DeadElement, None)
+        };
+        let what = match kind {
+            DefectKind::HalfWidth => "columns missing from the edge",
+            DefectKind::BlockDropout => "contiguous columns missing",
+            _ => "column missing on every row",
+        };
+        out.push(Defect {
+            kind,
+            severity: Severity::Fail,
+            axis: Axis::Columns,
+            start: start as u32,
+            end: end as u32,
+            depth,
+            fraction,
+            confidence: confidence(depth, 1.0 - MISSING),
+            side,
+            period: None,
+            hint: kind.hint(),
+            detail: format!(
+                "{what}: dots {start}–{end} ({len} dots, {:.0} % of width) at {:.0} % of expected coverage",
+                fraction * 100.0,
+                mean * 100.0
+            ),
+        });
+    }
+    // Notches: 1–2 columns well below their neighbourhood but not below MISSING.
+    let mut c = 2;
+    while c + 2 < n {
+        if missing[c] || rel[c].is_nan() {
+            c += 1;
+            continue;
+        }
+        let lo = c.saturating_sub(8);
+        let hi = (c + 9).min(n);
+        let mut neigh: Vec<f64> = rel[lo..hi].iter().copied().filter(|v| !v.is_nan()).collect();
+        neigh.sort_by(|a, b| a.total_cmp(b));
+        let local = neigh.get(neigh.len() * 2 / 3).copied().unwrap_or(1.0);
+        let depth = local - rel[c];
+        if depth >= NOTCH_DEPTH && !missing[c - 1] && !missing[c + 1] {
+            let end = if rel[c + 1] < local - NOTCH_DEPTH { c + 1 } else { c };
+            if end + 1 < n && rel[end + 1] < local - NOTCH_DEPTH {
+                // three or more: not a notch; the missing-run pass covers real blocks
+                c = end + 2;
+                continue;
+            }
+            out.push(Defect {
+                kind: DefectKind::DeadElement,
+                severity: Severity::Fail,
+                axis: Axis::Columns,
+                start: c as u32,
+                end: end as u32,
+                depth: depth / local.max(1e-6),
+                fraction: (end - c + 1) as f64 / n as f64,
+                confidence: confidence(depth, NOTCH_DEPTH),
+                side: None,
+                period: None,
+                hint: DefectKind::DeadElement.hint(),
+                detail: format!(
+                    "notch at dots {c}–{end}: coverage {:.2} against {:.2} around it",
+                    rel[c], local
+                ),
+            });
+            c = end + 1;
+        }
+        c += 1;
+    }
+    out
+}
+
+/// Dead or weak heater elements from the isolated-element staircase (strengths relative
+/// to the median element). Runs of 3 or more are left to the column profile.
+pub fn element_defects(strength: &[f64], known: &[Defect]) -> Vec<Defect> {
+    let n = strength.len();
+    let mut out = Vec::new();
+    let covered = |c: usize| {
+        known
+            .iter()
+            .any(|d| d.axis == Axis::Columns && (d.start as usize) <= c + 1 && c <= d.end as usize + 1)
+    };
+    let mut c = 0;
+    while c < n {
+        if strength[c].is_nan() || strength[c] >= ELEMENT_WEAK {
+            c += 1;
+            continue;
+        }
+        let start = c;
+        while c < n && !strength[c].is_nan() && strength[c] < ELEMENT_WEAK {
+            c += 1;
+        }
+        let end = c - 1;
+        if end - start + 1 > 2 || covered(start) || covered(end) {
+            continue;
+        }
+        let worst = strength[start..=end].iter().copied().fold(f64::INFINITY, f64::min);
+        let dead = worst < ELEMENT_DEAD;
+        out.push(Defect {
+            kind: DefectKind::DeadElement,
+            severity: if dead { Severity::Fail } else { Severity::Marginal },
+            axis: Axis::Columns,
+            start: start as u32,
+            end: end as u32,
+            depth: 1.0 - worst,
+            fraction: (end - start + 1) as f64 / n as f64,
+            confidence: confidence(1.0 - worst, 1.0 - ELEMENT_WEAK),
+            side: None,
+            period: None,
+            hint: DefectKind::DeadElement.hint(),
+            detail: format!(
+                "element{} {start}{} print{} {:.0} % of a typical element",
+                if end > start { "s" } else { "" },
+                if end > start { format!("–{end}") } else { String::new() },
+                if end > start { "" } else { "s" },
+                worst * 100.0
+            ),
+        });
+    }
+    out
+}
+
+/// Least-squares line through (x, y) points: (intercept, slope).
+pub fn line_fit(pts: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = pts.len() as f64;
+    if pts.len() < 2 {
+        return None;
+    }
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    Some((my - slope * mx, slope))
+}
+
+/// Coverage sloping across the printed columns.
+pub fn fade_across(rel: &[f64], skip: &[Defect]) -> Option<Defect> {
+    let pts: Vec<(f64, f64)> = rel
+        .iter()
+        .enumerate()
+        .filter(|(c, r)| {
+            !r.is_nan()
+                && **r >= MISSING
+                && !skip
+                    .iter()
+                    .any(|d| d.axis == Axis::Columns && (d.start as usize) <= *c && *c <= d.end as usize)
+        })
+        .map(|(c, &r)| (c as f64, r))
+        .collect();
+    let (first, last) = (pts.first()?.0, pts.last()?.0);
+    if last - first < rel.len() as f64 * 0.2 {
+        return None;
+    }
+    let (b, m) = line_fit(&pts)?;
+    let (y0, y1) = (b + m * first, b + m * last);
+    let (hi, lo) = (y0.max(y1), y0.min(y1));
+    if hi <= 0.0 {
+        return None;
+    }
+    let loss = 1.0 - lo / hi;
+    if loss < FADE_MARGINAL {
+        return None;
+    }
+    let side = if y1 < y0 { Side::Right } else { Side::Left };
+    Some(Defect {
+        kind: DefectKind::FadeAcross,
+        severity: severity(loss),
+        axis: Axis::Columns,
+        start: first as u32,
+        end: last as u32,
+        depth: loss,
+        fraction: (last - first + 1.0) / rel.len() as f64,
+        confidence: confidence(loss, FADE_MARGINAL),
+        side: Some(side),
+        period: None,
+        hint: DefectKind::FadeAcross.hint(),
+        detail: format!(
+            "coverage falls from {hi:.2} to {lo:.2} towards the {} edge",
+            side.name()
+        ),
+    })
+}
+
+/// Coverage falling along the feed over the solid rows (row, coverage).
+pub fn fade_along(rows: &[(u32, f64)], page_rows: u32) -> Option<Defect> {
+    let pts: Vec<(f64, f64)> = rows.iter().map(|&(r, v)| (r as f64, v)).collect();
+    let (first, last) = (pts.first()?.0, pts.last()?.0);
+    if last - first < 64.0 {
+        return None;
+    }
+    let (b, m) = line_fit(&pts)?;
+    let (y0, y1) = (b + m * first, b + m * last);
+    if y0 <= 0.0 || y1 >= y0 {
+        return None;
+    }
+    let loss = 1.0 - y1.max(0.0) / y0;
+    if loss < FADE_MARGINAL {
+        return None;
+    }
+    Some(Defect {
+        kind: DefectKind::FadeAlong,
+        severity: severity(loss),
+        axis: Axis::Rows,
+        start: first as u32,
+        end: last as u32,
+        depth: loss,
+        fraction: (last - first + 1.0) / page_rows.max(1) as f64,
+        confidence: confidence(loss, FADE_MARGINAL),
+        side: None,
+        period: None,
+        hint: DefectKind::FadeAlong.hint(),
+        detail: format!(
+            "solid coverage falls from {y0:.2} to {:.2} between rows {first} and {last}",
+            y1.max(0.0)
+        ),
+    })
+}
+
+/// Amplitude spectrum of a detrended run of row values for periods 6..len/2.5.
+fn spectrum(vals: &[f64]) -> Vec<(f64, f64)> {
+    let n = vals.len();
+    let pts: Vec<(f64, f64)> = vals.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect();
+    let Some((b, m)) = line_fit(&pts) else {
+        return Vec::new();
+    };
+    let x: Vec<f64> = pts.iter().map(|&(i, v)| v - (b + m * i)).collect();
+    let mut out = Vec::new();
+    let mut p = 6.0;
+    while p <= n as f64 / 2.5 {
+        let w = std::f64::consts::TAU / p;
+        let (mut re, mut im) = (0.0, 0.0);
+        for (i, &v) in x.iter().enumerate() {
+            let (s, c) = (w * i as f64).sin_cos();
+            re += v * c;
+            im += v * s;
+        }
+        out.push((p, 2.0 * re.hypot(im) / n as f64));
+        p *= 1.03;
+    }
+    out
+}
+
+/// Periodic variation along the feed, from runs of consecutive solid rows.
+pub fn banding(runs: &[Vec<(u32, f64)>]) -> Option<Defect> {
+    let usable: Vec<&Vec<(u32, f64)>> = runs.iter().filter(|r| r.len() >= 48).collect();
+    if usable.is_empty() {
+        return None;
+    }
+    // Average the spectra of runs over the periods they share (shortest run's grid).
+    let shortest = usable.iter().map(|r| r.len()).min()?;
+    let mut acc: Vec<(f64, f64)> = Vec::new();
+    for r in &usable {
+        let vals: Vec<f64> = r.iter().take(shortest).map(|p| p.1).collect();
+        let s = spectrum(&vals);
+        if acc.is_empty() {
+            acc = s;
+        } else {
+            for (a, b) in acc.iter_mut().zip(s) {
+                a.1 += b.1;
+            }
+        }
+    }
+    let k = usable.len() as f64;
+    acc.iter_mut().for_each(|a| a.1 /= k);
+    let (period, amp) = acc.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let mut amps: Vec<f64> = acc.iter().map(|a| a.1).collect();
+    amps.sort_by(|a, b| a.total_cmp(b));
+    let floor = amps[amps.len() / 2];
+    if amp < BANDING_MARGINAL || amp < 4.0 * floor {
+        return None;
+    }
+    let start = usable.first()?.first()?.0;
+    let end = usable.last()?.last()?.0;
+    Some(Defect {
+        kind: DefectKind::Banding,
+        severity: if amp >= BANDING_FAIL {
+            Severity::Fail
+        } else {
+            Severity::Marginal
+        },
+        axis: Axis::Rows,
+        start,
+        end,
+        depth: amp,
+        fraction: 0.0,
+        confidence: confidence(amp, BANDING_MARGINAL),
+        side: None,
+        period: Some(period),
+        hint: DefectKind::Banding.hint(),
+        detail: format!("coverage varies ±{amp:.3} with a period of {period:.1} rows"),
+    })
+}
+
+/// The print stopping before the pattern's end. `ink` holds, per row, the share of the
+/// expected ink that came out (None where the row expects little ink).
+pub fn truncation(ink: &[Option<f64>], ink_end: u32) -> (u32, Option<Defect>) {
+    let printed_end = ink
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, v)| v.is_some_and(|v| v >= PRINTED))
+        .map(|(r, _)| r as u32 + 1)
+        .unwrap_or(0);
+    let short = ink_end.saturating_sub(printed_end);
+    let tol = (ink_end as f64 * 0.02).max(6.0);
+    if (short as f64) <= tol {
+        return (printed_end, None);
+    }
+    let fraction = printed_end as f64 / ink_end.max(1) as f64;
+    let depth = 1.0 - fraction;
+    (
+        printed_end,
+        Some(Defect {
+            kind: DefectKind::Truncated,
+            severity: Severity::Fail,
+            axis: Axis::Rows,
+            start: printed_end,
+            end: ink_end.saturating_sub(1),
+            depth,
+            fraction,
+            confidence: confidence(short as f64, tol),
+            side: None,
+            period: None,
+            hint: DefectKind::Truncated.hint(),
+            detail: format!(
+                "print stops at row {printed_end} of {ink_end} ({:.0} % of the pattern's length)",
+                fraction * 100.0
+            ),
+        }),
+    )
+}
+
+/// Dense bands printing lighter than the sparse blocks next to them: (dense OD, sparse OD,
+/// first row, last row) per pair.
+pub fn dense_line_fade(pairs: &[(f64, f64, u32, u32)], page_rows: u32) -> Option<Defect> {
+    let losses: Vec<(f64, u32, u32)> = pairs
+        .iter()
+        .filter(|p| p.1 > 0.05)
+        .map(|&(d, s, a, b)| (1.0 - d / s, a, b))
+        .collect();
+    if losses.is_empty() {
+        return None;
+    }
+    let loss = losses.iter().map(|l| l.0).sum::<f64>() / losses.len() as f64;
+    if loss < FADE_MARGINAL {
+        return None;
+    }
+    let start = losses.iter().map(|l| l.1).min()?;
+    let end = losses.iter().map(|l| l.2).max()?;
+    Some(Defect {
+        kind: DefectKind::DenseLineFade,
+        severity: severity(loss),
+        axis: Axis::Rows,
+        start,
+        end,
+        depth: loss,
+        fraction: (end - start + 1) as f64 / page_rows.max(1) as f64,
+        confidence: confidence(loss, FADE_MARGINAL),
+        side: None,
+        period: None,
+        hint: DefectKind::DenseLineFade.hint(),
+        detail: format!(
+            "dense rows print at {:.0} % of the density of sparse rows",
+            (1.0 - loss) * 100.0
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_classified_by_length_and_edge() {
+        let mut rel = vec![1.0; 576];
+        rel[100] = 0.1;
+        for v in &mut rel[200..264] {
+            *v = 0.0;
+        }
+        for v in &mut rel[400..] {
+            *v = 0.02;
+        }
+        let d = column_defects(&rel);
+        let kinds: Vec<_> = d.iter().map(|d| (d.kind, d.start, d.end)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (DefectKind::DeadElement, 100, 100),
+                (DefectKind::BlockDropout, 200, 263),
+                (DefectKind::HalfWidth, 400, 575)
+            ]
+        );
+        assert_eq!(d[2].side, Some(Side::Right));
+    }
+
+    #[test]
+    fn notch_and_clean_profiles() {
+        let mut rel: Vec<f64> = (0..576).map(|i| 1.0 + 0.01 * ((i % 7) as f64 - 3.0)).collect();
+        assert!(column_defects(&rel).is_empty());
+        rel[300] = 0.62;
+        let d = column_defects(&rel);
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].kind, d[0].start), (DefectKind::DeadElement, 300));
+    }
+
+    #[test]
+    fn fades_and_banding() {
+        let rel: Vec<f64> = (0..576).map(|i| 1.0 - 0.4 * i as f64 / 575.0).collect();
+        let f = fade_across(&rel, &[]).expect("fade");
+        assert_eq!(f.side, Some(Side::Right));
+        assert!((f.depth - 0.4).abs() < 0.01);
+        let flat = vec![1.0; 576];
+        assert!(fade_across(&flat, &[]).is_none());
+
+        let run: Vec<(u32, f64)> = (0..200)
+            .map(|r| (r, 0.9 + 0.1 * (std::f64::consts::TAU * r as f64 / 32.0).sin()))
+            .collect();
+        let b = banding(&[run]).expect("banding");
+        assert!((b.period.expect("period") - 32.0).abs() < 1.5, "{b:?}");
+        let still: Vec<(u32, f64)> = (0..200).map(|r| (r, 1.0)).collect();
+        assert!(banding(&[still]).is_none());
+    }
+
+    #[test]
+    fn truncation_point() {
+        let mut ink = vec![Some(1.0); 600];
+        for v in &mut ink[300..] {
+            *v = Some(0.0);
+        }
+        let (end, d) = truncation(&ink, 600);
+        assert_eq!(end, 300);
+        assert_eq!(d.expect("truncated").start, 300);
+        let full = vec![Some(0.95); 600];
+        assert!(truncation(&full, 600).1.is_none());
+    }
+}

@@ -1,0 +1,699 @@
+//! Scan analysis: pure functions from an image and the pattern it should show to
+//! measurements in printer dot space and named defects.
+//!
+//! Owns registration, calibration, coverage and density profiles and defect naming. It
+//! must not read or write files, talk to instruments, or judge against golden records
+//! (that is `golden`'s job): everything here is a function of its arguments.
+
+pub mod defects;
+pub mod dotmap;
+pub mod idread;
+pub mod register;
+
+use crate::defect::DefectKind;
+use crate::pattern::{self, BandKind, Edge, Pattern, PatternId, PatternKind};
+use crate::verdict::Verdict;
+use dotmap::{median, Calibration, DotMap};
+use image::GrayImage;
+use register::{FiducialMatch, Registration};
+use serde::{Deserialize, Serialize};
+
+/// Version tag of the analysis JSON (docs/analysis-json.md).
+pub const SCHEMA: &str = "printrig.analysis/1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Marginal,
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Axis {
+    /// `start`/`end` are dot columns.
+    Columns,
+    /// `start`/`end` are dot rows along the feed.
+    Rows,
+    /// The whole page.
+    Page,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Left,
+    Right,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Left => "left",
+            Side::Right => "right",
+        }
+    }
+}
+
+/// A named finding: what, where (inclusive `start..=end` on `axis`), how much and how sure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Defect {
+    pub kind: DefectKind,
+    pub severity: Severity,
+    pub axis: Axis,
+    pub start: u32,
+    pub end: u32,
+    /// Loss relative to what was expected, 0..1 (for banding: the amplitude).
+    pub depth: f64,
+    /// Share of the width (columns) or of the pattern's length (rows) concerned; for
+    /// `truncated` the share that did print.
+    pub fraction: f64,
+    pub confidence: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<f64>,
+    pub hint: &'static str,
+    pub detail: String,
+}
+
+impl Defect {
+    fn page(kind: DefectKind, detail: String) -> Defect {
+        Defect {
+            kind,
+            severity: Severity::Fail,
+            axis: Axis::Page,
+            start: 0,
+            end: 0,
+            depth: 1.0,
+            fraction: 1.0,
+            confidence: 0.99,
+            side: None,
+            period: None,
+            hint: kind.hint(),
+            detail,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PatternInfo {
+    pub name: &'static str,
+    pub dots: u32,
+    pub rows: u32,
+    pub serial: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanInfo {
+    pub width: u32,
+    pub height: u32,
+    /// Paper grey seen by the coarse survey.
+    pub paper_grey: f64,
+    /// Share of pixels clearly darker than paper.
+    pub ink_fraction: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistrationInfo {
+    pub fiducials_found: usize,
+    pub fiducials_expected: usize,
+    /// Dot (x, y) → scan pixel (u, v): u = a·x + b·y + c, v = d·x + e·y + f.
+    pub transform: [f64; 6],
+    pub rotation_deg: f64,
+    /// Scan pixels per dot along the dot x and y axes.
+    pub scale_x: f64,
+    pub scale_y: f64,
+    /// The scan resolution this implies (203.2-dpi dots).
+    pub dpi_x: f64,
+    pub dpi_y: f64,
+    pub residual_dots: f64,
+    /// "affine" with marks in two rows, "similarity" from marks on one line.
+    pub model: &'static str,
+    /// Share of the pattern's dots that fell inside the scan.
+    pub inside: f64,
+    pub fiducials: Vec<FiducialMatch>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IdInfo {
+    pub read: Option<PatternId>,
+    pub copies_read: u32,
+    pub matches: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationInfo {
+    pub white: f64,
+    pub solid: f64,
+    /// Optical density of the solid reference against the paper.
+    pub solid_density: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BandMeasure {
+    pub name: String,
+    pub kind: &'static str,
+    pub row_start: u32,
+    pub row_end: u32,
+    pub expected_coverage: f64,
+    /// Mean measured coverage over the band's printed rows (the solid reference = 1).
+    pub coverage: Option<f64>,
+    /// Optical density of the band's mean reflectance.
+    pub density: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Profiles {
+    /// Per dot column: coverage of the full-width bands relative to what they should
+    /// have (1 = as expected). Absent for patterns without full-width bands.
+    pub columns: Option<Vec<f64>>,
+    /// Per dot row: share of the row's expected ink that came out (null where the row
+    /// expects fewer than 8 dots).
+    pub rows: Vec<Option<f64>>,
+    /// Per dot column: strength of the isolated element relative to the median element
+    /// (the `elements` pattern only).
+    pub elements: Option<Vec<f64>>,
+}
+
+/// Everything measured on one scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub schema: &'static str,
+    pub pattern: PatternInfo,
+    pub scan: ScanInfo,
+    pub registration: Option<RegistrationInfo>,
+    pub id: IdInfo,
+    pub calibration: Option<CalibrationInfo>,
+    pub bands: Vec<BandMeasure>,
+    pub profiles: Option<Profiles>,
+    pub printed_rows: Option<u32>,
+    pub expected_rows: u32,
+    pub defects: Vec<Defect>,
+    pub notes: Vec<String>,
+}
+
+impl Analysis {
+    /// The verdict from the defects alone (golden comparison may raise it).
+    pub fn defect_verdict(&self) -> Verdict {
+        self.defects
+            .iter()
+            .map(|d| match d.severity {
+                Severity::Fail => Verdict::Fail,
+                Severity::Marginal => Verdict::Marginal,
+            })
+            .max()
+            .unwrap_or(Verdict::Pass)
+    }
+
+    pub fn has(&self, kind: DefectKind) -> bool {
+        self.defects.iter().any(|d| d.kind == kind)
+    }
+}
+
+/// Below this share of dark pixels a scan is a blank page.
+const BLANK_INK: f64 = 2e-4;
+/// Widths tried when the expected layout does not register, to name a wrong page.
+const COMMON_WIDTHS: [u32; 4] = [384, 512, 576, 640];
+
+/// Analyses a scan of `pattern`.
+pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
+    let layout = &pattern.layout;
+    let survey = register::survey(img);
+    let mut a = Analysis {
+        schema: SCHEMA,
+        pattern: PatternInfo {
+            name: layout.kind.name(),
+            dots: layout.dots,
+            rows: layout.rows,
+            serial: layout.serial,
+        },
+        scan: ScanInfo {
+            width: img.width(),
+            height: img.height(),
+            paper_grey: survey.white,
+            ink_fraction: survey.dark_fraction,
+        },
+        registration: None,
+        id: IdInfo {
+            read: None,
+            copies_read: 0,
+            matches: None,
+        },
+        calibration: None,
+        bands: Vec::new(),
+        profiles: None,
+        printed_rows: None,
+        expected_rows: layout.ink_end,
+        defects: Vec::new(),
+        notes: Vec::new(),
+    };
+    if survey.dark_fraction < BLANK_INK {
+        a.defects.push(Defect::page(
+            DefectKind::Blank,
+            format!(
+                "no ink on the page ({:.4} % of pixels darker than paper)",
+                survey.dark_fraction * 100.0
+            ),
+        ));
+        return a;
+    }
+    let Some(reg) = register::register(layout, &survey.candidates) else {
+        if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
+            a.id.read = Some(other);
+            a.id.matches = Some(false);
+            a.defects.push(wrong_pattern(layout.kind, layout.dots, &other));
+        } else {
+            a.defects.push(Defect::page(
+                DefectKind::Unregistered,
+                format!(
+                    "fewer than two of the {} fiducial marks found ({} mark-like blobs on the scan)",
+                    layout.fiducials.len(),
+                    survey.candidates.len()
+                ),
+            ));
+        }
+        return a;
+    };
+    let map = DotMap::sample(img, &reg.map, layout.dots, layout.rows);
+    a.registration = Some(registration_info(&reg, layout.fiducials.len(), map.inside_fraction()));
+
+    let Some(cal) = calibrate(&map, pattern, &reg) else {
+        a.defects.push(Defect::page(
+            DefectKind::Unregistered,
+            "marks found but the print's white or solid areas fall outside the scan".into(),
+        ));
+        return a;
+    };
+    a.calibration = Some(CalibrationInfo {
+        white: cal.white,
+        solid: cal.solid,
+        solid_density: cal.solid_density(),
+    });
+
+    let contrast = 0.15 * (cal.white - cal.solid);
+    let (read, copies) = idread::read(&map, &layout.id_strips, contrast);
+    a.id.copies_read = copies;
+    let read = read.or_else(|| identify_other(img, &survey, layout.kind, layout.dots));
+    a.id.read = read;
+    if let Some(pid) = read {
+        let ok = pid.kind == layout.kind && pid.dots == layout.dots;
+        a.id.matches = Some(ok);
+        if !ok {
+            a.defects.push(wrong_pattern(layout.kind, layout.dots, &pid));
+            return a;
+        }
+        if pid.serial != layout.serial {
+            a.notes.push(format!(
+                "page carries serial {} (expected {}): a page from another job of the same pattern",
+                pid.serial, layout.serial
+            ));
+        }
+    } else {
+        a.notes.push("pattern id strip unreadable on both copies".into());
+    }
+    if reg.residual_dots > 1.5 {
+        a.notes.push(format!(
+            "registration residual {:.2} dots: locations may be off by that much",
+            reg.residual_dots
+        ));
+    }
+    measure(&mut a, &map, &cal, pattern);
+    a
+}
+
+fn wrong_pattern(kind: PatternKind, dots: u32, got: &PatternId) -> Defect {
+    Defect::page(
+        DefectKind::WrongPattern,
+        format!(
+            "page says {} at {} dots (serial {}), expected {} at {} dots",
+            got.kind, got.dots, got.serial, kind, dots
+        ),
+    )
+}
+
+/// Tries the top marks and id strip of the common widths to name the page that is there.
+fn identify_other(
+    img: &GrayImage,
+    survey: &register::Survey,
+    expected_kind: PatternKind,
+    expected_dots: u32,
+) -> Option<PatternId> {
+    let mut widths: Vec<u32> = COMMON_WIDTHS.to_vec();
+    if !widths.contains(&expected_dots) {
+        widths.push(expected_dots);
+    }
+    for dots in widths {
+        let Ok(p) = pattern::render(PatternKind::Solid, dots, 0) else {
+            continue;
+        };
+        let mut layout = p.layout;
+        layout.fiducials.retain(|f| f.edge == Edge::Top);
+        let Some(reg) = register::register(&layout, &survey.candidates) else {
+            continue;
+        };
+        if reg.found() < 3 {
+            continue;
+        }
+        let rows = pattern::HEADER_ROWS;
+        let map = DotMap::sample(img, &reg.map, dots, rows);
+        let mut solid: Vec<f32> = Vec::new();
+        for f in &layout.fiducials {
+            for y in f.y + 8..f.y + f.size - 8 {
+                for x in f.x + 8..f.x + f.size - 8 {
+                    solid.push(map.at(x, y));
+                }
+            }
+        }
+        let solid = median(&mut solid)?;
+        let contrast = 0.15 * (survey.white - solid);
+        let (read, _) = idread::read(&map, &layout.id_strips, contrast);
+        if let Some(pid) = read {
+            if pid.kind != expected_kind || pid.dots != expected_dots {
+                return Some(pid);
+            }
+        }
+    }
+    None
+}
+
+fn registration_info(reg: &Registration, expected: usize, inside: f64) -> RegistrationInfo {
+    let (sx, sy) = reg.map.scale();
+    RegistrationInfo {
+        fiducials_found: reg.found(),
+        fiducials_expected: expected,
+        transform: reg.map.as_array(),
+        rotation_deg: reg.map.rotation_deg(),
+        scale_x: sx,
+        scale_y: sy,
+        dpi_x: sx * crate::DOT_DPI,
+        dpi_y: sy * crate::DOT_DPI,
+        residual_dots: reg.residual_dots,
+        model: if reg.affine { "affine" } else { "similarity" },
+        inside,
+        fiducials: reg.fiducials.clone(),
+    }
+}
+
+/// Paper white from the pattern's blank areas; the solid reference from the darkest
+/// fiducial found (its inner half, clear of blur).
+fn calibrate(map: &DotMap, pattern: &Pattern, reg: &Registration) -> Option<Calibration> {
+    let sites = dotmap::white_sites(&pattern.bitmap, &pattern.layout);
+    let mut whites: Vec<f32> = sites.iter().map(|&(x, y)| map.at(x, y)).collect();
+    let white = median(&mut whites)?;
+    let mut solid = f64::INFINITY;
+    for (f, m) in pattern.layout.fiducials.iter().zip(&reg.fiducials) {
+        if m.found.is_none() {
+            continue;
+        }
+        let q = f.size / 4;
+        let mut vals: Vec<f32> = Vec::new();
+        for y in f.y + q..f.y + f.size - q {
+            for x in f.x + q..f.x + f.size - q {
+                vals.push(map.at(x, y));
+            }
+        }
+        if let Some(m) = median(&mut vals) {
+            solid = solid.min(m);
+        }
+    }
+    (solid.is_finite() && white > solid).then_some(Calibration { white, solid })
+}
+
+fn band_kind_name(k: &BandKind) -> &'static str {
+    match k {
+        BandKind::Solid => "solid",
+        BandKind::Tint => "tint",
+        BandKind::Elements { .. } => "elements",
+        BandKind::Sparse { .. } => "sparse",
+        BandKind::Content => "content",
+    }
+}
+
+/// Profiles, band measures and defects of a registered, calibrated scan.
+fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern) {
+    let layout = &pattern.layout;
+    let dots = layout.dots as usize;
+
+    // Per-row share of expected ink: the printed length.
+    let mut ink_rows: Vec<Option<f64>> = Vec::with_capacity(layout.rows as usize);
+    for y in 0..layout.rows {
+        let bits = pattern.bitmap.row(y);
+        let row = map.row(y);
+        let (mut got, mut want) = (0.0f64, 0u32);
+        for (b, g) in bits.iter().zip(row) {
+            if *b != 0 {
+                want += 1;
+                if !g.is_nan() {
+                    got += cal.coverage(*g) as f64;
+                }
+            }
+        }
+        ink_rows.push((want >= 8).then(|| got / want as f64));
+    }
+    let (printed_end, truncated) = defects::truncation(&ink_rows, layout.ink_end);
+    a.printed_rows = Some(printed_end);
+
+    // Column profile of the full-width bands (rows that printed only).
+    let mut col_sum = vec![0.0f64; dots];
+    let mut col_want = vec![0.0f64; dots];
+    let mut have_full = false;
+    for b in &layout.bands {
+        if !matches!(b.kind, BandKind::Solid | BandKind::Tint) {
+            continue;
+        }
+        for y in b.row_start..b.row_end.min(printed_end) {
+            have_full = true;
+            for (c, g) in map.row(y).iter().enumerate() {
+                if !g.is_nan() {
+                    col_sum[c] += cal.coverage(*g) as f64;
+                    col_want[c] += b.coverage;
+                }
+            }
+        }
+    }
+    let columns: Option<Vec<f64>> = have_full.then(|| {
+        col_sum
+            .iter()
+            .zip(&col_want)
+            .map(|(s, w)| if *w > 0.0 { s / w } else { f64::NAN })
+            .collect()
+    });
+
+    // Band measures.
+    for b in &layout.bands {
+        let (mut cov, mut refl, mut n) = (0.0f64, 0.0f64, 0u64);
+        for y in b.row_start..b.row_end.min(printed_end) {
+            for g in &map.row(y)[b.col_start as usize..b.col_end as usize] {
+                if !g.is_nan() {
+                    cov += cal.coverage(*g) as f64;
+                    refl += *g as f64;
+                    n += 1;
+                }
+            }
+        }
+        a.bands.push(BandMeasure {
+            name: b.name.clone(),
+            kind: band_kind_name(&b.kind),
+            row_start: b.row_start,
+            row_end: b.row_end,
+            expected_coverage: b.coverage,
+            coverage: (n > 0).then(|| cov / n as f64),
+            density: (n > 0).then(|| cal.density(refl / n as f64)),
+        });
+    }
+
+    let mut found: Vec<Defect> = Vec::new();
+    if let Some(rel) = &columns {
+        found.extend(defects::column_defects(rel));
+    }
+
+    // Isolated elements.
+    let elements = element_strengths(map, cal, pattern, printed_end);
+    if let Some(s) = &elements {
+        let extra = defects::element_defects(s, &found);
+        found.extend(extra);
+    }
+
+    if let Some(rel) = &columns {
+        if let Some(d) = defects::fade_across(rel, &found) {
+            found.push(d);
+        }
+    }
+
+    // Solid rows along the feed, over the columns that printed.
+    let good: Vec<usize> = match &columns {
+        Some(rel) => (0..dots).filter(|&c| rel[c] >= defects::MISSING).collect(),
+        None => Vec::new(),
+    };
+    let mut runs: Vec<Vec<(u32, f64)>> = Vec::new();
+    if !good.is_empty() {
+        for b in &layout.bands {
+            if b.kind != BandKind::Solid {
+                continue;
+            }
+            let mut run = Vec::new();
+            for y in b.row_start..b.row_end.min(printed_end) {
+                let row = map.row(y);
+                let (mut s, mut n) = (0.0, 0);
+                for &c in &good {
+                    let g = row[c];
+                    if !g.is_nan() {
+                        s += cal.coverage(g) as f64;
+                        n += 1;
+                    }
+                }
+                if n > 0 {
+                    run.push((y, s / n as f64));
+                }
+            }
+            if !run.is_empty() {
+                runs.push(run);
+            }
+        }
+    }
+    let all_rows: Vec<(u32, f64)> = runs.iter().flatten().copied().collect();
+    if let Some(d) = defects::fade_along(&all_rows, layout.ink_end) {
+        found.push(d);
+    }
+    if let Some(d) = defects::banding(&runs) {
+        found.push(d);
+    }
+
+    if layout.kind == PatternKind::DenseSparse {
+        let pairs = dense_sparse_pairs(map, cal, pattern, printed_end, &good);
+        if let Some(d) = defects::dense_line_fade(&pairs, layout.ink_end) {
+            found.push(d);
+        }
+    }
+    if let Some(t) = truncated {
+        found.push(t);
+    }
+    a.defects.extend(found);
+    a.profiles = Some(Profiles {
+        columns: columns.map(|v| v.into_iter().map(round4).collect()),
+        rows: ink_rows.into_iter().map(|r| r.map(round4)).collect(),
+        elements: elements.map(|v| v.into_iter().map(round4).collect()),
+    });
+}
+
+fn round4(v: f64) -> f64 {
+    if v.is_finite() {
+        (v * 1e4).round() / 1e4
+    } else {
+        v
+    }
+}
+
+/// Strength of every isolated element: coverage integrated over its period window, over
+/// the rows of its staircase step, relative to the median element.
+fn element_strengths(
+    map: &DotMap,
+    cal: &Calibration,
+    pattern: &Pattern,
+    printed_end: u32,
+) -> Option<Vec<f64>> {
+    let dots = pattern.layout.dots as i64;
+    let mut s = vec![f64::NAN; dots as usize];
+    let mut any = false;
+    for b in &pattern.layout.bands {
+        let BandKind::Elements { period, phase } = b.kind else {
+            continue;
+        };
+        let (r0, r1) = (b.row_start + 2, (b.row_end - 2).min(printed_end));
+        if r1 <= r0 {
+            continue;
+        }
+        let half = (period as i64 - 1) / 2;
+        let mut c = phase as i64;
+        while c < dots {
+            let (mut acc, mut n) = (0.0, 0u32);
+            for y in r0..r1 {
+                let row = map.row(y);
+                let mut line = 0.0;
+                let mut ok = true;
+                for dx in -half..=half {
+                    let x = c + dx;
+                    if x < 0 || x >= dots {
+                        continue;
+                    }
+                    let g = row[x as usize];
+                    if g.is_nan() {
+                        ok = false;
+                        break;
+                    }
+                    line += cal.coverage(g) as f64;
+                }
+                if ok {
+                    acc += line;
+                    n += 1;
+                }
+            }
+            if n > 0 {
+                s[c as usize] = acc / n as f64;
+                any = true;
+            }
+            c += period as i64;
+        }
+    }
+    if !any {
+        return None;
+    }
+    let mut vals: Vec<f32> = s.iter().map(|&v| v as f32).collect();
+    let med = median(&mut vals)?;
+    if med <= 0.05 {
+        return Some(s.iter().map(|_| 0.0).collect());
+    }
+    Some(s.into_iter().map(|v| v / med).collect())
+}
+
+/// (dense OD, sparse OD, first row, last row) for each dense band and the sparse band
+/// after it; sparse OD is read inside the blocks, clear of their blurred edges.
+fn dense_sparse_pairs(
+    map: &DotMap,
+    cal: &Calibration,
+    pattern: &Pattern,
+    printed_end: u32,
+    good: &[usize],
+) -> Vec<(f64, f64, u32, u32)> {
+    let bands = &pattern.layout.bands;
+    let mut out = Vec::new();
+    for w in bands.windows(2) {
+        let (d, s) = (&w[0], &w[1]);
+        let BandKind::Sparse {
+            offset,
+            block,
+            pitch,
+        } = s.kind
+        else {
+            continue;
+        };
+        if d.kind != BandKind::Solid || s.row_end > printed_end {
+            continue;
+        }
+        let mut dv: Vec<f32> = Vec::new();
+        for y in d.row_start + 6..d.row_end - 6 {
+            let row = map.row(y);
+            dv.extend(good.iter().map(|&c| row[c]));
+        }
+        let mut ok = vec![false; pattern.layout.dots as usize];
+        good.iter().for_each(|&c| ok[c] = true);
+        let mut sv: Vec<f32> = Vec::new();
+        for y in s.row_start + 6..s.row_end - 6 {
+            let row = map.row(y);
+            let mut x = offset;
+            while x + block <= pattern.layout.dots {
+                for c in x + 2..x + block - 2 {
+                    if ok[c as usize] {
+                        sv.push(row[c as usize]);
+                    }
+                }
+                x += pitch;
+            }
+        }
+        if let (Some(dg), Some(sg)) = (median(&mut dv), median(&mut sv)) {
+            out.push((cal.density(dg), cal.density(sg), d.row_start, d.row_end - 1));
+        }
+    }
+    out
+}

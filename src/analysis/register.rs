@@ -1,0 +1,554 @@
+//! Registration: find the pattern's fiducial marks in a scan and fit the map from printer
+//! dot coordinates to scan pixels. Pure: works on an in-memory image only.
+
+use crate::pattern::{Edge, Layout};
+use image::GrayImage;
+use serde::Serialize;
+
+/// Affine map from dot coordinates (x, y) to continuous scan coordinates (u, v), where scan
+/// pixel `i` spans `[i, i + 1)`: `u = a·x + b·y + c`, `v = d·x + e·y + f`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Affine {
+    pub a: f64,
+    pub b: f64,
+    pub c: f64,
+    pub d: f64,
+    pub e: f64,
+    pub f: f64,
+}
+
+impl Affine {
+    pub fn apply(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            self.a * x + self.b * y + self.c,
+            self.d * x + self.e * y + self.f,
+        )
+    }
+
+    /// Pixels per dot along the dot x axis and the dot y axis.
+    pub fn scale(&self) -> (f64, f64) {
+        (self.a.hypot(self.d), self.b.hypot(self.e))
+    }
+
+    /// Rotation of the dot x axis in the scan, degrees (positive: clockwise on screen).
+    pub fn rotation_deg(&self) -> f64 {
+        self.d.atan2(self.a).to_degrees()
+    }
+
+    pub fn as_array(&self) -> [f64; 6] {
+        [self.a, self.b, self.c, self.d, self.e, self.f]
+    }
+
+    fn similarity(scale: f64, theta: f64, from: (f64, f64), to: (f64, f64)) -> Affine {
+        let (s, c) = theta.sin_cos();
+        let (a, b, d, e) = (scale * c, -scale * s, scale * s, scale * c);
+        Affine {
+            a,
+            b,
+            c: to.0 - (a * from.0 + b * from.1),
+            d,
+            e,
+            f: to.1 - (d * from.0 + e * from.1),
+        }
+    }
+}
+
+/// A dark, square, isolated blob that may be a fiducial.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate {
+    /// Centre in continuous scan coordinates.
+    pub u: f64,
+    pub v: f64,
+    /// Side of the blob in scan pixels.
+    pub side: f64,
+}
+
+/// What the coarse look at the scan found before registration.
+#[derive(Debug, Clone)]
+pub struct Survey {
+    /// Grey of the paper (the most common bright value).
+    pub white: f64,
+    /// Fraction of pixels clearly darker than paper.
+    pub dark_fraction: f64,
+    /// Threshold between ink and paper.
+    pub threshold: f64,
+    pub candidates: Vec<Candidate>,
+}
+
+/// One expected fiducial and where it was found.
+#[derive(Debug, Clone, Serialize)]
+pub struct FiducialMatch {
+    pub edge: Edge,
+    pub index: usize,
+    /// Centre in dots.
+    pub expected: [f64; 2],
+    /// Centre in scan pixels, when found.
+    pub found: Option<[f64; 2]>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub map: Affine,
+    pub fiducials: Vec<FiducialMatch>,
+    /// RMS distance between fitted and found fiducial centres, in dots.
+    pub residual_dots: f64,
+    /// True when a full affine fit was possible (marks in two rows); false for a
+    /// similarity fit from marks in one line.
+    pub affine: bool,
+}
+
+impl Registration {
+    pub fn found(&self) -> usize {
+        self.fiducials.iter().filter(|f| f.found.is_some()).count()
+    }
+}
+
+/// Looks at the whole scan once: paper white, how much ink, and the square blobs.
+pub fn survey(img: &GrayImage) -> Survey {
+    let (w, h) = img.dimensions();
+    let f = (w / 1100).max(1);
+    let (rw, rh) = (w / f, h / f);
+    let mut reduced = vec![0u8; (rw * rh) as usize];
+    let mut hist = [0u64; 256];
+    // Box-average f×f blocks, row-major.
+    let mut acc = vec![0u32; rw as usize];
+    let raw = img.as_raw();
+    for ry in 0..rh {
+        acc.iter_mut().for_each(|a| *a = 0);
+        for dy in 0..f {
+            let y = (ry * f + dy) as usize;
+            let row = &raw[y * w as usize..(y + 1) * w as usize];
+            for (rx, a) in acc.iter_mut().enumerate() {
+                let s = &row[rx * f as usize..(rx + 1) * f as usize];
+                *a += s.iter().map(|&p| p as u32).sum::<u32>();
+            }
+        }
+        let n = f * f;
+        for (rx, a) in acc.iter().enumerate() {
+            let v = (a / n) as u8;
+            reduced[(ry * rw) as usize + rx] = v;
+            hist[v as usize] += 1;
+        }
+    }
+    let total: u64 = hist.iter().sum();
+    // Paper white: the most common value in the brighter half.
+    let white = (128..256).max_by_key(|&i| hist[i]).unwrap_or(255) as f64;
+    let dark_cut = (white * 0.75) as usize;
+    let dark: u64 = hist[..dark_cut.min(256)].iter().sum();
+    let dark_fraction = if total > 0 {
+        dark as f64 / total as f64
+    } else {
+        0.0
+    };
+    let threshold = otsu(&hist).min(white * 0.8);
+    let candidates = if dark_fraction > 0.0 {
+        blobs(&reduced, rw, rh, threshold, f, img)
+    } else {
+        Vec::new()
+    };
+    Survey {
+        white,
+        dark_fraction,
+        threshold,
+        candidates,
+    }
+}
+
+fn otsu(hist: &[u64; 256]) -> f64 {
+    let total: f64 = hist.iter().sum::<u64>() as f64;
+    if total == 0.0 {
+        return 128.0;
+    }
+    let sum_all: f64 = hist.iter().enumerate().map(|(i, &n)| i as f64 * n as f64).sum();
+    let (mut w0, mut sum0, mut best, mut best_t) = (0.0, 0.0, -1.0, 128.0);
+    for (t, &n) in hist.iter().enumerate() {
+        w0 += n as f64;
+        sum0 += t as f64 * n as f64;
+        let w1 = total - w0;
+        if w0 == 0.0 || w1 == 0.0 {
+            continue;
+        }
+        let m0 = sum0 / w0;
+        let m1 = (sum_all - sum0) / w1;
+        let between = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if between > best {
+            best = between;
+            best_t = t as f64 + 0.5;
+        }
+    }
+    best_t
+}
+
+/// Connected dark components of the reduced image that look like filled squares, with
+/// their centres refined on the full-resolution scan.
+fn blobs(reduced: &[u8], rw: u32, rh: u32, threshold: f64, f: u32, img: &GrayImage) -> Vec<Candidate> {
+    let (rw_us, rh_us) = (rw as usize, rh as usize);
+    // Dark mask after a 3×3 dark dilation (closes one-pixel white lines such as a dead
+    // element through a mark).
+    let t = threshold as u8;
+    let mut mask = vec![false; rw_us * rh_us];
+    for y in 0..rh_us {
+        for x in 0..rw_us {
+            let mut m = 255u8;
+            for yy in y.saturating_sub(1)..(y + 2).min(rh_us) {
+                for xx in x.saturating_sub(1)..(x + 2).min(rw_us) {
+                    m = m.min(reduced[yy * rw_us + xx]);
+                }
+            }
+            mask[y * rw_us + x] = m < t;
+        }
+    }
+    // Union-find labelling, 4-connected.
+    let mut parent: Vec<u32> = Vec::new();
+    let mut label = vec![u32::MAX; rw_us * rh_us];
+    fn find(p: &mut [u32], mut i: u32) -> u32 {
+        while p[i as usize] != i {
+            p[i as usize] = p[p[i as usize] as usize];
+            i = p[i as usize];
+        }
+        i
+    }
+    for y in 0..rh_us {
+        for x in 0..rw_us {
+            let i = y * rw_us + x;
+            if !mask[i] {
+                continue;
+            }
+            let left = if x > 0 { label[i - 1] } else { u32::MAX };
+            let up = if y > 0 { label[i - rw_us] } else { u32::MAX };
+            label[i] = match (left != u32::MAX, up != u32::MAX) {
+                (false, false) => {
+                    parent.push(parent.len() as u32);
+                    parent.len() as u32 - 1
+                }
+                (true, false) => left,
+                (false, true) => up,
+                (true, true) => {
+                    let (a, b) = (find(&mut parent, left), find(&mut parent, up));
+                    if a != b {
+                        parent[a.max(b) as usize] = a.min(b);
+                    }
+                    a.min(b)
+                }
+            };
+        }
+    }
+    #[derive(Clone, Copy)]
+    struct Stat {
+        area: u64,
+        x0: usize,
+        x1: usize,
+        y0: usize,
+        y1: usize,
+    }
+    let mut stats: Vec<Option<Stat>> = vec![None; parent.len()];
+    for y in 0..rh_us {
+        for x in 0..rw_us {
+            let l = label[y * rw_us + x];
+            if l == u32::MAX {
+                continue;
+            }
+            let r = find(&mut parent, l) as usize;
+            let s = stats[r].get_or_insert(Stat {
+                area: 0,
+                x0: x,
+                x1: x,
+                y0: y,
+                y1: y,
+            });
+            s.area += 1;
+            s.x0 = s.x0.min(x);
+            s.x1 = s.x1.max(x);
+            s.y0 = s.y0.min(y);
+            s.y1 = s.y1.max(y);
+        }
+    }
+    let mut out: Vec<(f64, Candidate)> = Vec::new();
+    for s in stats.into_iter().flatten() {
+        let (bw, bh) = ((s.x1 - s.x0 + 1) as f64, (s.y1 - s.y0 + 1) as f64);
+        if bw < 5.0 || bh < 5.0 || bw > rw as f64 / 3.0 {
+            continue;
+        }
+        let aspect = bw / bh;
+        let fill = s.area as f64 / (bw * bh);
+        if !(0.7..=1.43).contains(&aspect) || fill < 0.72 {
+            continue;
+        }
+        // The dilation grew the blob by one pixel each side.
+        let side_r = (s.area as f64).sqrt() - 2.0;
+        let cu = (s.x0 + s.x1 + 1) as f64 / 2.0 * f as f64;
+        let cv = (s.y0 + s.y1 + 1) as f64 / 2.0 * f as f64;
+        let side = side_r.max(1.0) * f as f64;
+        let (u, v) = refine_centre(img, cu, cv, side, threshold);
+        let quality = fill * (1.0 - (aspect.ln()).abs());
+        out.push((quality, Candidate { u, v, side }));
+    }
+    out.sort_by(|a, b| b.0.total_cmp(&a.0));
+    out.truncate(48);
+    out.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Darkness-weighted centroid in a window around a blob, at full resolution.
+fn refine_centre(img: &GrayImage, cu: f64, cv: f64, side: f64, threshold: f64) -> (f64, f64) {
+    let (w, h) = img.dimensions();
+    let r = side * 0.75;
+    let x0 = (cu - r).floor().max(0.0) as u32;
+    let y0 = (cv - r).floor().max(0.0) as u32;
+    let x1 = ((cu + r).ceil() as u32).min(w);
+    let y1 = ((cv + r).ceil() as u32).min(h);
+    let (mut sw, mut su, mut sv) = (0.0, 0.0, 0.0);
+    let raw = img.as_raw();
+    for y in y0..y1 {
+        let row = &raw[(y * w) as usize..((y + 1) * w) as usize];
+        for x in x0..x1 {
+            let d = threshold - row[x as usize] as f64;
+            if d > 0.0 {
+                sw += d;
+                su += d * (x as f64 + 0.5);
+                sv += d * (y as f64 + 0.5);
+            }
+        }
+    }
+    if sw > 0.0 {
+        (su / sw, sv / sw)
+    } else {
+        (cu, cv)
+    }
+}
+
+/// Matches the layout's fiducials to candidates and fits the map. `None` when fewer than
+/// two marks agree.
+pub fn register(layout: &Layout, candidates: &[Candidate]) -> Option<Registration> {
+    let pts: Vec<(f64, f64)> = layout.fiducials.iter().map(|f| f.center()).collect();
+    let fsize = layout.fiducials.first().map(|f| f.size as f64)?;
+    let mut best: Option<(usize, f64, Vec<Option<usize>>)> = None;
+    for (j, cj) in candidates.iter().enumerate() {
+        for (k, ck) in candidates.iter().enumerate() {
+            if k <= j || (cj.side - ck.side).abs() > 0.3 * cj.side.max(ck.side) {
+                continue;
+            }
+            let s_est = (cj.side + ck.side) / 2.0 / fsize;
+            let (dcu, dcv) = (ck.u - cj.u, ck.v - cj.v);
+            let dc = dcu.hypot(dcv);
+            let ang_c = dcv.atan2(dcu);
+            for (a, pa) in pts.iter().enumerate() {
+                for (b, pb) in pts.iter().enumerate() {
+                    if a == b {
+                        continue;
+                    }
+                    let (dpx, dpy) = (pb.0 - pa.0, pb.1 - pa.1);
+                    let dp = dpx.hypot(dpy);
+                    let ratio = dc / (dp * s_est);
+                    if !(0.8..=1.25).contains(&ratio) {
+                        continue;
+                    }
+                    let dang = wrap(ang_c - dpy.atan2(dpx));
+                    if dang.abs() > 5f64.to_radians() {
+                        continue;
+                    }
+                    let map = Affine::similarity(dc / dp, dang, *pa, (cj.u, cj.v));
+                    let (n, err, assign) = score(&map, &pts, candidates, fsize);
+                    let better = match &best {
+                        None => true,
+                        Some((bn, berr, _)) => n > *bn || (n == *bn && err < *berr),
+                    };
+                    if better {
+                        best = Some((n, err, assign));
+                    }
+                }
+            }
+        }
+    }
+    let (n, _, assign) = best?;
+    if n < 2 {
+        return None;
+    }
+    let pairs: Vec<((f64, f64), (f64, f64))> = assign
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.map(|j| (pts[i], (candidates[j].u, candidates[j].v))))
+        .collect();
+    let (map, affine) = fit(&pairs)?;
+    let (sx, sy) = map.scale();
+    let px_per_dot = ((sx + sy) / 2.0).max(1e-9);
+    let sq: f64 = pairs
+        .iter()
+        .map(|(p, c)| {
+            let (u, v) = map.apply(p.0, p.1);
+            (u - c.0).powi(2) + (v - c.1).powi(2)
+        })
+        .sum();
+    let residual_dots = (sq / pairs.len() as f64).sqrt() / px_per_dot;
+    let fiducials = layout
+        .fiducials
+        .iter()
+        .enumerate()
+        .map(|(i, f)| FiducialMatch {
+            edge: f.edge,
+            index: i,
+            expected: [pts[i].0, pts[i].1],
+            found: assign[i].map(|j| [candidates[j].u, candidates[j].v]),
+        })
+        .collect();
+    Some(Registration {
+        map,
+        fiducials,
+        residual_dots,
+        affine,
+    })
+}
+
+fn wrap(a: f64) -> f64 {
+    let t = std::f64::consts::TAU;
+    (a + t / 2.0).rem_euclid(t) - t / 2.0
+}
+
+/// Inliers of a hypothesis: for each layout point, the nearest candidate within a quarter
+/// of a mark and of a consistent size.
+fn score(
+    map: &Affine,
+    pts: &[(f64, f64)],
+    cands: &[Candidate],
+    fsize: f64,
+) -> (usize, f64, Vec<Option<usize>>) {
+    let (sx, sy) = map.scale();
+    let mark_px = fsize * (sx + sy) / 2.0;
+    let tol = 0.25 * mark_px;
+    let mut n = 0;
+    let mut err = 0.0;
+    let mut used = vec![false; cands.len()];
+    let mut assign = vec![None; pts.len()];
+    for (i, p) in pts.iter().enumerate() {
+        let (u, v) = map.apply(p.0, p.1);
+        let mut bestj = None;
+        let mut bestd = tol;
+        for (j, c) in cands.iter().enumerate() {
+            if used[j] || (c.side - mark_px).abs() > 0.35 * mark_px {
+                continue;
+            }
+            let d = (c.u - u).hypot(c.v - v);
+            if d < bestd {
+                bestd = d;
+                bestj = Some(j);
+            }
+        }
+        if let Some(j) = bestj {
+            used[j] = true;
+            assign[i] = Some(j);
+            n += 1;
+            err += bestd * bestd;
+        }
+    }
+    (n, err, assign)
+}
+
+/// Least-squares fit: affine when the points span two dimensions, similarity otherwise.
+fn fit(pairs: &[((f64, f64), (f64, f64))]) -> Option<(Affine, bool)> {
+    let n = pairs.len() as f64;
+    if pairs.len() < 2 {
+        return None;
+    }
+    let (mx, my) = pairs
+        .iter()
+        .fold((0.0, 0.0), |acc, (p, _)| (acc.0 + p.0 / n, acc.1 + p.1 / n));
+    let (mu, mv) = pairs
+        .iter()
+        .fold((0.0, 0.0), |acc, (_, c)| (acc.0 + c.0 / n, acc.1 + c.1 / n));
+    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+    for (p, _) in pairs {
+        let (x, y) = (p.0 - mx, p.1 - my);
+        sxx += x * x;
+        sxy += x * y;
+        syy += y * y;
+    }
+    // Smaller eigenvalue of the spread: near zero when the marks lie on one line.
+    let tr = sxx + syy;
+    let det = sxx * syy - sxy * sxy;
+    let lmin = tr / 2.0 - ((tr * tr / 4.0 - det).max(0.0)).sqrt();
+    if pairs.len() >= 3 && (lmin / n).sqrt() > 20.0 {
+        let (mut sxu, mut syu, mut sxv, mut syv) = (0.0, 0.0, 0.0, 0.0);
+        for (p, c) in pairs {
+            let (x, y) = (p.0 - mx, p.1 - my);
+            let (u, v) = (c.0 - mu, c.1 - mv);
+            sxu += x * u;
+            syu += y * u;
+            sxv += x * v;
+            syv += y * v;
+        }
+        let a = (sxu * syy - syu * sxy) / det;
+        let b = (syu * sxx - sxu * sxy) / det;
+        let d = (sxv * syy - syv * sxy) / det;
+        let e = (syv * sxx - sxv * sxy) / det;
+        let m = Affine {
+            a,
+            b,
+            c: mu - a * mx - b * my,
+            d,
+            e,
+            f: mv - d * mx - e * my,
+        };
+        return Some((m, true));
+    }
+    // Similarity: u + iv = z·(x + iy) + t, z = α + iβ.
+    let (mut num_a, mut num_b, mut den) = (0.0, 0.0, 0.0);
+    for (p, c) in pairs {
+        let (x, y) = (p.0 - mx, p.1 - my);
+        let (u, v) = (c.0 - mu, c.1 - mv);
+        num_a += x * u + y * v;
+        num_b += x * v - y * u;
+        den += x * x + y * y;
+    }
+    if den <= 0.0 {
+        return None;
+    }
+    let (al, be) = (num_a / den, num_b / den);
+    let m = Affine {
+        a: al,
+        b: -be,
+        c: mu - al * mx + be * my,
+        d: be,
+        e: al,
+        f: mv - be * mx - al * my,
+    };
+    Some((m, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_recovers_an_affine_map() {
+        let truth = Affine {
+            a: 2.9,
+            b: -0.1,
+            c: 100.0,
+            d: 0.12,
+            e: 2.95,
+            f: 40.0,
+        };
+        let pts = [(24.0, 24.0), (552.0, 24.0), (24.0, 600.0), (552.0, 600.0)];
+        let pairs: Vec<_> = pts.iter().map(|&p| (p, truth.apply(p.0, p.1))).collect();
+        let (m, affine) = fit(&pairs).expect("fit");
+        assert!(affine);
+        for (x, y) in [(0.0, 0.0), (300.0, 300.0)] {
+            let (u0, v0) = truth.apply(x, y);
+            let (u1, v1) = m.apply(x, y);
+            assert!((u0 - u1).abs() < 1e-6 && (v0 - v1).abs() < 1e-6);
+        }
+        let (m2, affine2) = fit(&pairs[..2]).expect("similarity");
+        assert!(!affine2);
+        let (u, v) = m2.apply(552.0, 24.0);
+        let (tu, tv) = truth.apply(552.0, 24.0);
+        assert!((u - tu).abs() < 1e-6 && (v - tv).abs() < 1e-6);
+    }
+
+    #[test]
+    fn otsu_splits_two_peaks() {
+        let mut h = [0u64; 256];
+        h[30] = 1000;
+        h[230] = 3000;
+        let t = otsu(&h);
+        assert!(t > 30.0 && t < 230.0);
+    }
+}

@@ -1,0 +1,175 @@
+//! Command-line arguments of `rig`. Parsing only: every command calls into the library.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rig",
+    version,
+    about = "printrig: hardware-in-the-loop test rig for receipt and POS printers",
+    long_about = "Prints calibrated test patterns, scans them, measures ink coverage per printer dot column and judges the print against golden records."
+)]
+pub struct Cli {
+    /// Log detail on stderr (error, warn, info, debug, trace); RIG_LOG overrides.
+    #[arg(long, global = true, default_value = "warn")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Calibrated test patterns.
+    #[command(subcommand)]
+    Patterns(PatternsCmd),
+    /// The simulated printer and scanner.
+    #[command(subcommand)]
+    Sim(SimCmd),
+    /// Analyse a scan: registration, coverage per dot column, defects, verdict.
+    ///
+    /// Exit codes: 0 pass or marginal, 1 fail, 2 invalid input.
+    Analyze(AnalyzeArgs),
+    /// Golden records.
+    #[command(subcommand)]
+    Golden(GoldenCmd),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PatternSel {
+    /// Pattern name (see `rig patterns list`).
+    pub name: String,
+    /// Head width in dots (384 for 58 mm, 576 for 80 mm at 203 dpi; any multiple of 8 from 256 to 2048).
+    #[arg(long)]
+    pub dots: u32,
+    /// Serial number written in the pattern id strip.
+    #[arg(long, default_value_t = 0)]
+    pub serial: u16,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PatternsCmd {
+    /// List the patterns and what each reveals.
+    List,
+    /// Render a pattern to a PNG, 1 pixel per dot.
+    Render {
+        #[command(flatten)]
+        sel: PatternSel,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Also write the pattern's region description (JSON).
+        #[arg(long)]
+        layout: Option<PathBuf>,
+    },
+    /// Encode a pattern as an ESC/POS job (raster bands with process ids, feed, cut).
+    Escpos {
+        #[command(flatten)]
+        sel: PatternSel,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Rows per GS v 0 band (1..=2303).
+        #[arg(long, default_value_t = 256)]
+        band_rows: u32,
+        /// Leave out the per-band process ids (GS ( H).
+        #[arg(long)]
+        no_process_ids: bool,
+        /// Also write the job's band map and real-time hazards (JSON).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimCmd {
+    /// Print an ESC/POS job on the simulated printer: the paper as a PNG, 1 pixel per dot.
+    #[command(after_help = crate_faults_help())]
+    Print {
+        /// The ESC/POS job file.
+        job: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// A fault, KIND=VALUE; repeat to combine (see below).
+        #[arg(long = "fault", value_name = "KIND=VALUE")]
+        faults: Vec<String>,
+        /// Seed for dot spread, paper texture and every other random part.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Head width in dots (default: the job's width).
+        #[arg(long)]
+        head_dots: Option<u32>,
+    },
+    /// Scan a simulated paper: resolution, skew, placement, blur, noise.
+    Scan {
+        /// The paper PNG from `rig sim print`.
+        paper: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Scan resolution, 150..=1200.
+        #[arg(long, default_value_t = 600.0)]
+        dpi: f64,
+        /// Skew of the paper on the bed in degrees, -3..=3.
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+        skew: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn crate_faults_help() -> &'static str {
+    printrig::sim::faults::Faults::HELP
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// The scan (PNG, PNM, TIFF or JPEG).
+    pub scan: PathBuf,
+    /// Pattern the page should show.
+    #[arg(long)]
+    pub pattern: String,
+    /// Head width in dots.
+    #[arg(long)]
+    pub dots: u32,
+    /// Serial number the page should carry.
+    #[arg(long, default_value_t = 0)]
+    pub serial: u16,
+    /// Golden record to judge against.
+    #[arg(long)]
+    pub golden: Option<PathBuf>,
+    /// Nominal solid density of the model, for the `light` check without a golden record.
+    #[arg(long)]
+    pub nominal_density: Option<f64>,
+    /// Print the analysis as JSON (docs/analysis-json.md) instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a PNG of the scan with the defects marked.
+    #[arg(long)]
+    pub overlay: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GoldenCmd {
+    /// Make a golden record from a scan of a healthy print.
+    Bless {
+        scan: PathBuf,
+        #[arg(long)]
+        pattern: String,
+        #[arg(long)]
+        dots: u32,
+        #[arg(long, default_value_t = 0)]
+        serial: u16,
+        /// Printer model the record belongs to (e.g. sim-80mm).
+        #[arg(long)]
+        model: String,
+        /// Condition the record is for (e.g. cold), if not nominal.
+        #[arg(long)]
+        condition: Option<String>,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Replace an existing record (what changed is printed).
+        #[arg(long)]
+        force: bool,
+        /// Bless even though the analysis reports defects.
+        #[arg(long)]
+        allow_defects: bool,
+    },
+}

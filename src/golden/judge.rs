@@ -1,0 +1,267 @@
+//! Judging an analysis: its defects, the nominal density limit and, when there is one, the
+//! golden record, give the verdict and its reasons.
+
+use super::Golden;
+use crate::analysis::{Analysis, Axis, Defect, Severity};
+use crate::defect::DefectKind;
+use crate::verdict::Verdict;
+use serde::Serialize;
+
+/// One way the print differs from its golden record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// "columns", "rows", "elements", "band" or "density".
+    pub what: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<u32>,
+    /// Largest shortfall against the golden record.
+    pub worst: f64,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub model: String,
+    pub pattern: String,
+    pub condition: Option<String>,
+    pub blessed_at: String,
+    /// Golden minus measured relative column coverage, per dot (positive: less ink).
+    pub column_deficit: Option<Vec<f64>>,
+    pub worst_column_deficit: Option<f64>,
+    /// Measured / golden solid density.
+    pub density_ratio: Option<f64>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    /// The density the `light` check used and where it came from.
+    pub density_reference: Option<(f64, &'static str)>,
+    pub golden: Option<Comparison>,
+}
+
+fn runs(values: &[Option<f64>], limit: f64, min_len: usize) -> Vec<(usize, usize, f64)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < values.len() {
+        if !values[i].is_some_and(|v| v > limit) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        let mut worst: f64 = 0.0;
+        while i < values.len() && values[i].is_some_and(|v| v > limit) {
+            worst = worst.max(values[i].unwrap_or(0.0));
+            i += 1;
+        }
+        if i - s >= min_len {
+            out.push((s, i - 1, worst));
+        }
+    }
+    out
+}
+
+fn compare_profile(
+    what: &'static str,
+    deficit: &[Option<f64>],
+    marginal: f64,
+    fail: f64,
+    min_len: usize,
+    unit: &str,
+) -> Vec<Finding> {
+    runs(deficit, marginal, min_len)
+        .into_iter()
+        .map(|(s, e, worst)| {
+            let mean = deficit[s..=e].iter().flatten().sum::<f64>() / (e - s + 1) as f64;
+            Finding {
+                severity: if worst > fail {
+                    Severity::Fail
+                } else {
+                    Severity::Marginal
+                },
+                what,
+                start: Some(s as u32),
+                end: Some(e as u32),
+                worst,
+                detail: format!(
+                    "{unit} {s}–{e}: {mean:.2} below golden on average, {worst:.2} at worst"
+                ),
+            }
+        })
+        .collect()
+}
+
+fn compare(a: &Analysis, g: &Golden) -> Comparison {
+    let t = &g.tolerances;
+    let mut findings = Vec::new();
+    let prof = a.profiles.as_ref();
+    let mut column_deficit = None;
+    let mut worst_column = None;
+    let mut mean_col_loss = 0.0;
+    if let (Some(gc), Some(mc)) = (g.columns.as_ref(), prof.and_then(|p| p.columns.as_ref())) {
+        let d: Vec<Option<f64>> = gc
+            .iter()
+            .zip(mc)
+            .map(|(g, m)| (g.is_finite() && m.is_finite()).then(|| g - m))
+            .collect();
+        let valid: Vec<f64> = d.iter().flatten().copied().collect();
+        mean_col_loss = (valid.iter().sum::<f64>() / valid.len().max(1) as f64).max(0.0);
+        worst_column = valid.iter().copied().reduce(f64::max);
+        findings.extend(compare_profile(
+            "columns",
+            &d,
+            t.column_marginal,
+            t.column_fail,
+            1,
+            "dots",
+        ));
+        column_deficit = Some(d.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+    }
+    if let (Some(ge), Some(me)) = (g.elements.as_ref(), prof.and_then(|p| p.elements.as_ref())) {
+        let d: Vec<Option<f64>> = ge
+            .iter()
+            .zip(me)
+            .map(|(g, m)| (g.is_finite() && m.is_finite()).then(|| g - m))
+            .collect();
+        findings.extend(compare_profile(
+            "elements",
+            &d,
+            t.element_marginal,
+            t.element_fail,
+            1,
+            "elements",
+        ));
+    }
+    if let Some(p) = prof {
+        // Missing columns take their share off every row; judge rows beyond that.
+        let d: Vec<Option<f64>> = g
+            .rows
+            .iter()
+            .zip(&p.rows)
+            .map(|(g, m)| match (g, m) {
+                (Some(g), Some(m)) => Some(g - m - mean_col_loss),
+                _ => None,
+            })
+            .collect();
+        findings.extend(compare_profile(
+            "rows",
+            &d,
+            t.row_marginal,
+            t.row_fail,
+            t.row_run as usize,
+            "rows",
+        ));
+    }
+    for (gb, mb) in g.bands.iter().zip(&a.bands) {
+        if gb.name != mb.name || mb.kind != "tint" {
+            continue;
+        }
+        if let (Some(gd), Some(md)) = (gb.density, mb.density) {
+            if gd <= 0.02 {
+                continue;
+            }
+            let loss = 1.0 - md / gd;
+            if loss > t.density_marginal {
+                findings.push(Finding {
+                    severity: if loss > t.density_fail {
+                        Severity::Fail
+                    } else {
+                        Severity::Marginal
+                    },
+                    what: "band",
+                    start: Some(mb.row_start),
+                    end: Some(mb.row_end.saturating_sub(1)),
+                    worst: loss,
+                    detail: format!(
+                        "band {}: density {md:.3} against {gd:.3} in the golden record",
+                        mb.name
+                    ),
+                });
+            }
+        }
+    }
+    Comparison {
+        model: g.model.clone(),
+        pattern: g.pattern.clone(),
+        condition: g.condition.clone(),
+        blessed_at: g.provenance.blessed_at.clone(),
+        column_deficit,
+        worst_column_deficit: worst_column,
+        density_ratio: a
+            .calibration
+            .as_ref()
+            .map(|c| c.solid_density / g.solid_density.max(1e-6)),
+        findings,
+    }
+}
+
+/// Judges an analysis. Adds a `light` defect when the solid density falls short of the
+/// golden record's (or, without one, of `nominal_density`).
+pub fn judge(a: &mut Analysis, golden: Option<&Golden>, nominal_density: Option<f64>) -> Judgement {
+    let tol = golden.map(|g| g.tolerances).unwrap_or_default();
+    let reference = golden
+        .map(|g| (g.solid_density, "golden"))
+        .or(nominal_density.map(|d| (d, "nominal")));
+    if let (Some((refd, from)), Some(cal)) = (reference, a.calibration.as_ref()) {
+        let loss = 1.0 - cal.solid_density / refd.max(1e-6);
+        if loss > tol.density_marginal && !a.has(DefectKind::Light) {
+            let severity = if loss > tol.density_fail {
+                Severity::Fail
+            } else {
+                Severity::Marginal
+            };
+            a.defects.push(Defect {
+                kind: DefectKind::Light,
+                severity,
+                axis: Axis::Page,
+                start: 0,
+                end: 0,
+                depth: loss,
+                fraction: 1.0,
+                confidence: crate::analysis::defects::confidence(loss, tol.density_marginal),
+                side: None,
+                period: None,
+                hint: DefectKind::Light.hint(),
+                detail: format!(
+                    "solid density {:.3} is {:.0} % below the {from} {refd:.3}",
+                    cal.solid_density,
+                    loss * 100.0
+                ),
+            });
+        }
+    }
+    let comparison = golden.filter(|_| a.profiles.is_some()).map(|g| compare(a, g));
+    let mut verdict = a.defect_verdict();
+    let mut reasons: Vec<String> = a
+        .defects
+        .iter()
+        .map(|d| format!("{} ({}): {}", d.kind, sev(d.severity), d.detail))
+        .collect();
+    if let Some(c) = &comparison {
+        for f in &c.findings {
+            verdict = verdict.max(match f.severity {
+                Severity::Fail => Verdict::Fail,
+                Severity::Marginal => Verdict::Marginal,
+            });
+            reasons.push(format!("golden {} ({}): {}", f.what, sev(f.severity), f.detail));
+        }
+    }
+    Judgement {
+        verdict,
+        reasons,
+        density_reference: reference,
+        golden: comparison,
+    }
+}
+
+fn sev(s: Severity) -> &'static str {
+    match s {
+        Severity::Fail => "fail",
+        Severity::Marginal => "marginal",
+    }
+}

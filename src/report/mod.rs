@@ -1,0 +1,122 @@
+//! Everything the user reads: the console summary of an analysis, its JSON, and the
+//! overlay picture of a scan with its defects marked. Formats only; no measuring.
+
+pub mod overlay;
+
+use crate::analysis::{Analysis, Axis};
+use crate::golden::Judgement;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct AnalysisDoc<'a> {
+    #[serde(flatten)]
+    analysis: &'a Analysis,
+    verdict: crate::verdict::Verdict,
+    reasons: &'a [String],
+    density_reference: Option<DensityRef>,
+    golden: &'a Option<crate::golden::Comparison>,
+}
+
+#[derive(Serialize)]
+struct DensityRef {
+    density: f64,
+    source: &'static str,
+}
+
+/// The analysis JSON (schema in docs/analysis-json.md).
+pub fn analysis_json(a: &Analysis, j: &Judgement) -> String {
+    let doc = AnalysisDoc {
+        analysis: a,
+        verdict: j.verdict,
+        reasons: &j.reasons,
+        density_reference: j.density_reference.map(|(density, source)| DensityRef { density, source }),
+        golden: &j.golden,
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+fn place(axis: Axis, start: u32, end: u32) -> String {
+    match axis {
+        Axis::Columns if start == end => format!("dot {start}"),
+        Axis::Columns => format!("dots {start}–{end}"),
+        Axis::Rows => format!("rows {start}–{end}"),
+        Axis::Page => "whole page".into(),
+    }
+}
+
+/// A short human summary of an analysis and its judgement.
+pub fn analysis_summary(a: &Analysis, j: &Judgement) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "{} at {} dots: {}\n",
+        a.pattern.name,
+        a.pattern.dots,
+        j.verdict.name().to_uppercase()
+    ));
+    if let Some(r) = &a.registration {
+        s.push_str(&format!(
+            "  registered on {}/{} marks ({}): {:.0}×{:.0} dpi, rotation {:+.2}°, residual {:.2} dots\n",
+            r.fiducials_found, r.fiducials_expected, r.model, r.dpi_x, r.dpi_y, r.rotation_deg, r.residual_dots
+        ));
+    }
+    match (&a.id.read, a.id.matches) {
+        (Some(id), Some(true)) => s.push_str(&format!("  pattern id: {} {} serial {} (matches)\n", id.kind, id.dots, id.serial)),
+        (Some(id), _) => s.push_str(&format!("  pattern id: {} {} serial {} (DOES NOT MATCH)\n", id.kind, id.dots, id.serial)),
+        (None, _) if a.registration.is_some() => s.push_str("  pattern id: unreadable\n"),
+        _ => {}
+    }
+    if let Some(c) = &a.calibration {
+        s.push_str(&format!(
+            "  paper {:.0}, solid {:.0} (density {:.2})",
+            c.white, c.solid, c.solid_density
+        ));
+        if let Some((d, from)) = j.density_reference {
+            s.push_str(&format!(", {from} density {d:.2}"));
+        }
+        s.push('\n');
+    }
+    if let (Some(p), e) = (a.printed_rows, a.expected_rows) {
+        s.push_str(&format!("  printed length: {p} of {e} rows\n"));
+    }
+    if a.defects.is_empty() {
+        s.push_str("  no defects\n");
+    }
+    for d in &a.defects {
+        let side = d.side.map(|x| format!(" on the {}", x.name())).unwrap_or_default();
+        s.push_str(&format!(
+            "  {} {}{side}, {} — depth {:.2}, confidence {:.2}\n      {}\n      likely: {}\n",
+            d.kind,
+            match d.severity {
+                crate::analysis::Severity::Fail => "FAIL",
+                crate::analysis::Severity::Marginal => "marginal",
+            },
+            place(d.axis, d.start, d.end),
+            d.depth,
+            d.confidence,
+            d.detail,
+            d.hint
+        ));
+    }
+    if let Some(g) = &j.golden {
+        s.push_str(&format!(
+            "  golden {}/{} (blessed {}): {} finding(s)",
+            g.model,
+            g.pattern,
+            g.blessed_at,
+            g.findings.len()
+        ));
+        if let Some(w) = g.worst_column_deficit {
+            s.push_str(&format!(", worst column deficit {w:.2}"));
+        }
+        s.push('\n');
+        for f in &g.findings {
+            s.push_str(&format!("    {}\n", f.detail));
+        }
+    }
+    for n in &a.notes {
+        s.push_str(&format!("  note: {n}\n"));
+    }
+    s
+}
