@@ -6,6 +6,7 @@
 
 pub mod defect;
 pub mod pattern;
+pub mod sim;
 pub mod util;
 
 /// The tool version recorded in golden records and reports.

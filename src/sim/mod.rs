@@ -1,0 +1,97 @@
+//! The simulated station's physical models: fault parameters, the print head that turns
+//! dot rows into grey paper, and the flatbed scanner that turns paper into a scan.
+//!
+//! Owns the physics only, deterministic for a seed (all randomness comes from
+//! [`crate::util::rng::Rng`]). It must not parse ESC/POS, open links, sleep or touch
+//! files: the stream layer feeds rows to a [`head::Head`] and applies power cuts, and the
+//! instrument layer decides when to scan.
+
+pub mod faults;
+pub mod head;
+pub mod scanner;
+
+pub use faults::{FaultError, Faults, PowerCut, Side};
+pub use head::{Head, HeadModel, HeadStatus, RowOutcome};
+pub use scanner::{scan, Scan, ScanError, ScanSettings, ScanTruth, PAPER_DPI};
+
+use crate::util::rng::Rng;
+
+/// Grey level of blank paper on the simulated page (the scanner maps it to its white).
+pub const PAPER_WHITE: f64 = 250.0;
+/// Grey level of a fully inked dot on the simulated page (8 % of the paper's reflectance).
+pub const INK_BLACK: f64 = 20.0;
+
+/// A table of standard normal values drawn once from a seed, read through a cheap hash:
+/// per-pixel noise at a table lookup's cost instead of a Box–Muller per pixel.
+#[derive(Debug, Clone)]
+pub(crate) struct Normals {
+    table: Vec<f32>,
+}
+
+impl Normals {
+    const BITS: u32 = 16;
+
+    pub(crate) fn new(rng: &mut Rng) -> Normals {
+        let table = (0..1usize << Self::BITS)
+            .map(|_| rng.normal() as f32)
+            .collect();
+        Normals { table }
+    }
+
+    /// The normal value for a 64-bit key (any well-mixed key; see [`mix`]).
+    #[inline]
+    pub(crate) fn at(&self, key: u64) -> f32 {
+        // The top bits of a mixed key are the best distributed.
+        let i = (key >> (64 - Self::BITS)) as usize;
+        self.table.get(i).copied().unwrap_or(0.0)
+    }
+}
+
+/// A 64-bit mixing function (the SplitMix64 finaliser): neighbouring inputs give
+/// unrelated outputs.
+#[inline]
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A fast per-row stream of keys for [`Normals::at`]: a 64-bit LCG whose high bits are
+/// well distributed, started from a mixed row key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyStream(u64);
+
+impl KeyStream {
+    #[inline]
+    pub(crate) fn new(seed: u64) -> KeyStream {
+        KeyStream(mix(seed))
+    }
+
+    #[inline]
+    pub(crate) fn next_key(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normals_table_has_unit_spread_along_a_key_stream() {
+        let n = Normals::new(&mut Rng::new(5));
+        let mut ks = KeyStream::new(17);
+        let v: Vec<f64> = (0..50_000).map(|_| n.at(ks.next_key()) as f64).collect();
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / v.len() as f64;
+        assert!(mean.abs() < 0.03, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.05, "var {var}");
+        // neighbours are uncorrelated
+        let c = v.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / (v.len() - 1) as f64;
+        assert!(c.abs() < 0.03, "lag-1 correlation {c}");
+    }
+}
