@@ -280,8 +280,8 @@ fn blobs(reduced: &[u8], rw: u32, rh: u32, threshold: f64, f: u32, img: &GrayIma
         let cv = (s.y0 + s.y1 + 1) as f64 / 2.0 * f as f64;
         let side = side_r.max(1.0) * f as f64;
         let (u, v) = refine_centre(img, cu, cv, side, threshold);
-        let quality = fill * (1.0 - (aspect.ln()).abs());
-        out.push((quality, Candidate { u, v, side }));
+        // Fiducials are the largest filled squares on a page: keep the biggest blobs.
+        out.push((s.area as f64, Candidate { u, v, side }));
     }
     out.sort_by(|a, b| b.0.total_cmp(&a.0));
     out.truncate(48);

@@ -22,7 +22,8 @@
 //!    share of its excess over ambient per row time. Above the limit the printer pauses
 //!    (the auto-recoverable error bit) until it has cooled by the hysteresis.
 //! 4. **Darkness factors** multiply the thermal darkness: dead columns (0), tilt (uneven
-//!    pressure), banding (feed), ink level (inkjet only).
+//!    pressure), banding (feed), ink level (inkjet only), and cold: below −5 °C the colour
+//!    layer develops less on every row, so the whole print is light.
 //!
 //! The page keeps each dot's darkness; [`Head::take_page`] composes the dot gain (bleeding
 //! into the four neighbours), the paper texture and the ink reflectance into grey levels.
@@ -98,6 +99,11 @@ pub struct HeadModel {
     pub ink_reflectance: f64,
     /// Ambient temperature when the faults give none, °C.
     pub nominal_ambient: f64,
+    /// Below this ambient, °C, the colour layer develops less whatever the pulse (a cold
+    /// head needs extra drive energy that this firmware does not give).
+    pub cold_limit: f64,
+    /// Share of darkness lost per °C below `cold_limit` (0.035: −15 °C prints at 65 %).
+    pub cold_loss_per_degree: f64,
 }
 
 impl Default for HeadModel {
@@ -127,6 +133,8 @@ impl Default for HeadModel {
             fibre_scale: 24,
             ink_reflectance: INK_BLACK / PAPER_WHITE,
             nominal_ambient: 25.0,
+            cold_limit: -5.0,
+            cold_loss_per_degree: 0.035,
         }
     }
 }
@@ -219,6 +227,8 @@ impl HeadModel {
         }
         fix(&mut self.ink_reflectance, d.ink_reflectance, unit);
         fix(&mut self.nominal_ambient, d.nominal_ambient, any);
+        fix(&mut self.cold_limit, d.cold_limit, any);
+        fix(&mut self.cold_loss_per_degree, d.cold_loss_per_degree, unit);
         self
     }
 }
@@ -427,6 +437,8 @@ impl Head {
         let energy = self.model.energy(v_eff);
         let paper_temp = self.ambient + self.model.paper_coupling * (self.head_temp - self.ambient);
         let mut row_factor = self.banding_factor(self.rows - 1);
+        let cold = (self.model.cold_limit - self.ambient).max(0.0);
+        row_factor *= (1.0 - self.model.cold_loss_per_degree * cold).clamp(0.05, 1.0);
         let mut ink_budget = u64::MAX;
         if let Some(level) = self.ink {
             row_factor *= (level / self.model.ink_fade_level)
