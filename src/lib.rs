@@ -5,6 +5,7 @@
 //! → report.
 
 pub mod defect;
+pub mod escpos;
 pub mod pattern;
 pub mod sim;
 pub mod util;

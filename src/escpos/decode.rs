@@ -1,0 +1,965 @@
+//! Parsing an ESC/POS byte stream the way a printer does, for the simulated printer.
+//!
+//! Owns the incremental command parser: bytes in (split anywhere), events out, with the
+//! offset of every command. It reproduces the real-time rule: `10 04 n` is answered
+//! wherever it appears, even inside image data. It must not render pages, keep printer
+//! state or reply to anything: the simulated printer decides what an event does. It
+//! buffers at most one command (a raster is collected until complete), never the stream.
+//!
+//! Limits (anything beyond is `DecodeError::Invalid`): a GS v 0 image carries 1 to
+//! `MAX_RASTER_DOTS` dots of data per row and 1 to `MAX_RASTER_ROWS` rows (the printed
+//! bitmap can be twice as wide or tall with the scaling modes); an ESC * image is at most
+//! `MAX_RASTER_DOTS` dots wide once expanded.
+
+use super::{CR, DLE, ENQ, EOT, ESC, FF, FS, GS, HT, LF, MAX_RASTER_DOTS, MAX_RASTER_ROWS};
+use crate::pattern::Bitmap;
+
+/// Rows fed per line by ESC d (the default line spacing, in dots).
+pub const LINE_SPACING_DOTS: u32 = 30;
+/// A run of text longer than this is split into several `Text` events.
+pub const MAX_TEXT_RUN: usize = 4096;
+/// At most this many bytes of an unknown command are kept in `EventKind::Unknown`.
+pub const MAX_UNKNOWN_BYTES: usize = 64;
+/// Rows of an ESC * bit image once expanded.
+pub const BIT_IMAGE_ROWS: u32 = 24;
+
+/// Longest command header the parser buffers (`GS v 0 m xL xH yL yH`).
+const HEADER_CAP: usize = 8;
+
+/// One parsed command (or run of text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Offset of the command's first byte in the stream.
+    pub offset: usize,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// ESC @.
+    Init,
+    /// GS v 0 or ESC *, expanded to printed dots (scaling applied).
+    Raster(Bitmap),
+    /// A run of printable bytes (0x20..=0x7E, 0x80..=0xFF).
+    Text(Vec<u8>),
+    /// LF.
+    LineFeed,
+    /// ESC J n (n dots) or ESC d n (n lines of `LINE_SPACING_DOTS`), or the feed part of
+    /// GS V 65/66 n.
+    Feed { rows: u32 },
+    /// GS V (also ESC i / ESC m).
+    Cut { partial: bool },
+    /// DLE EOT n, n in 1..=4, wherever it appeared (offset = the 0x10 byte).
+    RealtimeStatus { n: u8 },
+    /// GS I n.
+    PrinterId { n: u8 },
+    /// GS ( H fn 48: report `id` once everything before it is printed.
+    ProcessId { id: [u8; 4] },
+    /// GS a n.
+    AutoStatusBack { mask: u8 },
+    /// A known command that does not change what the rig checks (formatting, spacing).
+    Ignored { command: &'static str },
+    /// An unknown command: its first bytes (at most `MAX_UNKNOWN_BYTES`). For ESC, GS,
+    /// FS and DLE only the prefix and the command byte are skipped; GS ( commands are
+    /// skipped whole since their length is known.
+    Unknown { bytes: Vec<u8> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The stream ended inside a command. `needed` is how many more bytes it needed (at
+    /// least, when the header itself is incomplete); `got` how many it had.
+    #[error(
+        "truncated {command} at byte {offset}: needs {needed} more bytes, stream ended after {got}"
+    )]
+    Truncated {
+        offset: usize,
+        command: &'static str,
+        needed: usize,
+        got: usize,
+    },
+    #[error("invalid {command} at byte {offset}: {reason}")]
+    Invalid {
+        offset: usize,
+        command: &'static str,
+        reason: String,
+    },
+}
+
+impl DecodeError {
+    /// Offset of the command at fault.
+    pub fn offset(&self) -> usize {
+        match self {
+            DecodeError::Truncated { offset, .. } | DecodeError::Invalid { offset, .. } => *offset,
+        }
+    }
+}
+
+/// What the collected payload of a command becomes.
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    /// GS v 0 data.
+    Raster {
+        width_bytes: u32,
+        rows: u32,
+        mode: u8,
+    },
+    /// ESC * data.
+    Column { mode: u8 },
+    /// GS ( `letter` pL pH data.
+    Sized { letter: u8 },
+}
+
+#[derive(Debug)]
+struct Payload {
+    command: &'static str,
+    body: Body,
+    len: usize,
+    got: usize,
+    data: Vec<u8>,
+}
+
+#[derive(Debug)]
+enum State {
+    Idle,
+    Header,
+    Payload(Payload),
+}
+
+/// What the bytes of a command header so far amount to.
+enum Step {
+    More {
+        command: &'static str,
+        needed: usize,
+    },
+    Emit(Vec<EventKind>),
+    /// Complete, nothing to report (DLE EOT: the real-time watch reports it).
+    Silent,
+    Payload {
+        command: &'static str,
+        body: Body,
+        len: usize,
+    },
+    Invalid {
+        command: &'static str,
+        reason: String,
+    },
+}
+
+fn more(command: &'static str, needed: usize) -> Step {
+    Step::More { command, needed }
+}
+
+fn emit(kind: EventKind) -> Step {
+    Step::Emit(vec![kind])
+}
+
+fn invalid(command: &'static str, reason: String) -> Step {
+    Step::Invalid { command, reason }
+}
+
+fn unknown(h: &[u8]) -> Step {
+    emit(EventKind::Unknown { bytes: h.to_vec() })
+}
+
+/// Parameter `i` of a command (callers check the length first).
+fn param(p: &[u8], i: usize) -> u8 {
+    p.get(i).copied().unwrap_or(0)
+}
+
+/// A command with `n` fixed parameter bytes.
+fn fixed(command: &'static str, p: &[u8], n: usize, done: impl FnOnce(&[u8]) -> Step) -> Step {
+    if p.len() < n {
+        more(command, n - p.len())
+    } else {
+        done(p)
+    }
+}
+
+/// ESC commands with fixed parameters that do not matter to the rig.
+const ESC_IGNORED: &[(u8, &str, usize)] = &[
+    (b' ', "ESC SP", 1),
+    (b'!', "ESC !", 1),
+    (b'$', "ESC $", 2),
+    (b'%', "ESC %", 1),
+    (b'-', "ESC -", 1),
+    (b'2', "ESC 2", 0),
+    (b'3', "ESC 3", 1),
+    (b'E', "ESC E", 1),
+    (b'G', "ESC G", 1),
+    (b'M', "ESC M", 1),
+    (b'R', "ESC R", 1),
+    (b'U', "ESC U", 1),
+    (b'V', "ESC V", 1),
+    (b'\\', "ESC \\", 2),
+    (b'a', "ESC a", 1),
+    (b'p', "ESC p", 3),
+    (b't', "ESC t", 1),
+    (b'{', "ESC {", 1),
+];
+
+/// GS commands with fixed parameters that do not matter to the rig.
+const GS_IGNORED: &[(u8, &str, usize)] = &[
+    (b'!', "GS !", 1),
+    (b'B', "GS B", 1),
+    (b'H', "GS H", 1),
+    (b'L', "GS L", 2),
+    (b'P', "GS P", 2),
+    (b'W', "GS W", 2),
+    (b'b', "GS b", 1),
+    (b'f', "GS f", 1),
+    (b'h', "GS h", 1),
+    (b'w', "GS w", 1),
+];
+
+fn ignored(table: &[(u8, &'static str, usize)], c: u8, p: &[u8], h: &[u8]) -> Step {
+    match table.iter().find(|(code, _, _)| *code == c) {
+        Some(&(_, command, n)) => fixed(command, p, n, |_| emit(EventKind::Ignored { command })),
+        None => unknown(h),
+    }
+}
+
+fn header_step(h: &[u8]) -> Step {
+    match h {
+        [ESC] => more("ESC", 1),
+        [ESC, c, p @ ..] => esc_step(*c, p, h),
+        [GS] => more("GS", 1),
+        [GS, c, p @ ..] => gs_step(*c, p, h),
+        [FS] => more("FS", 1),
+        [DLE] => more("DLE", 1),
+        [DLE, EOT] => more("DLE EOT", 1),
+        [DLE, EOT, 1..=4] => Step::Silent,
+        [DLE, ENQ] => more("DLE ENQ", 1),
+        [DLE, ENQ, _] => emit(EventKind::Ignored { command: "DLE ENQ" }),
+        // FS c, other DLE commands, DLE EOT with an unknown n.
+        _ => unknown(h),
+    }
+}
+
+fn esc_step(c: u8, p: &[u8], h: &[u8]) -> Step {
+    match c {
+        b'@' => emit(EventKind::Init),
+        b'J' => fixed("ESC J", p, 1, |p| {
+            emit(EventKind::Feed {
+                rows: u32::from(param(p, 0)),
+            })
+        }),
+        b'd' => fixed("ESC d", p, 1, |p| {
+            emit(EventKind::Feed {
+                rows: u32::from(param(p, 0)) * LINE_SPACING_DOTS,
+            })
+        }),
+        b'*' => fixed("ESC *", p, 3, column_header),
+        b'i' => emit(EventKind::Cut { partial: false }),
+        b'm' => emit(EventKind::Cut { partial: true }),
+        _ => ignored(ESC_IGNORED, c, p, h),
+    }
+}
+
+fn gs_step(c: u8, p: &[u8], h: &[u8]) -> Step {
+    match c {
+        b'v' => raster_header(p),
+        b'V' => match *p {
+            [] | [65 | 66] => more("GS V", 1),
+            [0 | 48, ..] => emit(EventKind::Cut { partial: false }),
+            [1 | 49, ..] => emit(EventKind::Cut { partial: true }),
+            [m @ (65 | 66), n, ..] => {
+                let cut = EventKind::Cut { partial: m == 66 };
+                if n == 0 {
+                    emit(cut)
+                } else {
+                    Step::Emit(vec![EventKind::Feed { rows: u32::from(n) }, cut])
+                }
+            }
+            [m, ..] => invalid("GS V", format!("cut mode {m}")),
+        },
+        b'I' => fixed("GS I", p, 1, |p| {
+            emit(EventKind::PrinterId { n: param(p, 0) })
+        }),
+        b'a' => fixed("GS a", p, 1, |p| {
+            emit(EventKind::AutoStatusBack { mask: param(p, 0) })
+        }),
+        b'(' => {
+            let command = |f: u8| if f == b'H' { "GS ( H" } else { "GS (" };
+            match *p {
+                [] => more("GS (", 3),
+                [f] => more(command(f), 2),
+                [f, _] => more(command(f), 1),
+                [f, lo, hi, ..] => Step::Payload {
+                    command: command(f),
+                    body: Body::Sized { letter: f },
+                    len: usize::from(u16::from_le_bytes([lo, hi])),
+                },
+            }
+        }
+        _ => ignored(GS_IGNORED, c, p, h),
+    }
+}
+
+/// `p` = the bytes after `GS v`.
+fn raster_header(p: &[u8]) -> Step {
+    const CMD: &str = "GS v 0";
+    let (m, xl, xh, yl, yh) = match *p {
+        [] => return more(CMD, 6),
+        [b'0', m, xl, xh, yl, yh, ..] => (m, xl, xh, yl, yh),
+        [b'0', ref rest @ ..] => return more(CMD, 5usize.saturating_sub(rest.len())),
+        [f, ..] => return invalid("GS v", format!("function 0x{f:02X} (only 0x30 exists)")),
+    };
+    let mode = match m {
+        0..=3 => m,
+        48..=51 => m - 48,
+        _ => return invalid(CMD, format!("mode {m}")),
+    };
+    let width_bytes = u32::from(u16::from_le_bytes([xl, xh]));
+    let rows = u32::from(u16::from_le_bytes([yl, yh]));
+    if width_bytes == 0 {
+        return invalid(CMD, "zero width".to_string());
+    }
+    if rows == 0 {
+        return invalid(CMD, "zero height".to_string());
+    }
+    if width_bytes * 8 > MAX_RASTER_DOTS {
+        return invalid(
+            CMD,
+            format!(
+                "width {} dots exceeds the {MAX_RASTER_DOTS}-dot limit",
+                width_bytes * 8
+            ),
+        );
+    }
+    if rows > MAX_RASTER_ROWS {
+        return invalid(
+            CMD,
+            format!("height {rows} rows exceeds the {MAX_RASTER_ROWS}-row limit"),
+        );
+    }
+    Step::Payload {
+        command: CMD,
+        body: Body::Raster {
+            width_bytes,
+            rows,
+            mode,
+        },
+        len: width_bytes as usize * rows as usize,
+    }
+}
+
+/// Bytes per column, dot width and dot height of an ESC * mode.
+fn column_geometry(mode: u8) -> Option<(usize, u32, u32)> {
+    match mode {
+        0 => Some((1, 2, 3)),
+        1 => Some((1, 1, 3)),
+        32 => Some((3, 2, 1)),
+        33 => Some((3, 1, 1)),
+        _ => None,
+    }
+}
+
+/// `p` = m nL nH.
+fn column_header(p: &[u8]) -> Step {
+    const CMD: &str = "ESC *";
+    let mode = param(p, 0);
+    let Some((per_column, sx, _)) = column_geometry(mode) else {
+        return invalid(CMD, format!("mode {mode}"));
+    };
+    let columns = u32::from(u16::from_le_bytes([param(p, 1), param(p, 2)]));
+    if columns == 0 {
+        return invalid(CMD, "zero columns".to_string());
+    }
+    if columns * sx > MAX_RASTER_DOTS {
+        return invalid(
+            CMD,
+            format!(
+                "{columns} columns print {} dots, over the {MAX_RASTER_DOTS}-dot limit",
+                columns * sx
+            ),
+        );
+    }
+    Step::Payload {
+        command: CMD,
+        body: Body::Column { mode },
+        len: columns as usize * per_column,
+    }
+}
+
+/// GS v 0 data to printed dots. `None` if the data does not match the size.
+fn expand_raster(data: &[u8], width_bytes: u32, rows: u32, mode: u8) -> Option<Bitmap> {
+    if width_bytes == 0 {
+        return None;
+    }
+    let (sx, sy) = match mode {
+        1 => (2, 1),
+        2 => (1, 2),
+        3 => (2, 2),
+        _ => (1, 1),
+    };
+    let width = width_bytes * 8 * sx;
+    let height = rows * sy;
+    let mut dots = Vec::with_capacity(width as usize * height as usize);
+    let mut line = Vec::with_capacity(width as usize);
+    for row in data.chunks_exact(width_bytes as usize) {
+        line.clear();
+        for &byte in row {
+            for bit in (0..8).rev() {
+                let dot = (byte >> bit) & 1;
+                line.extend(std::iter::repeat_n(dot, sx as usize));
+            }
+        }
+        for _ in 0..sy {
+            dots.extend_from_slice(&line);
+        }
+    }
+    Bitmap::from_dots(width, height, dots)
+}
+
+/// ESC * data to printed dots (always `BIT_IMAGE_ROWS` rows).
+fn expand_columns(data: &[u8], mode: u8) -> Option<Bitmap> {
+    let (per_column, sx, sy) = column_geometry(mode)?;
+    let columns = u32::try_from(data.len() / per_column).ok()?;
+    let mut bitmap = Bitmap::new(columns * sx, BIT_IMAGE_ROWS);
+    for (c, column) in (0u32..).zip(data.chunks_exact(per_column)) {
+        let bits = column
+            .iter()
+            .flat_map(|&byte| (0..8).rev().map(move |b| (byte >> b) & 1 != 0));
+        for (j, on) in (0u32..).zip(bits) {
+            if on {
+                for dy in 0..sy {
+                    for dx in 0..sx {
+                        bitmap.set(c * sx + dx, j * sy + dy, true);
+                    }
+                }
+            }
+        }
+    }
+    Some(bitmap)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn push_event(out: &mut Vec<Event>, offset: usize, kind: EventKind) {
+    if let EventKind::Unknown { bytes } = &kind {
+        tracing::warn!(
+            offset,
+            bytes = %hex(bytes),
+            "skipping unknown ESC/POS command"
+        );
+    }
+    out.push(Event { offset, kind });
+}
+
+fn is_printable(b: u8) -> bool {
+    (0x20..=0x7E).contains(&b) || b >= 0x80
+}
+
+/// Incremental ESC/POS parser. Feeding the same bytes in any split gives the same events.
+#[derive(Debug)]
+pub struct Decoder {
+    state: State,
+    /// Header bytes of the command being parsed, `hdr[..hlen]`.
+    hdr: [u8; HEADER_CAP],
+    hlen: usize,
+    /// Offset of the command being parsed.
+    cmd_start: usize,
+    /// Pending text run and its first offset.
+    text: Vec<u8>,
+    text_start: usize,
+    /// Bytes consumed so far.
+    offset: usize,
+    /// Real-time watch: 0 idle, 1 after 0x10, 2 after 0x10 0x04; `rt_start` = the 0x10.
+    rt_state: u8,
+    rt_start: usize,
+    /// Once an error is reported the decoder keeps reporting it.
+    failed: Option<DecodeError>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
+    }
+}
+
+impl Decoder {
+    pub fn new() -> Self {
+        Decoder {
+            state: State::Idle,
+            hdr: [0; HEADER_CAP],
+            hlen: 0,
+            cmd_start: 0,
+            text: Vec::new(),
+            text_start: 0,
+            offset: 0,
+            rt_state: 0,
+            rt_start: 0,
+            failed: None,
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Feeds more bytes (any split gives identical results) and appends the completed
+    /// events to `out`. On a corrupt command returns `Invalid` with the command's offset;
+    /// the events before it are already in `out`, and every later call returns the same
+    /// error.
+    pub fn push(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), DecodeError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let in_payload = match &self.state {
+                State::Payload(p) => Some(p.len.saturating_sub(p.got)),
+                _ => None,
+            };
+            let result = if let Some(remaining) = in_payload {
+                let (chunk, tail) = rest.split_at(remaining.min(rest.len()));
+                rest = tail;
+                self.payload_bytes(chunk, out)
+            } else if let Some((&b, tail)) = rest.split_first() {
+                rest = tail;
+                self.watch(self.offset, b, out);
+                let r = self.step(b, out);
+                self.offset += 1;
+                r
+            } else {
+                Ok(())
+            };
+            if let Err(err) = result {
+                self.failed = Some(err.clone());
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Declares the end of the stream: emits a pending text run, and fails with
+    /// `Truncated` if a command is incomplete.
+    pub fn finish(&mut self, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        self.flush_text(out);
+        let header_len = self.hlen.min(HEADER_CAP);
+        let err = match &self.state {
+            State::Idle => return Ok(()),
+            State::Header => {
+                let (command, needed) = match header_step(&self.hdr[..header_len]) {
+                    Step::More { command, needed } => (command, needed),
+                    _ => ("command", 1),
+                };
+                DecodeError::Truncated {
+                    offset: self.cmd_start,
+                    command,
+                    needed,
+                    got: header_len,
+                }
+            }
+            State::Payload(p) => DecodeError::Truncated {
+                offset: self.cmd_start,
+                command: p.command,
+                needed: p.len.saturating_sub(p.got),
+                got: header_len + p.got,
+            },
+        };
+        self.failed = Some(err.clone());
+        Err(err)
+    }
+
+    /// The real-time watch: sees every byte and reports `10 04 n` (n in 1..=4) as soon as
+    /// its third byte arrives, whatever the parser is doing.
+    fn watch(&mut self, at: usize, b: u8, out: &mut Vec<Event>) {
+        match (self.rt_state, b) {
+            (2, 1..=4) => {
+                self.rt_state = 0;
+                push_event(out, self.rt_start, EventKind::RealtimeStatus { n: b });
+            }
+            (1, EOT) => self.rt_state = 2,
+            (_, DLE) => {
+                self.rt_state = 1;
+                self.rt_start = at;
+            }
+            _ => self.rt_state = 0,
+        }
+    }
+
+    fn flush_text(&mut self, out: &mut Vec<Event>) {
+        if !self.text.is_empty() {
+            let text = std::mem::take(&mut self.text);
+            push_event(out, self.text_start, EventKind::Text(text));
+        }
+    }
+
+    /// One byte outside any payload.
+    fn step(&mut self, b: u8, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+        match self.state {
+            State::Idle => {
+                if is_printable(b) {
+                    if self.text.is_empty() {
+                        self.text_start = self.offset;
+                    }
+                    self.text.push(b);
+                    if self.text.len() >= MAX_TEXT_RUN {
+                        self.flush_text(out);
+                    }
+                    return Ok(());
+                }
+                self.flush_text(out);
+                match b {
+                    LF => push_event(out, self.offset, EventKind::LineFeed),
+                    CR => {}
+                    HT => push_event(out, self.offset, EventKind::Ignored { command: "HT" }),
+                    FF => push_event(out, self.offset, EventKind::Ignored { command: "FF" }),
+                    ESC | GS | FS | DLE => {
+                        self.hdr[0] = b;
+                        self.hlen = 1;
+                        self.cmd_start = self.offset;
+                        self.state = State::Header;
+                    }
+                    _ => push_event(out, self.offset, EventKind::Unknown { bytes: vec![b] }),
+                }
+                Ok(())
+            }
+            State::Header => {
+                let Some(slot) = self.hdr.get_mut(self.hlen) else {
+                    return Err(self.invalid("command", "header too long".to_string()));
+                };
+                *slot = b;
+                self.hlen += 1;
+                match header_step(&self.hdr[..self.hlen]) {
+                    Step::More { .. } => Ok(()),
+                    Step::Silent => {
+                        self.state = State::Idle;
+                        Ok(())
+                    }
+                    Step::Emit(kinds) => {
+                        self.state = State::Idle;
+                        for kind in kinds {
+                            push_event(out, self.cmd_start, kind);
+                        }
+                        Ok(())
+                    }
+                    Step::Invalid { command, reason } => Err(self.invalid(command, reason)),
+                    Step::Payload { command, body, len } => {
+                        let keep = match body {
+                            Body::Sized { .. } => len.min(MAX_UNKNOWN_BYTES),
+                            _ => len,
+                        };
+                        self.state = State::Payload(Payload {
+                            command,
+                            body,
+                            len,
+                            got: 0,
+                            data: Vec::with_capacity(keep),
+                        });
+                        if len == 0 {
+                            self.complete_payload(out)
+                        } else {
+                            Ok(())
+                        }
+                    }
+                }
+            }
+            State::Payload(_) => Err(self.invalid(
+                "command",
+                "internal: payload byte routed to the header parser".to_string(),
+            )),
+        }
+    }
+
+    /// Payload bytes of the current command (`chunk` never runs past its end).
+    fn payload_bytes(&mut self, chunk: &[u8], out: &mut Vec<Event>) -> Result<(), DecodeError> {
+        for (i, &b) in chunk.iter().enumerate() {
+            self.watch(self.offset + i, b, out);
+        }
+        self.offset += chunk.len();
+        let State::Payload(p) = &mut self.state else {
+            return Ok(());
+        };
+        let room = match p.body {
+            Body::Sized { .. } => MAX_UNKNOWN_BYTES.saturating_sub(p.data.len()),
+            _ => chunk.len(),
+        };
+        p.data.extend_from_slice(chunk.get(..room).unwrap_or(chunk));
+        p.got += chunk.len();
+        if p.got >= p.len {
+            self.complete_payload(out)?;
+        }
+        Ok(())
+    }
+
+    fn complete_payload(&mut self, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+        let State::Payload(p) = std::mem::replace(&mut self.state, State::Idle) else {
+            return Ok(());
+        };
+        let kind = match p.body {
+            Body::Raster {
+                width_bytes,
+                rows,
+                mode,
+            } => EventKind::Raster(expand_raster(&p.data, width_bytes, rows, mode).ok_or_else(
+                || self.invalid(p.command, "internal: image size mismatch".to_string()),
+            )?),
+            Body::Column { mode } => {
+                EventKind::Raster(expand_columns(&p.data, mode).ok_or_else(|| {
+                    self.invalid(p.command, "internal: image size mismatch".to_string())
+                })?)
+            }
+            Body::Sized { letter: b'H' } if p.data.first() == Some(&0x30) => {
+                match (p.len, p.data.as_slice()) {
+                    (6, &[0x30, 0x30, a, b, c, d]) => EventKind::ProcessId { id: [a, b, c, d] },
+                    (len, data) => {
+                        return Err(self.invalid(
+                            p.command,
+                            format!(
+                                "process id needs 6 parameter bytes with m = 48, got {len} bytes, m = {}",
+                                data.get(1).map_or("none".to_string(), |m| m.to_string())
+                            ),
+                        ))
+                    }
+                }
+            }
+            Body::Sized { .. } => {
+                let header = self.hdr.get(..self.hlen).unwrap_or(&[]);
+                let mut bytes = header.to_vec();
+                bytes.extend_from_slice(&p.data);
+                bytes.truncate(MAX_UNKNOWN_BYTES);
+                EventKind::Unknown { bytes }
+            }
+        };
+        push_event(out, self.cmd_start, kind);
+        Ok(())
+    }
+
+    fn invalid(&self, command: &'static str, reason: String) -> DecodeError {
+        DecodeError::Invalid {
+            offset: self.cmd_start,
+            command,
+            reason,
+        }
+    }
+}
+
+/// Decodes a whole stream: the events, and whether it ended cleanly.
+pub fn decode_all(bytes: &[u8]) -> (Vec<Event>, Result<(), DecodeError>) {
+    let mut decoder = Decoder::new();
+    let mut out = Vec::new();
+    let result = decoder
+        .push(bytes, &mut out)
+        .and_then(|()| decoder.finish(&mut out));
+    (out, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(bytes: &[u8]) -> Vec<EventKind> {
+        let (events, result) = decode_all(bytes);
+        result.expect("clean stream");
+        events.into_iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn simple_commands() {
+        let got = kinds(b"\x1b@\x1bJ\x05\x1bd\x02\x1dV\x00\x1dV\x31\x1dVB\x03\x1dI\x43\x1da\x0f");
+        assert_eq!(
+            got,
+            vec![
+                EventKind::Init,
+                EventKind::Feed { rows: 5 },
+                EventKind::Feed { rows: 60 },
+                EventKind::Cut { partial: false },
+                EventKind::Cut { partial: true },
+                EventKind::Feed { rows: 3 },
+                EventKind::Cut { partial: true },
+                EventKind::PrinterId { n: 0x43 },
+                EventKind::AutoStatusBack { mask: 0x0f },
+            ]
+        );
+    }
+
+    #[test]
+    fn ignored_commands_consume_their_parameters() {
+        // ESC ! 0x41 must not turn 'A' into text; GS L takes two bytes.
+        let got = kinds(b"\x1b!\x41\x1b2\x1dL\x41\x42\x1ba\x01x");
+        assert_eq!(
+            got,
+            vec![
+                EventKind::Ignored { command: "ESC !" },
+                EventKind::Ignored { command: "ESC 2" },
+                EventKind::Ignored { command: "GS L" },
+                EventKind::Ignored { command: "ESC a" },
+                EventKind::Text(b"x".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_gs_paren_is_skipped_whole() {
+        let got = kinds(b"\x1d(k\x03\x00\x31\x41\x42ok\x1d(H\x02\x00\x31\x31");
+        assert_eq!(
+            got,
+            vec![
+                EventKind::Unknown {
+                    bytes: b"\x1d(k\x03\x00\x31\x41\x42".to_vec()
+                },
+                EventKind::Text(b"ok".to_vec()),
+                EventKind::Unknown {
+                    bytes: b"\x1d(H\x02\x00\x31\x31".to_vec()
+                },
+            ]
+        );
+        // A huge unknown command keeps only its first bytes.
+        let mut big = b"\x1d(L\x00\x01".to_vec();
+        big.extend(std::iter::repeat_n(0x55, 256));
+        match kinds(&big).as_slice() {
+            [EventKind::Unknown { bytes }] => assert_eq!(bytes.len(), MAX_UNKNOWN_BYTES),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_process_id_is_invalid() {
+        let (_, r) = decode_all(b"ab\x1d(H\x05\x00\x30\x30\x31\x32\x33");
+        assert!(
+            matches!(
+                r,
+                Err(DecodeError::Invalid {
+                    offset: 2,
+                    command: "GS ( H",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn long_text_is_split_at_the_cap() {
+        let text = vec![b'a'; MAX_TEXT_RUN + 10];
+        let (events, r) = decode_all(&text);
+        r.expect("clean");
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].offset, MAX_TEXT_RUN);
+        assert_eq!(events[1].kind, EventKind::Text(vec![b'a'; 10]));
+    }
+
+    #[test]
+    fn realtime_command_outside_images_is_reported_once() {
+        let (events, r) = decode_all(b"A\x10\x04\x03\x10\x04\x07B");
+        r.expect("clean");
+        assert_eq!(
+            events,
+            vec![
+                Event {
+                    offset: 0,
+                    kind: EventKind::Text(b"A".to_vec())
+                },
+                Event {
+                    offset: 1,
+                    kind: EventKind::RealtimeStatus { n: 3 }
+                },
+                Event {
+                    offset: 4,
+                    kind: EventKind::Unknown {
+                        bytes: vec![0x10, 0x04, 0x07]
+                    }
+                },
+                Event {
+                    offset: 7,
+                    kind: EventKind::Text(b"B".to_vec())
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_stick() {
+        let mut d = Decoder::new();
+        let mut out = Vec::new();
+        let err = d.push(b"\x1dV\x07", &mut out).expect_err("bad cut mode");
+        assert_eq!(err.offset(), 0);
+        assert_eq!(err.to_string(), "invalid GS V at byte 0: cut mode 7");
+        assert_eq!(d.push(b"\x1b@", &mut out), Err(err.clone()));
+        assert_eq!(d.finish(&mut out), Err(err));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn raster_limits() {
+        let check = |bytes: &[u8], reason: &str| {
+            let (_, r) = decode_all(bytes);
+            match r {
+                Err(DecodeError::Invalid { reason: got, .. }) => assert_eq!(got, reason),
+                other => panic!("{other:?}"),
+            }
+        };
+        check(b"\x1dv0\x00\x00\x00\x01\x00", "zero width");
+        check(b"\x1dv0\x00\x01\x00\x00\x00", "zero height");
+        check(
+            b"\x1dv0\x00\x01\x02\x01\x00",
+            "width 4104 dots exceeds the 4096-dot limit",
+        );
+        check(
+            b"\x1dv0\x00\x01\x00\x00\x09",
+            "height 2304 rows exceeds the 2303-row limit",
+        );
+        check(b"\x1dv1", "function 0x31 (only 0x30 exists)");
+        check(b"\x1b*\x02\x01\x00", "mode 2");
+        check(b"\x1b*\x21\x00\x00", "zero columns");
+    }
+
+    /// Random streams drawn from command-ish bytes: never a panic, and byte-by-byte
+    /// feeding gives exactly what one push gives.
+    #[test]
+    fn random_streams_decode_the_same_in_any_split() {
+        const ALPHABET: &[u8] = &[
+            0x1B, 0x1D, 0x1C, 0x10, 0x04, 0x01, 0x02, 0x00, 0x0A, 0x0D, b'v', b'0', b'*', b'(',
+            b'H', b'V', b'@', b'J', b'I', b'a', b'A', 0x21, 0x30, 0x03, 0x41, 0xFF, 0x06,
+        ];
+        let mut state = 0x1234_5678_u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        for _ in 0..400 {
+            let len = next() % 200;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[next() % ALPHABET.len()])
+                .collect();
+            let (whole, r1) = decode_all(&bytes);
+            let mut d = Decoder::new();
+            let mut split = Vec::new();
+            let mut r2 = Ok(());
+            for b in &bytes {
+                r2 = d.push(std::slice::from_ref(b), &mut split);
+                if r2.is_err() {
+                    break;
+                }
+            }
+            if r2.is_ok() {
+                r2 = d.finish(&mut split);
+            }
+            assert_eq!(whole, split, "{bytes:02X?}");
+            assert_eq!(r1, r2, "{bytes:02X?}");
+            let rt = whole
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::RealtimeStatus { .. }))
+                .count();
+            if r1.is_ok() {
+                let expected = super::super::encode::realtime_hazards(&bytes).len();
+                assert_eq!(rt, expected, "{bytes:02X?}");
+            }
+        }
+    }
+}
