@@ -1,24 +1,23 @@
 //! printrig: a hardware-in-the-loop test rig controller for receipt and POS printers.
 //!
 //! The library holds all logic; the `rig` binary only parses arguments and prints. Modules
-//! follow the flow of DESIGN.md: pattern → escpos → (printer) → scan → analysis → golden
-//! → report.
+//! follow the flow of DESIGN.md: pattern → escpos → (printer: `sim`) → scan → analysis →
+//! golden (judge) → report.
 
+pub mod analysis;
+pub mod check;
 pub mod defect;
 pub mod escpos;
+pub mod golden;
 pub mod pattern;
+pub mod report;
+pub mod scanfile;
 pub mod sim;
 pub mod util;
+pub mod verdict;
 
 /// The tool version recorded in golden records and reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub mod analysis;
-pub mod check;
-pub mod verdict;
-
 /// Resolution of the printer dot grid: 8 dots per mm.
 pub const DOT_DPI: f64 = 203.2;
-pub mod golden;
-pub mod report;
-pub mod scanfile;

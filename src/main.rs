@@ -1,1 +1,257 @@
-fn main() {}
+//! The `rig` command: parses arguments, calls the library, prints through `report`, and
+//! maps outcomes to exit codes (0 pass/marginal, 1 fail, 2 bad usage or invalid input).
+
+mod cli;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use cli::{AnalyzeArgs, Cli, Command, GoldenCmd, PatternsCmd, SimCmd};
+use printrig::check::{check_file, CheckSpec};
+use printrig::escpos::encode::{encode_bitmap, EncodeOptions};
+use printrig::sim::{self, Faults, ScanSettings};
+use printrig::util::fsio::write_atomic;
+use printrig::{golden, pattern, report, scanfile};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = std::env::var("RIG_LOG").unwrap_or_else(|_| cli.log.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Patterns(p) => patterns(p),
+        Command::Sim(s) => sim_cmd(s),
+        Command::Analyze(a) => analyze(a),
+        Command::Golden(g) => golden_cmd(g),
+    }
+}
+
+fn patterns(cmd: PatternsCmd) -> Result<u8> {
+    match cmd {
+        PatternsCmd::List => {
+            print!("{}", report::patterns_table());
+        }
+        PatternsCmd::Render {
+            sel,
+            output,
+            layout,
+        } => {
+            let p = pattern::render_named(&sel.name, sel.dots, sel.serial)?;
+            scanfile::write_gray_png(&output, &p.bitmap.to_gray())?;
+            if let Some(l) = layout {
+                let json = serde_json::to_string_pretty(&p.layout)?;
+                write_atomic(&l, json.as_bytes()).with_context(|| format!("writing {}", l.display()))?;
+            }
+            println!(
+                "{} at {} dots: {}×{} → {}",
+                p.layout.kind,
+                p.layout.dots,
+                p.layout.dots,
+                p.layout.rows,
+                output.display()
+            );
+        }
+        PatternsCmd::Escpos {
+            sel,
+            output,
+            band_rows,
+            no_process_ids,
+            manifest,
+        } => {
+            let p = pattern::render_named(&sel.name, sel.dots, sel.serial)?;
+            let opts = EncodeOptions {
+                band_rows,
+                process_ids: !no_process_ids,
+                ..EncodeOptions::default()
+            };
+            let job = encode_bitmap(&p.bitmap, &opts)?;
+            write_atomic(&output, &job.bytes).with_context(|| format!("writing {}", output.display()))?;
+            if let Some(m) = manifest {
+                let json = serde_json::to_string_pretty(&job)?;
+                write_atomic(&m, json.as_bytes()).with_context(|| format!("writing {}", m.display()))?;
+            }
+            println!(
+                "{} at {} dots: {} bytes, {} band(s), {} real-time hazard(s) → {}",
+                p.layout.kind,
+                p.layout.dots,
+                job.bytes.len(),
+                job.bands.len(),
+                job.realtime_hazards.len(),
+                output.display()
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// `paper.png`, `paper-2.png`, `paper-3.png`, …
+fn page_paths(base: &Path, n: usize) -> Vec<PathBuf> {
+    (0..n)
+        .map(|i| {
+            if i == 0 {
+                return base.to_path_buf();
+            }
+            let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let ext = base.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+            base.with_file_name(format!("{stem}-{}{ext}", i + 1))
+        })
+        .collect()
+}
+
+fn job_width(job: &[u8]) -> Option<u32> {
+    let (events, _) = printrig::escpos::decode::decode_all(job);
+    events.iter().find_map(|e| match &e.kind {
+        printrig::escpos::decode::EventKind::Raster(b) => Some(b.width()),
+        _ => None,
+    })
+}
+
+fn sim_cmd(cmd: SimCmd) -> Result<u8> {
+    match cmd {
+        SimCmd::Print {
+            job,
+            output,
+            faults,
+            seed,
+            head_dots,
+        } => {
+            let faults = Faults::parse_all(faults.iter().map(String::as_str))?;
+            let bytes = std::fs::read(&job).with_context(|| format!("reading {}", job.display()))?;
+            if bytes.is_empty() {
+                anyhow::bail!("{} is empty: no job to print", job.display());
+            }
+            let dots = match head_dots.or_else(|| job_width(&bytes)) {
+                Some(d) => d,
+                None => anyhow::bail!(
+                    "{} holds no raster image to take the head width from: pass --head-dots",
+                    job.display()
+                ),
+            };
+            let out = sim::print_job(&bytes, dots, faults, seed);
+            let files = page_paths(&output, out.pages.len());
+            for (p, f) in out.pages.iter().zip(&files) {
+                scanfile::write_gray_png(f, p)?;
+            }
+            print!("{}", report::print_summary(&out, &files));
+            if let Some(e) = &out.error {
+                eprintln!(
+                    "error: {}: {e} (the paper printed up to there was written)",
+                    job.display()
+                );
+                return Ok(2);
+            }
+        }
+        SimCmd::Scan {
+            paper,
+            output,
+            dpi,
+            skew,
+            seed,
+        } => {
+            let (img, _) = scanfile::read_scan(&paper)?;
+            let s = sim::scan(
+                &img,
+                &ScanSettings {
+                    dpi,
+                    skew_deg: skew,
+                    seed,
+                    ..ScanSettings::default()
+                },
+            )?;
+            scanfile::write_gray_png(&output, &s.image)?;
+            println!(
+                "scan {}×{} at {dpi} dpi, skew {skew:+}° → {}",
+                s.image.width(),
+                s.image.height(),
+                output.display()
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn analyze(a: AnalyzeArgs) -> Result<u8> {
+    let spec = CheckSpec {
+        pattern: a.pattern,
+        dots: a.dots,
+        serial: a.serial,
+        golden: a.golden,
+        nominal_density: a.nominal_density,
+    };
+    let c = check_file(&a.scan, &spec)?;
+    if let Some(o) = &a.overlay {
+        let img = report::overlay::draw(&c.scan, &c.analysis);
+        scanfile::write_rgb_png(o, &img)?;
+    }
+    if a.json {
+        print!("{}", report::analysis_json(&c.analysis, &c.judgement));
+    } else {
+        print!("{}", report::analysis_summary(&c.analysis, &c.judgement));
+    }
+    Ok(c.judgement.verdict.exit_code() as u8)
+}
+
+fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
+    match cmd {
+        GoldenCmd::Bless {
+            scan,
+            pattern,
+            dots,
+            serial,
+            model,
+            condition,
+            output,
+            force,
+            allow_defects,
+        } => {
+            if output.exists() && !force {
+                anyhow::bail!("{} already exists: pass --force to replace it", output.display());
+            }
+            let spec = CheckSpec {
+                pattern,
+                dots,
+                serial,
+                golden: None,
+                nominal_density: None,
+            };
+            let c = check_file(&scan, &spec)?;
+            let g = golden::bless(
+                &c.analysis,
+                &model,
+                condition.as_deref(),
+                &scan.display().to_string(),
+                &c.scan_bytes,
+                allow_defects,
+            )?;
+            let old = golden::save(&output, &g, force)?;
+            println!(
+                "blessed {} {} at {} dots (solid density {:.3}) → {}",
+                model,
+                g.pattern,
+                g.dots,
+                g.solid_density,
+                output.display()
+            );
+            if let Some(old) = old {
+                println!("replaced the previous record; what changed:");
+                for line in golden::describe_changes(&old, &g) {
+                    println!("  {line}");
+                }
+            }
+        }
+    }
+    Ok(0)
+}

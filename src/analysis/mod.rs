@@ -258,7 +258,8 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         ));
         return a;
     }
-    let Some(reg) = register::register(layout, &survey.candidates) else {
+    let regs = register::register_all(layout, &survey.candidates, 4);
+    if regs.is_empty() {
         if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
             a.id.read = Some(other);
             a.id.matches = Some(false);
@@ -273,6 +274,20 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
                 ),
             ));
         }
+        return a;
+    }
+    // Of the registrations that fit the marks, take the first under which the id strip
+    // reads back (it settles which marks are which when some are missing).
+    let mut chosen = None;
+    for (i, r) in regs.iter().enumerate() {
+        let (read, copies) = header_id(img, r, layout, survey.white);
+        if read.is_some() {
+            chosen = Some((i, read, copies));
+            break;
+        }
+    }
+    let (idx, read, copies) = chosen.unwrap_or((0, None, 0));
+    let Some(reg) = regs.into_iter().nth(idx) else {
         return a;
     };
     let map = DotMap::sample(img, &reg.map, layout.dots, layout.rows);
@@ -291,8 +306,6 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         solid_density: cal.solid_density(),
     });
 
-    let contrast = 0.15 * (cal.white - cal.solid);
-    let (read, copies) = idread::read(&map, &layout.id_strips, contrast);
     a.id.copies_read = copies;
     let read = read.or_else(|| identify_other(img, &survey, layout.kind, layout.dots));
     a.id.read = read;
@@ -355,26 +368,39 @@ fn identify_other(
         if reg.found() < 3 {
             continue;
         }
-        let rows = pattern::HEADER_ROWS;
-        let map = DotMap::sample(img, &reg.map, dots, rows);
-        let mut solid: Vec<f32> = Vec::new();
-        for f in &layout.fiducials {
-            for y in f.y + 8..f.y + f.size - 8 {
-                for x in f.x + 8..f.x + f.size - 8 {
-                    solid.push(map.at(x, y));
-                }
-            }
-        }
-        let solid = median(&mut solid)?;
-        let contrast = 0.15 * (survey.white - solid);
-        let (read, _) = idread::read(&map, &layout.id_strips, contrast);
-        if let Some(pid) = read {
+        if let (Some(pid), _) = header_id(img, &reg, &layout, survey.white) {
             if pid.kind != expected_kind || pid.dots != expected_dots {
                 return Some(pid);
             }
         }
     }
     None
+}
+
+/// Reads the id strip under a registration, from the header rows only, with the solid
+/// reference taken from the marks found in the header.
+fn header_id(
+    img: &GrayImage,
+    reg: &Registration,
+    layout: &pattern::Layout,
+    white: f64,
+) -> (Option<PatternId>, u32) {
+    let rows = pattern::HEADER_ROWS.min(layout.rows);
+    let map = DotMap::sample(img, &reg.map, layout.dots, rows);
+    let mut solid: Vec<f32> = Vec::new();
+    for (f, m) in layout.fiducials.iter().zip(&reg.fiducials) {
+        if m.found.is_none() || f.y + f.size > rows {
+            continue;
+        }
+        let q = f.size / 4;
+        for y in f.y + q..f.y + f.size - q {
+            for x in f.x + q..f.x + f.size - q {
+                solid.push(map.at(x, y));
+            }
+        }
+    }
+    let solid = median(&mut solid).unwrap_or(white * 0.3);
+    idread::read(&map, &layout.id_strips, 0.15 * (white - solid))
 }
 
 fn registration_info(reg: &Registration, expected: usize, inside: f64) -> RegistrationInfo {

@@ -319,9 +319,19 @@ fn refine_centre(img: &GrayImage, cu: f64, cv: f64, side: f64, threshold: f64) -
 /// Matches the layout's fiducials to candidates and fits the map. `None` when fewer than
 /// two marks agree.
 pub fn register(layout: &Layout, candidates: &[Candidate]) -> Option<Registration> {
+    register_all(layout, candidates, 1).into_iter().next()
+}
+
+/// The `max` best distinct registrations, best first (most marks matched, then the
+/// smallest misfit of positions and mark sizes). A print missing some marks can leave
+/// two explanations that fit equally well (the left pair of marks taken for the right
+/// pair); the caller tells them apart with the id strip.
+pub fn register_all(layout: &Layout, candidates: &[Candidate], max: usize) -> Vec<Registration> {
     let pts: Vec<(f64, f64)> = layout.fiducials.iter().map(|f| f.center()).collect();
-    let fsize = layout.fiducials.first().map(|f| f.size as f64)?;
-    let mut best: Option<(usize, f64, Vec<Option<usize>>)> = None;
+    let Some(fsize) = layout.fiducials.first().map(|f| f.size as f64) else {
+        return Vec::new();
+    };
+    let mut hyps: Vec<(usize, f64, Vec<Option<usize>>)> = Vec::new();
     for (j, cj) in candidates.iter().enumerate() {
         for (k, ck) in candidates.iter().enumerate() {
             if k <= j || (cj.side - ck.side).abs() > 0.3 * cj.side.max(ck.side) {
@@ -348,21 +358,26 @@ pub fn register(layout: &Layout, candidates: &[Candidate]) -> Option<Registratio
                     }
                     let map = Affine::similarity(dc / dp, dang, *pa, (cj.u, cj.v));
                     let (n, err, assign) = score(&map, &pts, candidates, fsize);
-                    let better = match &best {
-                        None => true,
-                        Some((bn, berr, _)) => n > *bn || (n == *bn && err < *berr),
-                    };
-                    if better {
-                        best = Some((n, err, assign));
+                    if n >= 2 && !hyps.iter().any(|h| h.2 == assign) {
+                        hyps.push((n, err, assign));
                     }
                 }
             }
         }
     }
-    let (n, _, assign) = best?;
-    if n < 2 {
-        return None;
-    }
+    hyps.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.total_cmp(&y.1)));
+    hyps.into_iter()
+        .filter_map(|(_, _, assign)| finish(layout, &pts, candidates, &assign))
+        .take(max)
+        .collect()
+}
+
+fn finish(
+    layout: &Layout,
+    pts: &[(f64, f64)],
+    candidates: &[Candidate],
+    assign: &[Option<usize>],
+) -> Option<Registration> {
     let pairs: Vec<((f64, f64), (f64, f64))> = assign
         .iter()
         .enumerate()
@@ -436,7 +451,8 @@ fn score(
             used[j] = true;
             assign[i] = Some(j);
             n += 1;
-            err += bestd * bestd;
+            let size_err = (cands[j].side - mark_px) / mark_px;
+            err += (bestd / mark_px).powi(2) + size_err * size_err;
         }
     }
     (n, err, assign)

@@ -225,12 +225,13 @@ pub fn check_dots(dots: u32) -> Result<(), PatternError> {
 }
 
 /// Column of the left edge of each of the four fiducials in a corner row: both corners
-/// and two inner marks at 30 % and 70 % of the width, so that a print missing a half or
+/// and two inner marks at 30 % and 66 % of the width (unequal gaps, so no pair of marks
+/// can pass for another pair), so that a print missing a half or
 /// a driver block still keeps marks in both the top and the bottom row.
 pub fn fiducial_columns(dots: u32) -> [u32; 4] {
     let half = FIDUCIAL / 2;
     let at = |f: f64| ((dots as f64 * f).round() as u32).saturating_sub(half);
-    [MARGIN, at(0.3), at(0.7), dots - MARGIN - FIDUCIAL]
+    [MARGIN, at(0.3), at(0.66), dots - MARGIN - FIDUCIAL]
 }
 
 /// Renders a pattern.

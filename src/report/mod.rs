@@ -120,3 +120,37 @@ pub fn analysis_summary(a: &Analysis, j: &Judgement) -> String {
     }
     s
 }
+
+/// The `rig patterns list` table.
+pub fn patterns_table() -> String {
+    let mut s = String::from("pattern       reveals / what it is\n");
+    for k in crate::pattern::PatternKind::ALL {
+        let reveals: Vec<&str> = k.reveals().iter().map(|d| d.name()).collect();
+        s.push_str(&format!("{:<13} {}\n{:<13} {}\n", k.name(), k.description(), "", reveals.join(", ")));
+    }
+    s.push_str("\nwidths: any multiple of 8 from 256 to 2048 dots (384 = 58 mm, 576 = 80 mm at 203 dpi)\n");
+    s
+}
+
+/// One line per page the simulated printer produced, and why it stopped early if it did.
+pub fn print_summary(out: &crate::sim::PrintOutcome, files: &[std::path::PathBuf]) -> String {
+    let mut s = String::new();
+    for (p, f) in out.pages.iter().zip(files) {
+        s.push_str(&format!("page {}×{} dots → {}\n", p.width(), p.height(), f.display()));
+    }
+    if out.pages.is_empty() {
+        s.push_str("nothing came out of the printer\n");
+    }
+    s.push_str(&format!("process ids acknowledged: {}\n", out.acknowledged.len()));
+    if let Some(stop) = &out.stop {
+        s.push_str(&match stop {
+            crate::sim::Stop::PowerCut { offset } => format!("power cut after byte {offset}: the rest of the job was lost\n"),
+            crate::sim::Stop::Brownout { offset } => format!("supply brownout at the command at byte {offset}: the printer reset, the rest of the job was lost\n"),
+            crate::sim::Stop::OutOfInk { offset } => format!("out of ink at the command at byte {offset}: the print stops there\n"),
+        });
+    }
+    if out.head.pauses > 0 {
+        s.push_str(&format!("head over temperature: paused {} time(s)\n", out.head.pauses));
+    }
+    s
+}

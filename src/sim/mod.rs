@@ -1,17 +1,19 @@
-//! The simulated station's physical models: fault parameters, the print head that turns
-//! dot rows into grey paper, and the flatbed scanner that turns paper into a scan.
+//! The simulated printer and scanner: fault parameters, the print head that turns dot
+//! rows into grey paper, the printer's job path (ESC/POS in, pages and replies out) and
+//! the flatbed scanner that turns paper into a scan.
 //!
-//! Owns the physics only, deterministic for a seed (all randomness comes from
-//! [`crate::util::rng::Rng`]). It must not parse ESC/POS, open links, sleep or touch
-//! files: the stream layer feeds rows to a [`head::Head`] and applies power cuts, and the
-//! instrument layer decides when to scan.
+//! Deterministic for a seed (all randomness comes from [`crate::util::rng::Rng`]). The
+//! physics (`head`, `scanner`) knows nothing of ESC/POS; `printer` feeds decoded rows to
+//! the head and applies power cuts. Nothing here opens links, sleeps or touches files.
 
 pub mod faults;
 pub mod head;
+pub mod printer;
 pub mod scanner;
 
 pub use faults::{FaultError, Faults, PowerCut, Side};
 pub use head::{Head, HeadModel, HeadStatus, RowOutcome};
+pub use printer::{print_job, PrintOutcome, SimPrinter, Stop};
 pub use scanner::{scan, Scan, ScanError, ScanSettings, ScanTruth, PAPER_DPI};
 
 use crate::util::rng::Rng;
