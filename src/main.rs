@@ -53,7 +53,8 @@ fn patterns(cmd: PatternsCmd) -> Result<u8> {
             scanfile::write_gray_png(&output, &p.bitmap.to_gray())?;
             if let Some(l) = layout {
                 let json = serde_json::to_string_pretty(&p.layout)?;
-                write_atomic(&l, json.as_bytes()).with_context(|| format!("writing {}", l.display()))?;
+                write_atomic(&l, json.as_bytes())
+                    .with_context(|| format!("writing {}", l.display()))?;
             }
             println!(
                 "{} at {} dots: {}×{} → {}",
@@ -78,10 +79,12 @@ fn patterns(cmd: PatternsCmd) -> Result<u8> {
                 ..EncodeOptions::default()
             };
             let job = encode_bitmap(&p.bitmap, &opts)?;
-            write_atomic(&output, &job.bytes).with_context(|| format!("writing {}", output.display()))?;
+            write_atomic(&output, &job.bytes)
+                .with_context(|| format!("writing {}", output.display()))?;
             if let Some(m) = manifest {
                 let json = serde_json::to_string_pretty(&job)?;
-                write_atomic(&m, json.as_bytes()).with_context(|| format!("writing {}", m.display()))?;
+                write_atomic(&m, json.as_bytes())
+                    .with_context(|| format!("writing {}", m.display()))?;
             }
             println!(
                 "{} at {} dots: {} bytes, {} band(s), {} real-time hazard(s) → {}",
@@ -104,8 +107,14 @@ fn page_paths(base: &Path, n: usize) -> Vec<PathBuf> {
             if i == 0 {
                 return base.to_path_buf();
             }
-            let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            let ext = base.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+            let stem = base
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let ext = base
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default();
             base.with_file_name(format!("{stem}-{}{ext}", i + 1))
         })
         .collect()
@@ -129,7 +138,8 @@ fn sim_cmd(cmd: SimCmd) -> Result<u8> {
             head_dots,
         } => {
             let faults = Faults::parse_all(faults.iter().map(String::as_str))?;
-            let bytes = std::fs::read(&job).with_context(|| format!("reading {}", job.display()))?;
+            let bytes =
+                std::fs::read(&job).with_context(|| format!("reading {}", job.display()))?;
             if bytes.is_empty() {
                 anyhow::bail!("{} is empty: no job to print", job.display());
             }
@@ -218,7 +228,10 @@ fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
             allow_defects,
         } => {
             if output.exists() && !force {
-                anyhow::bail!("{} already exists: pass --force to replace it", output.display());
+                anyhow::bail!(
+                    "{} already exists: pass --force to replace it",
+                    output.display()
+                );
             }
             let spec = CheckSpec {
                 pattern,

@@ -14,7 +14,9 @@ pub enum ImageFileError {
     },
     #[error("{path} is empty (0 bytes): the scan was not written")]
     Empty { path: PathBuf },
-    #[error("{path} is not an image this rig reads (PNG, PNM, TIFF or JPEG); it starts with {head}")]
+    #[error(
+        "{path} is not an image this rig reads (PNG, PNM, TIFF or JPEG); it starts with {head}"
+    )]
     NotAnImage { path: PathBuf, head: String },
     #[error("{path} is a damaged or truncated {format} image: {detail}")]
     Corrupt {
@@ -96,12 +98,24 @@ fn encode_png(raw: &[u8], w: u32, h: u32, color: ExtendedColorType) -> Result<Ve
 
 /// Writes a grey PNG atomically.
 pub fn write_gray_png(path: &Path, img: &GrayImage) -> Result<(), ImageFileError> {
-    write_png(path, img.as_raw(), img.width(), img.height(), ExtendedColorType::L8)
+    write_png(
+        path,
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        ExtendedColorType::L8,
+    )
 }
 
 /// Writes a colour PNG atomically.
 pub fn write_rgb_png(path: &Path, img: &RgbImage) -> Result<(), ImageFileError> {
-    write_png(path, img.as_raw(), img.width(), img.height(), ExtendedColorType::Rgb8)
+    write_png(
+        path,
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        ExtendedColorType::Rgb8,
+    )
 }
 
 fn write_png(

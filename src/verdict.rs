@@ -71,7 +71,10 @@ mod tests {
     #[test]
     fn ranking_and_exit_codes() {
         assert!(Verdict::Pass < Verdict::Marginal && Verdict::Fail < Verdict::Error);
-        assert_eq!(Verdict::worst([Verdict::Pass, Verdict::Fail, Verdict::Marginal]), Verdict::Fail);
+        assert_eq!(
+            Verdict::worst([Verdict::Pass, Verdict::Fail, Verdict::Marginal]),
+            Verdict::Fail
+        );
         assert_eq!(run_exit_code([Verdict::Pass, Verdict::Marginal]), 0);
         assert_eq!(run_exit_code([Verdict::Error, Verdict::Fail]), 1);
         assert_eq!(run_exit_code([Verdict::Error, Verdict::Pass]), 3);

@@ -20,6 +20,8 @@ pub const BANDING_MARGINAL: f64 = 0.03;
 pub const BANDING_FAIL: f64 = 0.05;
 /// Ink rows below this share of the expected ink count as not printed.
 pub const PRINTED: f64 = 0.3;
+/// A run of missing columns at least this share of the width is not a column fault.
+pub const WHOLE_WIDTH: f64 = 0.9;
 /// A run of missing columns at least this share of the width, touching an edge, is half
 /// width.
 pub const HALF_WIDTH: f64 = 0.25;
@@ -61,6 +63,11 @@ pub fn column_defects(rel: &[f64]) -> Vec<Defect> {
         let end = c - 1;
         let len = end - start + 1;
         let touches = start == 0 || end == n - 1;
+        // Nearly every column short is not a column fault: the print is light or faded
+        // as a whole, which the density and row checks name.
+        if len as f64 >= WHOLE_WIDTH * n as f64 {
+            continue;
+        }
         // One blurred column at the very edge of the band is the scan, not the printer.
         if touches && len == 1 {
             continue;
@@ -109,12 +116,20 @@ pub fn column_defects(rel: &[f64]) -> Vec<Defect> {
         }
         let lo = c.saturating_sub(8);
         let hi = (c + 9).min(n);
-        let mut neigh: Vec<f64> = rel[lo..hi].iter().copied().filter(|v| !v.is_nan()).collect();
+        let mut neigh: Vec<f64> = rel[lo..hi]
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect();
         neigh.sort_by(|a, b| a.total_cmp(b));
         let local = neigh.get(neigh.len() * 2 / 3).copied().unwrap_or(1.0);
         let depth = local - rel[c];
         if depth >= NOTCH_DEPTH && !missing[c - 1] && !missing[c + 1] {
-            let end = if rel[c + 1] < local - NOTCH_DEPTH { c + 1 } else { c };
+            let end = if rel[c + 1] < local - NOTCH_DEPTH {
+                c + 1
+            } else {
+                c
+            };
             if end + 1 < n && rel[end + 1] < local - NOTCH_DEPTH {
                 // three or more: not a notch; the missing-run pass covers real blocks
                 c = end + 2;
@@ -150,9 +165,9 @@ pub fn element_defects(strength: &[f64], known: &[Defect]) -> Vec<Defect> {
     let n = strength.len();
     let mut out = Vec::new();
     let covered = |c: usize| {
-        known
-            .iter()
-            .any(|d| d.axis == Axis::Columns && (d.start as usize) <= c + 1 && c <= d.end as usize + 1)
+        known.iter().any(|d| {
+            d.axis == Axis::Columns && (d.start as usize) <= c + 1 && c <= d.end as usize + 1
+        })
     };
     let mut c = 0;
     while c < n {
@@ -168,11 +183,18 @@ pub fn element_defects(strength: &[f64], known: &[Defect]) -> Vec<Defect> {
         if end - start + 1 > 2 || covered(start) || covered(end) {
             continue;
         }
-        let worst = strength[start..=end].iter().copied().fold(f64::INFINITY, f64::min);
+        let worst = strength[start..=end]
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
         let dead = worst < ELEMENT_DEAD;
         out.push(Defect {
             kind: DefectKind::DeadElement,
-            severity: if dead { Severity::Fail } else { Severity::Marginal },
+            severity: if dead {
+                Severity::Fail
+            } else {
+                Severity::Marginal
+            },
             axis: Axis::Columns,
             start: start as u32,
             end: end as u32,
@@ -185,7 +207,11 @@ pub fn element_defects(strength: &[f64], known: &[Defect]) -> Vec<Defect> {
             detail: format!(
                 "element{} {start}{} print{} {:.0} % of a typical element",
                 if end > start { "s" } else { "" },
-                if end > start { format!("–{end}") } else { String::new() },
+                if end > start {
+                    format!("–{end}")
+                } else {
+                    String::new()
+                },
                 if end > start { "" } else { "s" },
                 worst * 100.0
             ),
@@ -219,9 +245,9 @@ pub fn fade_across(rel: &[f64], skip: &[Defect]) -> Option<Defect> {
         .filter(|(c, r)| {
             !r.is_nan()
                 && **r >= MISSING
-                && !skip
-                    .iter()
-                    .any(|d| d.axis == Axis::Columns && (d.start as usize) <= *c && *c <= d.end as usize)
+                && !skip.iter().any(|d| {
+                    d.axis == Axis::Columns && (d.start as usize) <= *c && *c <= d.end as usize
+                })
         })
         .map(|(c, &r)| (c as f64, r))
         .collect();
@@ -297,7 +323,11 @@ pub fn fade_along(rows: &[(u32, f64)], page_rows: u32) -> Option<Defect> {
 /// Amplitude spectrum of a detrended run of row values for periods 6..len/2.5.
 fn spectrum(vals: &[f64]) -> Vec<(f64, f64)> {
     let n = vals.len();
-    let pts: Vec<(f64, f64)> = vals.iter().enumerate().map(|(i, &v)| (i as f64, v)).collect();
+    let pts: Vec<(f64, f64)> = vals
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (i as f64, v))
+        .collect();
     let Some((b, m)) = line_fit(&pts) else {
         return Vec::new();
     };
@@ -473,7 +503,9 @@ mod tests {
 
     #[test]
     fn notch_and_clean_profiles() {
-        let mut rel: Vec<f64> = (0..576).map(|i| 1.0 + 0.01 * ((i % 7) as f64 - 3.0)).collect();
+        let mut rel: Vec<f64> = (0..576)
+            .map(|i| 1.0 + 0.01 * ((i % 7) as f64 - 3.0))
+            .collect();
         assert!(column_defects(&rel).is_empty());
         rel[300] = 0.62;
         let d = column_defects(&rel);
@@ -491,7 +523,12 @@ mod tests {
         assert!(fade_across(&flat, &[]).is_none());
 
         let run: Vec<(u32, f64)> = (0..200)
-            .map(|r| (r, 0.9 + 0.1 * (std::f64::consts::TAU * r as f64 / 32.0).sin()))
+            .map(|r| {
+                (
+                    r,
+                    0.9 + 0.1 * (std::f64::consts::TAU * r as f64 / 32.0).sin(),
+                )
+            })
             .collect();
         let b = banding(&[run]).expect("banding");
         assert!((b.period.expect("period") - 32.0).abs() < 1.5, "{b:?}");

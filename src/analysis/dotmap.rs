@@ -111,7 +111,10 @@ pub fn median(vals: &mut [f32]) -> Option<f64> {
 pub fn white_sites(bitmap: &Bitmap, layout: &Layout) -> Vec<(u32, u32)> {
     let r = 3i64;
     let mut out = Vec::new();
-    let (w, h) = (bitmap.width() as i64, layout.ink_end.min(bitmap.height()) as i64);
+    let (w, h) = (
+        bitmap.width() as i64,
+        layout.ink_end.min(bitmap.height()) as i64,
+    );
     let mut y = 4i64;
     while y < h - 4 {
         let mut x = 4i64;

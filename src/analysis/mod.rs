@@ -263,7 +263,8 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
             a.id.read = Some(other);
             a.id.matches = Some(false);
-            a.defects.push(wrong_pattern(layout.kind, layout.dots, &other));
+            a.defects
+                .push(wrong_pattern(layout.kind, layout.dots, &other));
         } else {
             a.defects.push(Defect::page(
                 DefectKind::Unregistered,
@@ -291,7 +292,11 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         return a;
     };
     let map = DotMap::sample(img, &reg.map, layout.dots, layout.rows);
-    a.registration = Some(registration_info(&reg, layout.fiducials.len(), map.inside_fraction()));
+    a.registration = Some(registration_info(
+        &reg,
+        layout.fiducials.len(),
+        map.inside_fraction(),
+    ));
 
     let Some(cal) = calibrate(&map, pattern, &reg) else {
         a.defects.push(Defect::page(
@@ -313,7 +318,8 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         let ok = pid.kind == layout.kind && pid.dots == layout.dots;
         a.id.matches = Some(ok);
         if !ok {
-            a.defects.push(wrong_pattern(layout.kind, layout.dots, &pid));
+            a.defects
+                .push(wrong_pattern(layout.kind, layout.dots, &pid));
             return a;
         }
         if pid.serial != layout.serial {
@@ -323,7 +329,8 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
             ));
         }
     } else {
-        a.notes.push("pattern id strip unreadable on both copies".into());
+        a.notes
+            .push("pattern id strip unreadable on both copies".into());
     }
     if reg.residual_dots > 1.5 {
         a.notes.push(format!(
@@ -461,20 +468,18 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
     let layout = &pattern.layout;
     let dots = layout.dots as usize;
 
-    // Per-row share of expected ink: the printed length.
+    // Per-row share of expected ink: the printed length. The whole row's coverage is
+    // summed (blur moves ink between columns but keeps its total), so thin lines and
+    // sparse tints count fully at any resolution.
     let mut ink_rows: Vec<Option<f64>> = Vec::with_capacity(layout.rows as usize);
     for y in 0..layout.rows {
-        let bits = pattern.bitmap.row(y);
-        let row = map.row(y);
-        let (mut got, mut want) = (0.0f64, 0u32);
-        for (b, g) in bits.iter().zip(row) {
-            if *b != 0 {
-                want += 1;
-                if !g.is_nan() {
-                    got += cal.coverage(*g) as f64;
-                }
-            }
-        }
+        let want: u32 = pattern.bitmap.row(y).iter().map(|&b| b as u32).sum();
+        let got: f64 = map
+            .row(y)
+            .iter()
+            .filter(|g| !g.is_nan())
+            .map(|&g| cal.coverage(g) as f64)
+            .sum();
         ink_rows.push((want >= 8).then(|| got / want as f64));
     }
     let (printed_end, truncated) = defects::truncation(&ink_rows, layout.ink_end);
@@ -488,7 +493,9 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
         if !matches!(b.kind, BandKind::Solid | BandKind::Tint) {
             continue;
         }
-        for y in b.row_start..b.row_end.min(printed_end) {
+        // Whole dither periods only, so every column holds its share of dots.
+        let rows = (b.row_end.min(printed_end).saturating_sub(b.row_start)) / 8 * 8;
+        for y in b.row_start..b.row_start + rows {
             have_full = true;
             for (c, g) in map.row(y).iter().enumerate() {
                 if !g.is_nan() {
@@ -548,8 +555,18 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
     }
 
     // Solid rows along the feed, over the columns that printed.
+    // Columns that printed: all but those inside a column defect.
     let good: Vec<usize> = match &columns {
-        Some(rel) => (0..dots).filter(|&c| rel[c] >= defects::MISSING).collect(),
+        Some(_) => (0..dots)
+            .filter(|&c| {
+                !found.iter().any(|d| {
+                    d.kind != DefectKind::FadeAcross
+                        && d.axis == Axis::Columns
+                        && (d.start as usize) <= c
+                        && c <= d.end as usize
+                })
+            })
+            .collect(),
         None => Vec::new(),
     };
     let mut runs: Vec<Vec<(u32, f64)>> = Vec::new();

@@ -53,6 +53,11 @@ impl Affine {
     }
 }
 
+/// Scan pixels per dot accepted by registration: 100 to 2400 dpi scans of a 203.2-dpi
+/// print (the rig is specified for 150–1200 dpi).
+pub const MIN_PX_PER_DOT: f64 = 100.0 / 203.2;
+pub const MAX_PX_PER_DOT: f64 = 2400.0 / 203.2;
+
 /// A dark, square, isolated blob that may be a fiducial.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate {
@@ -159,7 +164,11 @@ fn otsu(hist: &[u64; 256]) -> f64 {
     if total == 0.0 {
         return 128.0;
     }
-    let sum_all: f64 = hist.iter().enumerate().map(|(i, &n)| i as f64 * n as f64).sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| i as f64 * n as f64)
+        .sum();
     let (mut w0, mut sum0, mut best, mut best_t) = (0.0, 0.0, -1.0, 128.0);
     for (t, &n) in hist.iter().enumerate() {
         w0 += n as f64;
@@ -181,7 +190,14 @@ fn otsu(hist: &[u64; 256]) -> f64 {
 
 /// Connected dark components of the reduced image that look like filled squares, with
 /// their centres refined on the full-resolution scan.
-fn blobs(reduced: &[u8], rw: u32, rh: u32, threshold: f64, f: u32, img: &GrayImage) -> Vec<Candidate> {
+fn blobs(
+    reduced: &[u8],
+    rw: u32,
+    rh: u32,
+    threshold: f64,
+    f: u32,
+    img: &GrayImage,
+) -> Vec<Candidate> {
     let (rw_us, rh_us) = (rw as usize, rh as usize);
     // Dark mask after a 3×3 dark dilation (closes one-pixel white lines such as a dead
     // element through a mark).
@@ -354,6 +370,9 @@ pub fn register_all(layout: &Layout, candidates: &[Candidate], max: usize) -> Ve
                     }
                     let dang = wrap(ang_c - dpy.atan2(dpx));
                     if dang.abs() > 5f64.to_radians() {
+                        continue;
+                    }
+                    if !(MIN_PX_PER_DOT..=MAX_PX_PER_DOT).contains(&(dc / dp)) {
                         continue;
                     }
                     let map = Affine::similarity(dc / dp, dang, *pa, (cj.u, cj.v));

@@ -235,7 +235,9 @@ pub fn judge(a: &mut Analysis, golden: Option<&Golden>, nominal_density: Option<
             });
         }
     }
-    let comparison = golden.filter(|_| a.profiles.is_some()).map(|g| compare(a, g));
+    let comparison = golden
+        .filter(|_| a.profiles.is_some())
+        .map(|g| compare(a, g));
     let mut verdict = a.defect_verdict();
     let mut reasons: Vec<String> = a
         .defects
@@ -248,7 +250,12 @@ pub fn judge(a: &mut Analysis, golden: Option<&Golden>, nominal_density: Option<
                 Severity::Fail => Verdict::Fail,
                 Severity::Marginal => Verdict::Marginal,
             });
-            reasons.push(format!("golden {} ({}): {}", f.what, sev(f.severity), f.detail));
+            reasons.push(format!(
+                "golden {} ({}): {}",
+                f.what,
+                sev(f.severity),
+                f.detail
+            ));
         }
     }
     Judgement {

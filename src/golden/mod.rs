@@ -197,10 +197,16 @@ pub fn bless(
         return Err(GoldenError::NotBlessable(why));
     };
     if a.id.matches == Some(false) {
-        return Err(GoldenError::NotBlessable("the page is another pattern".into()));
+        return Err(GoldenError::NotBlessable(
+            "the page is another pattern".into(),
+        ));
     }
     if !allow_defects && !a.defects.is_empty() {
-        let list: Vec<String> = a.defects.iter().map(|d| format!("{} ({})", d.kind, d.detail)).collect();
+        let list: Vec<String> = a
+            .defects
+            .iter()
+            .map(|d| format!("{} ({})", d.kind, d.detail))
+            .collect();
         return Err(GoldenError::NotBlessable(format!(
             "the print has defects: {}; bless a healthy print, or pass --allow-defects",
             list.join("; ")
@@ -291,7 +297,10 @@ pub fn describe_changes(old: &Golden, new: &Golden) -> Vec<String> {
         out.push("tolerances reset to the defaults".into());
     }
     if old.condition != new.condition {
-        out.push(format!("condition: {:?} → {:?}", old.condition, new.condition));
+        out.push(format!(
+            "condition: {:?} → {:?}",
+            old.condition, new.condition
+        ));
     }
     if out.is_empty() {
         out.push("no measurable change".into());

@@ -4,17 +4,6 @@ use super::id::{self, PatternId};
 use super::*;
 use crate::util::rng::Rng;
 
-const BAYER8: [[u8; 8]; 8] = [
-    [0, 32, 8, 40, 2, 34, 10, 42],
-    [48, 16, 56, 24, 50, 18, 58, 26],
-    [12, 44, 4, 36, 14, 46, 6, 38],
-    [60, 28, 52, 20, 62, 30, 54, 22],
-    [3, 35, 11, 43, 1, 33, 9, 41],
-    [51, 19, 59, 27, 49, 17, 57, 25],
-    [15, 47, 7, 39, 13, 45, 5, 37],
-    [63, 31, 55, 23, 61, 29, 53, 21],
-];
-
 struct Body {
     rows: u32,
     bands: Vec<Band>,
@@ -121,22 +110,24 @@ fn solid(bm: &mut Bitmap, y0: u32) -> Body {
 fn ladder(bm: &mut Bitmap, y0: u32) -> Body {
     let w = bm.width();
     let mut bands = Vec::new();
-    for (i, level) in [8u8, 16, 32, 48, 64].into_iter().enumerate() {
+    // Diagonal screen: dot on where (x + 3y) mod 8 < k. Every column and every row holds
+    // exactly k dots in each run of 8, so the column profile of a tint is flat.
+    for (i, level) in [1u32, 2, 4, 6, 8].into_iter().enumerate() {
         let a = y0 + i as u32 * 80;
         let b = a + 64;
         for y in a..b {
             for x in 0..w {
-                if BAYER8[(y % 8) as usize][(x % 8) as usize] < level {
+                if (x + 3 * y) % 8 < level {
                     bm.set(x, y, true);
                 }
             }
         }
-        let kind = if level == 64 {
+        let kind = if level == 8 {
             BandKind::Solid
         } else {
             BandKind::Tint
         };
-        let pct = level as f64 * 100.0 / 64.0;
+        let pct = level as f64 * 100.0 / 8.0;
         bands.push(band(&format!("tint-{pct}"), kind, a, b, w));
     }
     Body {

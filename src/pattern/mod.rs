@@ -155,7 +155,7 @@ impl Fiducial {
 pub enum BandKind {
     /// Every dot printed.
     Solid,
-    /// Ordered-dither tint: every column holds the same share of dots.
+    /// Diagonal-screen tint: every column and every row holds the same share of dots.
     Tint,
     /// Staircase step: only columns with `x % period == phase` are printed.
     Elements { period: u32, phase: u32 },
@@ -290,6 +290,14 @@ mod tests {
         let want = [0.125, 0.25, 0.5, 0.75, 1.0];
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 0.01, "ladder {got:?}");
+        }
+        // every column of every tint holds the band's share
+        let p = render(PatternKind::Ladder, 576, 0).expect("render");
+        for b in &p.layout.bands {
+            for x in 0..576 {
+                let n = p.bitmap.count(x, b.row_start, x + 1, b.row_end) as f64;
+                assert_eq!(n / b.rows() as f64, b.coverage, "{} column {x}", b.name);
+            }
         }
         let ds = cov(PatternKind::DenseSparse);
         for b in &ds {

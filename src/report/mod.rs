@@ -29,10 +29,13 @@ pub fn analysis_json(a: &Analysis, j: &Judgement) -> String {
         analysis: a,
         verdict: j.verdict,
         reasons: &j.reasons,
-        density_reference: j.density_reference.map(|(density, source)| DensityRef { density, source }),
+        density_reference: j
+            .density_reference
+            .map(|(density, source)| DensityRef { density, source }),
         golden: &j.golden,
     };
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -62,8 +65,14 @@ pub fn analysis_summary(a: &Analysis, j: &Judgement) -> String {
         ));
     }
     match (&a.id.read, a.id.matches) {
-        (Some(id), Some(true)) => s.push_str(&format!("  pattern id: {} {} serial {} (matches)\n", id.kind, id.dots, id.serial)),
-        (Some(id), _) => s.push_str(&format!("  pattern id: {} {} serial {} (DOES NOT MATCH)\n", id.kind, id.dots, id.serial)),
+        (Some(id), Some(true)) => s.push_str(&format!(
+            "  pattern id: {} {} serial {} (matches)\n",
+            id.kind, id.dots, id.serial
+        )),
+        (Some(id), _) => s.push_str(&format!(
+            "  pattern id: {} {} serial {} (DOES NOT MATCH)\n",
+            id.kind, id.dots, id.serial
+        )),
         (None, _) if a.registration.is_some() => s.push_str("  pattern id: unreadable\n"),
         _ => {}
     }
@@ -84,7 +93,10 @@ pub fn analysis_summary(a: &Analysis, j: &Judgement) -> String {
         s.push_str("  no defects\n");
     }
     for d in &a.defects {
-        let side = d.side.map(|x| format!(" on the {}", x.name())).unwrap_or_default();
+        let side = d
+            .side
+            .map(|x| format!(" on the {}", x.name()))
+            .unwrap_or_default();
         s.push_str(&format!(
             "  {} {}{side}, {} — depth {:.2}, confidence {:.2}\n      {}\n      likely: {}\n",
             d.kind,
@@ -126,9 +138,17 @@ pub fn patterns_table() -> String {
     let mut s = String::from("pattern       reveals / what it is\n");
     for k in crate::pattern::PatternKind::ALL {
         let reveals: Vec<&str> = k.reveals().iter().map(|d| d.name()).collect();
-        s.push_str(&format!("{:<13} {}\n{:<13} {}\n", k.name(), k.description(), "", reveals.join(", ")));
+        s.push_str(&format!(
+            "{:<13} {}\n{:<13} {}\n",
+            k.name(),
+            k.description(),
+            "",
+            reveals.join(", ")
+        ));
     }
-    s.push_str("\nwidths: any multiple of 8 from 256 to 2048 dots (384 = 58 mm, 576 = 80 mm at 203 dpi)\n");
+    s.push_str(
+        "\nwidths: any multiple of 8 from 256 to 2048 dots (384 = 58 mm, 576 = 80 mm at 203 dpi)\n",
+    );
     s
 }
 
@@ -136,12 +156,20 @@ pub fn patterns_table() -> String {
 pub fn print_summary(out: &crate::sim::PrintOutcome, files: &[std::path::PathBuf]) -> String {
     let mut s = String::new();
     for (p, f) in out.pages.iter().zip(files) {
-        s.push_str(&format!("page {}×{} dots → {}\n", p.width(), p.height(), f.display()));
+        s.push_str(&format!(
+            "page {}×{} dots → {}\n",
+            p.width(),
+            p.height(),
+            f.display()
+        ));
     }
     if out.pages.is_empty() {
         s.push_str("nothing came out of the printer\n");
     }
-    s.push_str(&format!("process ids acknowledged: {}\n", out.acknowledged.len()));
+    s.push_str(&format!(
+        "process ids acknowledged: {}\n",
+        out.acknowledged.len()
+    ));
     if let Some(stop) = &out.stop {
         s.push_str(&match stop {
             crate::sim::Stop::PowerCut { offset } => format!("power cut after byte {offset}: the rest of the job was lost\n"),
@@ -150,7 +178,10 @@ pub fn print_summary(out: &crate::sim::PrintOutcome, files: &[std::path::PathBuf
         });
     }
     if out.head.pauses > 0 {
-        s.push_str(&format!("head over temperature: paused {} time(s)\n", out.head.pauses));
+        s.push_str(&format!(
+            "head over temperature: paused {} time(s)\n",
+            out.head.pauses
+        ));
     }
     s
 }

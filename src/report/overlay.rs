@@ -19,9 +19,17 @@ fn blend(img: &mut RgbImage, x: u32, y: u32, c: [u8; 3], alpha: f32) {
 /// Fills a convex quadrilateral (points in order) with a translucent colour.
 fn fill_quad(img: &mut RgbImage, q: [(f64, f64); 4], c: [u8; 3], alpha: f32) {
     let minx = q.iter().map(|p| p.0).fold(f64::INFINITY, f64::min).max(0.0) as u32;
-    let maxx = q.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max).min(img.width() as f64) as u32;
+    let maxx = q
+        .iter()
+        .map(|p| p.0)
+        .fold(f64::NEG_INFINITY, f64::max)
+        .min(img.width() as f64) as u32;
     let miny = q.iter().map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.0) as u32;
-    let maxy = q.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max).min(img.height() as f64) as u32;
+    let maxy = q
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::NEG_INFINITY, f64::max)
+        .min(img.height() as f64) as u32;
     for y in miny..maxy {
         for x in minx..maxx {
             let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
@@ -81,7 +89,12 @@ pub fn draw(scan: &GrayImage, a: &Analysis) -> RgbImage {
         return img;
     };
     let t = reg.transform;
-    let map = |x: f64, y: f64| ((t[0] * x + t[1] * y + t[2]) / k, (t[3] * x + t[4] * y + t[5]) / k);
+    let map = |x: f64, y: f64| {
+        (
+            (t[0] * x + t[1] * y + t[2]) / k,
+            (t[3] * x + t[4] * y + t[5]) / k,
+        )
+    };
     let (dots, rows) = (a.pattern.dots as f64, a.expected_rows as f64);
     for d in &a.defects {
         let (colour, alpha) = match d.severity {
@@ -97,7 +110,12 @@ pub fn draw(scan: &GrayImage, a: &Analysis) -> RgbImage {
         let pad = if x1 - x0 < 3.0 { 1.5 } else { 0.0 };
         fill_quad(
             &mut img,
-            [map(x0 - pad, y0), map(x1 + pad, y0), map(x1 + pad, y1), map(x0 - pad, y1)],
+            [
+                map(x0 - pad, y0),
+                map(x1 + pad, y0),
+                map(x1 + pad, y1),
+                map(x0 - pad, y1),
+            ],
             colour,
             alpha,
         );

@@ -54,7 +54,7 @@ pub struct HeadModel {
     /// row pulls `V_eff` to 1/1.27 of the supply (24 V → 18.9 V, 17.5 V → 13.8 V).
     pub internal_resistance: f64,
     /// Effective voltage below which the logic resets (brownout), V. A full 576-dot row
-    /// crosses it at a supply of 13.3 V; a 10 % row only at 10.8 V.
+    /// crosses it at a supply of 15.2 V; a 10 % row only at 12.3 V.
     pub reset_voltage: f64,
     /// Temperature rise of a dot's colour layer at relative energy 1, °C.
     pub dot_heating: f64,
@@ -113,7 +113,7 @@ impl Default for HeadModel {
             nominal_voltage: 24.0,
             element_resistance: 1000.0,
             internal_resistance: 0.47,
-            reset_voltage: 10.5,
+            reset_voltage: 12.0,
             dot_heating: 138.0,
             activation_temp: 56.0,
             saturation_temp: 81.0,

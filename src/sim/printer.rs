@@ -139,7 +139,8 @@ impl SimPrinter {
     fn maybe_auto_status(&mut self) {
         let s = self.state();
         if self.auto_status && s != self.last_state {
-            self.replies.extend_from_slice(&status::auto_status_bytes(&s));
+            self.replies
+                .extend_from_slice(&status::auto_status_bytes(&s));
         }
         self.last_state = s;
     }
@@ -182,13 +183,15 @@ impl SimPrinter {
             EventKind::ProcessId { id } => {
                 // Everything before it has been printed: acknowledge.
                 self.acknowledged.push(id);
-                self.replies.extend_from_slice(&status::process_id_reply(id));
+                self.replies
+                    .extend_from_slice(&status::process_id_reply(id));
             }
             EventKind::AutoStatusBack { mask } => {
                 self.auto_status = mask != 0;
                 if self.auto_status {
                     let s = self.state();
-                    self.replies.extend_from_slice(&status::auto_status_bytes(&s));
+                    self.replies
+                        .extend_from_slice(&status::auto_status_bytes(&s));
                     self.last_state = s;
                 }
             }
@@ -249,7 +252,13 @@ pub fn sim_info(dots: u32) -> PrinterInfo {
 
 /// Prints a whole job at once.
 pub fn print_job(job: &[u8], head_dots: u32, faults: Faults, seed: u64) -> PrintOutcome {
-    let mut p = SimPrinter::new(head_dots, faults, seed, sim_info(head_dots), Some(job.len()));
+    let mut p = SimPrinter::new(
+        head_dots,
+        faults,
+        seed,
+        sim_info(head_dots),
+        Some(job.len()),
+    );
     p.receive(job);
     p.finish()
 }

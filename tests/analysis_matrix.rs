@@ -1,0 +1,303 @@
+//! Every fault model on the pattern meant to reveal it, scanned at 300, 600 and 1200 dpi
+//! with 0°, +2° and −2° skew, must be named with the right defect kind at the right place;
+//! healthy prints of every pattern over 50 seeds must show no defect at all.
+
+mod common;
+
+use common::*;
+use printrig::analysis::Side;
+use printrig::defect::DefectKind;
+use printrig::pattern::PatternKind;
+use printrig::verdict::Verdict;
+
+#[derive(Clone, Copy)]
+enum Where {
+    /// Columns start..=end, each within ±2 dots.
+    Columns(u32, u32),
+    /// The lighter / missing side.
+    Side(Side),
+    /// Print stops where the printer stopped, within ±2 % of the pattern's length.
+    Stop,
+    /// Ink running dry fades out before it stops: from 10 % before to 2 % after.
+    FadeOut,
+    /// A period along the feed, ±10 %.
+    Period(f64),
+    Anywhere,
+}
+
+fn check(kind: PatternKind, faults: &[&str], want: DefectKind, at: Where) {
+    let dots = 576;
+    let golden = golden_for(kind, dots);
+    let mut failures = Vec::new();
+    let mut n = 0u64;
+    for dpi in [300.0, 600.0, 1200.0] {
+        for skew in [0.0, 2.0, -2.0] {
+            n += 1;
+            let seed = 1000 + n;
+            let p = print(kind, dots, faults, seed);
+            let img = scan_page(&first_page(&p), dpi, skew, seed);
+            let (a, j) = analyze_judged(&img, &p.pattern, Some(&golden));
+            let label = format!(
+                "{kind} {faults:?} at {dpi} dpi, skew {skew:+}: found {}",
+                describe(&a)
+            );
+            if j.verdict < Verdict::Fail && want != DefectKind::Light {
+                failures.push(format!("{label}: verdict {}", j.verdict));
+            }
+            let Some(d) = a.defects.iter().find(|d| d.kind == want) else {
+                failures.push(format!("{label}: no {want}"));
+                continue;
+            };
+            let len = p.pattern.layout.ink_end as f64;
+            let ok = match at {
+                Where::Columns(s, e) => d.start.abs_diff(s) <= 2 && d.end.abs_diff(e) <= 2,
+                Where::Side(side) => d.side == Some(side),
+                Where::Stop => (d.start as f64 - printed_ink_end(&p) as f64).abs() <= 0.02 * len,
+                Where::FadeOut => {
+                    let t = printed_ink_end(&p) as f64;
+                    d.start as f64 >= t - 0.1 * len && d.start as f64 <= t + 0.02 * len
+                }
+                Where::Period(pe) => d.period.is_some_and(|x| (x - pe).abs() <= 0.1 * pe),
+                Where::Anywhere => true,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{label}: {want} at {}..={} (truth stop row {})",
+                    d.start,
+                    d.end,
+                    printed_ink_end(&p)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn dead_element_on_elements() {
+    check(
+        PatternKind::Elements,
+        &["dead=300"],
+        DefectKind::DeadElement,
+        Where::Columns(300, 300),
+    );
+}
+
+#[test]
+fn dead_element_pair_on_solid() {
+    check(
+        PatternKind::Solid,
+        &["dead=150,151"],
+        DefectKind::DeadElement,
+        Where::Columns(150, 151),
+    );
+}
+
+#[test]
+fn dead_block_on_solid() {
+    check(
+        PatternKind::Solid,
+        &["block=128:64"],
+        DefectKind::BlockDropout,
+        Where::Columns(128, 191),
+    );
+}
+
+#[test]
+fn dead_block_on_elements() {
+    check(
+        PatternKind::Elements,
+        &["block=320:64"],
+        DefectKind::BlockDropout,
+        Where::Columns(320, 383),
+    );
+}
+
+#[test]
+fn dead_half_left_on_solid() {
+    check(
+        PatternKind::Solid,
+        &["half=left"],
+        DefectKind::HalfWidth,
+        Where::Columns(0, 287),
+    );
+}
+
+#[test]
+fn dead_half_right_on_solid() {
+    check(
+        PatternKind::Solid,
+        &["half=right"],
+        DefectKind::HalfWidth,
+        Where::Columns(288, 575),
+    );
+}
+
+#[test]
+fn wrong_width_setting_on_solid() {
+    check(
+        PatternKind::Solid,
+        &["width=384"],
+        DefectKind::HalfWidth,
+        Where::Columns(384, 575),
+    );
+}
+
+#[test]
+fn head_tilt_on_solid() {
+    check(
+        PatternKind::Solid,
+        &["tilt=0.4"],
+        DefectKind::FadeAcross,
+        Where::Side(Side::Right),
+    );
+    check(
+        PatternKind::Solid,
+        &["tilt=-0.4"],
+        DefectKind::FadeAcross,
+        Where::Side(Side::Left),
+    );
+}
+
+#[test]
+fn ink_draining_on_solid() {
+    check(
+        PatternKind::Solid,
+        &["ink=0.7"],
+        DefectKind::FadeAlong,
+        Where::Anywhere,
+    );
+}
+
+#[test]
+fn ink_running_dry_on_solid() {
+    check(
+        PatternKind::Solid,
+        &["ink=0.3"],
+        DefectKind::Truncated,
+        Where::FadeOut,
+    );
+}
+
+#[test]
+fn supply_sag_on_dense_sparse() {
+    check(
+        PatternKind::DenseSparse,
+        &["voltage=17.5"],
+        DefectKind::DenseLineFade,
+        Where::Anywhere,
+    );
+}
+
+#[test]
+fn deep_sag_resets_on_dense_sparse() {
+    check(
+        PatternKind::DenseSparse,
+        &["voltage=15"],
+        DefectKind::Truncated,
+        Where::Stop,
+    );
+}
+
+#[test]
+fn cold_on_ladder() {
+    check(
+        PatternKind::Ladder,
+        &["temp=-10"],
+        DefectKind::Light,
+        Where::Anywhere,
+    );
+}
+
+#[test]
+fn power_cut_on_solid_and_receipt() {
+    check(
+        PatternKind::Solid,
+        &["cut=0.8"],
+        DefectKind::Truncated,
+        Where::Stop,
+    );
+    check(
+        PatternKind::Receipt,
+        &["cut=0.9"],
+        DefectKind::Truncated,
+        Where::Stop,
+    );
+}
+
+#[test]
+fn banding_on_solid() {
+    check(
+        PatternKind::Solid,
+        &["banding=32:0.3"],
+        DefectKind::Banding,
+        Where::Period(32.0),
+    );
+}
+
+#[test]
+fn combined_faults_are_each_named() {
+    check(
+        PatternKind::Solid,
+        &["block=64:64", "tilt=0.4"],
+        DefectKind::BlockDropout,
+        Where::Columns(64, 127),
+    );
+    check(
+        PatternKind::Solid,
+        &["block=64:64", "tilt=0.4"],
+        DefectKind::FadeAcross,
+        Where::Side(Side::Right),
+    );
+}
+
+fn healthy(kind: PatternKind) {
+    let mut failures = Vec::new();
+    for seed in 0..50u64 {
+        let dots = if seed % 2 == 0 { 576 } else { 384 };
+        let dpi = [300.0, 600.0, 1200.0][(seed % 3) as usize];
+        let skew = ((seed * 37) % 61) as f64 / 10.0 - 3.0;
+        let golden = golden_for(kind, dots);
+        let p = print(kind, dots, &[], seed);
+        let img = scan_page(&first_page(&p), dpi, skew, seed);
+        let (a, j) = analyze_judged(&img, &p.pattern, Some(&golden));
+        if !a.defects.is_empty() || j.verdict != Verdict::Pass {
+            failures.push(format!(
+                "{kind} {dots} dots seed {seed} at {dpi} dpi, skew {skew:+.1}: {} / {:?}",
+                describe(&a),
+                j.reasons
+            ));
+        }
+        assert_eq!(
+            a.id.matches,
+            Some(true),
+            "{kind} seed {seed}: id strip not read back"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn healthy_solid_has_no_defects() {
+    healthy(PatternKind::Solid);
+}
+
+#[test]
+fn healthy_ladder_has_no_defects() {
+    healthy(PatternKind::Ladder);
+}
+
+#[test]
+fn healthy_elements_has_no_defects() {
+    healthy(PatternKind::Elements);
+}
+
+#[test]
+fn healthy_dense_sparse_has_no_defects() {
+    healthy(PatternKind::DenseSparse);
+}
+
+#[test]
+fn healthy_receipt_has_no_defects() {
+    healthy(PatternKind::Receipt);
+}
