@@ -144,6 +144,9 @@ pub struct AnalyzeArgs {
     /// Write a PNG of the scan with the defects marked.
     #[arg(long)]
     pub overlay: Option<PathBuf>,
+    /// Also write the analysis JSON to this file (whatever is printed).
+    #[arg(long)]
+    pub json_out: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

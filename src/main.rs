@@ -206,8 +206,12 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
         let img = report::overlay::draw(&c.scan, &c.analysis);
         scanfile::write_rgb_png(o, &img)?;
     }
+    let json = report::analysis_json(&c.analysis, &c.judgement);
+    if let Some(p) = &a.json_out {
+        write_atomic(p, json.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
+    }
     if a.json {
-        print!("{}", report::analysis_json(&c.analysis, &c.judgement));
+        print!("{json}");
     } else {
         print!("{}", report::analysis_summary(&c.analysis, &c.judgement));
     }

@@ -191,7 +191,7 @@ fn supply_sag_fades_dense_rows_and_a_deep_sag_resets() {
         "dense {dense} sparse {sparse}"
     );
 
-    let mut deep = print(PatternKind::DenseSparse, &["voltage=12"]);
+    let mut deep = print(PatternKind::DenseSparse, &["voltage=15"]); // below the 15.2 V reset point of a full row
     let first_dense = band(&deep, "dense-1").row_start as usize;
     assert!(deep.outcomes[..first_dense]
         .iter()

@@ -53,6 +53,9 @@ impl Affine {
     }
 }
 
+/// A layout point in dots and the scan point it was matched to, in pixels.
+type PointPair = ((f64, f64), (f64, f64));
+
 /// Scan pixels per dot accepted by registration: 100 to 2400 dpi scans of a 203.2-dpi
 /// print (the rig is specified for 150–1200 dpi).
 pub const MIN_PX_PER_DOT: f64 = 100.0 / 203.2;
@@ -397,7 +400,7 @@ fn finish(
     candidates: &[Candidate],
     assign: &[Option<usize>],
 ) -> Option<Registration> {
-    let pairs: Vec<((f64, f64), (f64, f64))> = assign
+    let pairs: Vec<PointPair> = assign
         .iter()
         .enumerate()
         .filter_map(|(i, a)| a.map(|j| (pts[i], (candidates[j].u, candidates[j].v))))
@@ -478,7 +481,7 @@ fn score(
 }
 
 /// Least-squares fit: affine when the points span two dimensions, similarity otherwise.
-fn fit(pairs: &[((f64, f64), (f64, f64))]) -> Option<(Affine, bool)> {
+fn fit(pairs: &[PointPair]) -> Option<(Affine, bool)> {
     let n = pairs.len() as f64;
     if pairs.len() < 2 {
         return None;

@@ -7,6 +7,10 @@ use crate::defect::DefectKind;
 use crate::verdict::Verdict;
 use serde::Serialize;
 
+/// Extra allowance for the outermost dot column on each side: at low scan resolutions
+/// the paper edge blurs into it.
+pub const EDGE_ALLOWANCE: f64 = 0.15;
+
 /// One way the print differs from its golden record.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -104,10 +108,26 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
     let mut worst_column = None;
     let mut mean_col_loss = 0.0;
     if let (Some(gc), Some(mc)) = (g.columns.as_ref(), prof.and_then(|p| p.columns.as_ref())) {
+        let last = gc.len().saturating_sub(1);
         let d: Vec<Option<f64>> = gc
             .iter()
             .zip(mc)
-            .map(|(g, m)| (g.is_finite() && m.is_finite()).then(|| g - m))
+            .enumerate()
+            .map(|(c, (g, m))| {
+                let edge = if c == 0 || c == last {
+                    EDGE_ALLOWANCE
+                } else {
+                    0.0
+                };
+                (g.is_finite() && m.is_finite()).then(|| {
+                    let d = g - m;
+                    if edge > 0.0 {
+                        (d - edge).max(0.0)
+                    } else {
+                        d
+                    }
+                })
+            })
             .collect();
         let valid: Vec<f64> = d.iter().flatten().copied().collect();
         mean_col_loss = (valid.iter().sum::<f64>() / valid.len().max(1) as f64).max(0.0);

@@ -96,7 +96,7 @@ pub struct Golden {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GoldenError {
-    #[error("cannot read golden record {path}: {source}")]
+    #[error("cannot read golden record {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -113,7 +113,7 @@ pub enum GoldenError {
     NotBlessable(String),
     #[error("{path} already exists: pass --force to replace it")]
     Exists { path: PathBuf },
-    #[error("cannot write golden record {path}: {source}")]
+    #[error("cannot write golden record {path}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -174,7 +174,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }

@@ -10,8 +10,8 @@ pub const MAX_SIDE: u32 = 1600;
 fn blend(img: &mut RgbImage, x: u32, y: u32, c: [u8; 3], alpha: f32) {
     if x < img.width() && y < img.height() {
         let p = img.get_pixel_mut(x, y);
-        for i in 0..3 {
-            p.0[i] = (p.0[i] as f32 * (1.0 - alpha) + c[i] as f32 * alpha) as u8;
+        for (ch, &want) in p.0.iter_mut().zip(&c) {
+            *ch = (*ch as f32 * (1.0 - alpha) + want as f32 * alpha) as u8;
         }
     }
 }
