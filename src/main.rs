@@ -56,14 +56,7 @@ fn patterns(cmd: PatternsCmd) -> Result<u8> {
                 write_atomic(&l, json.as_bytes())
                     .with_context(|| format!("writing {}", l.display()))?;
             }
-            println!(
-                "{} at {} dots: {}×{} → {}",
-                p.layout.kind,
-                p.layout.dots,
-                p.layout.dots,
-                p.layout.rows,
-                output.display()
-            );
+            print!("{}", report::rendered(&p.layout, &output));
         }
         PatternsCmd::Escpos {
             sel,
@@ -86,15 +79,7 @@ fn patterns(cmd: PatternsCmd) -> Result<u8> {
                 write_atomic(&m, json.as_bytes())
                     .with_context(|| format!("writing {}", m.display()))?;
             }
-            println!(
-                "{} at {} dots: {} bytes, {} band(s), {} real-time hazard(s) → {}",
-                p.layout.kind,
-                p.layout.dots,
-                job.bytes.len(),
-                job.bands.len(),
-                job.realtime_hazards.len(),
-                output.display()
-            );
+            print!("{}", report::encoded(&p.layout, &job, &output));
         }
     }
     Ok(0)
@@ -182,12 +167,7 @@ fn sim_cmd(cmd: SimCmd) -> Result<u8> {
                 },
             )?;
             scanfile::write_gray_png(&output, &s.image)?;
-            println!(
-                "scan {}×{} at {dpi} dpi, skew {skew:+}° → {}",
-                s.image.width(),
-                s.image.height(),
-                output.display()
-            );
+            print!("{}", report::scanned(&s.image, dpi, skew, &output));
         }
     }
     Ok(0)
@@ -254,20 +234,7 @@ fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
                 allow_defects,
             )?;
             let old = golden::save(&output, &g, force)?;
-            println!(
-                "blessed {} {} at {} dots (solid density {:.3}) → {}",
-                model,
-                g.pattern,
-                g.dots,
-                g.solid_density,
-                output.display()
-            );
-            if let Some(old) = old {
-                println!("replaced the previous record; what changed:");
-                for line in golden::describe_changes(&old, &g) {
-                    println!("  {line}");
-                }
-            }
+            print!("{}", report::blessed(&g, old.as_ref(), &output));
         }
     }
     Ok(0)

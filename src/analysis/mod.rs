@@ -39,21 +39,7 @@ pub enum Axis {
     Page,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Left,
-    Right,
-}
-
-impl Side {
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Left => "left",
-            Side::Right => "right",
-        }
-    }
-}
+pub use crate::defect::Side;
 
 /// A named finding: what, where (inclusive `start..=end` on `axis`), how much and how sure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +147,11 @@ pub struct BandMeasure {
     pub coverage: Option<f64>,
     /// Optical density of the band's mean reflectance.
     pub density: Option<f64>,
+    /// Mean coverage of every dot column of the band (`col_start..col_end`), over the rows
+    /// that printed (null when none did).
+    pub columns: Vec<f64>,
+    /// Mean coverage of every row of the band, along the feed.
+    pub rows: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -513,17 +504,36 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
             .collect()
     });
 
-    // Band measures.
+    // Band measures: mean coverage and density, and the band's own column and row
+    // profiles (coverage over the rows that printed).
     for b in &layout.bands {
+        let (c0, c1) = (b.col_start as usize, b.col_end as usize);
         let (mut cov, mut refl, mut n) = (0.0f64, 0.0f64, 0u64);
-        for y in b.row_start..b.row_end.min(printed_end) {
-            for g in &map.row(y)[b.col_start as usize..b.col_end as usize] {
-                if !g.is_nan() {
-                    cov += cal.coverage(*g) as f64;
+        let mut col_sum = vec![0.0f64; c1 - c0];
+        let mut col_n = vec![0u32; c1 - c0];
+        let mut rows = Vec::with_capacity(b.rows() as usize);
+        for y in b.row_start..b.row_end {
+            let (mut rs, mut rn) = (0.0f64, 0u32);
+            for (i, g) in map.row(y)[c0..c1].iter().enumerate() {
+                if g.is_nan() {
+                    continue;
+                }
+                let v = cal.coverage(*g) as f64;
+                rs += v;
+                rn += 1;
+                if y < printed_end {
+                    cov += v;
                     refl += *g as f64;
                     n += 1;
+                    col_sum[i] += v;
+                    col_n[i] += 1;
                 }
             }
+            rows.push(if rn > 0 {
+                round4(rs / rn as f64)
+            } else {
+                f64::NAN
+            });
         }
         a.bands.push(BandMeasure {
             name: b.name.clone(),
@@ -533,6 +543,18 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
             expected_coverage: b.coverage,
             coverage: (n > 0).then(|| cov / n as f64),
             density: (n > 0).then(|| cal.density(refl / n as f64)),
+            columns: col_sum
+                .iter()
+                .zip(&col_n)
+                .map(|(s, &k)| {
+                    if k > 0 {
+                        round4(s / k as f64)
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect(),
+            rows,
         });
     }
 

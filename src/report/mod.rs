@@ -185,3 +185,65 @@ pub fn print_summary(out: &crate::sim::PrintOutcome, files: &[std::path::PathBuf
     }
     s
 }
+
+/// `rig patterns render`: what was written.
+pub fn rendered(layout: &crate::pattern::Layout, out: &std::path::Path) -> String {
+    format!(
+        "{} at {} dots: {}×{} → {}\n",
+        layout.kind,
+        layout.dots,
+        layout.dots,
+        layout.rows,
+        out.display()
+    )
+}
+
+/// `rig patterns escpos`: the job's size, bands and real-time hazards.
+pub fn encoded(
+    layout: &crate::pattern::Layout,
+    job: &crate::escpos::encode::Job,
+    out: &std::path::Path,
+) -> String {
+    format!(
+        "{} at {} dots: {} bytes, {} band(s), {} real-time hazard(s) → {}\n",
+        layout.kind,
+        layout.dots,
+        job.bytes.len(),
+        job.bands.len(),
+        job.realtime_hazards.len(),
+        out.display()
+    )
+}
+
+/// `rig sim scan`: what was written.
+pub fn scanned(img: &image::GrayImage, dpi: f64, skew: f64, out: &std::path::Path) -> String {
+    format!(
+        "scan {}×{} at {dpi} dpi, skew {skew:+}° → {}\n",
+        img.width(),
+        img.height(),
+        out.display()
+    )
+}
+
+/// `rig golden bless`: the record written and, when one was replaced, what changed.
+pub fn blessed(
+    g: &crate::golden::Golden,
+    old: Option<&crate::golden::Golden>,
+    out: &std::path::Path,
+) -> String {
+    let mut s = format!(
+        "blessed {} {} at {} dots (solid density {:.3}) → {}\n",
+        g.model,
+        g.pattern,
+        g.dots,
+        g.solid_density,
+        out.display()
+    );
+    if let Some(old) = old {
+        s.push_str("replaced the previous record; what changed:\n");
+        for line in crate::golden::describe_changes(old, g) {
+            s.push_str(&format!("  {line}\n"));
+        }
+    }
+    s
+}

@@ -8,22 +8,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A side of the print head, as seen on the printed page (left = dot column 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Left,
-    Right,
-}
-
-impl Side {
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Left => "left",
-            Side::Right => "right",
-        }
-    }
-}
+pub use crate::defect::Side;
 
 /// Where the power fails during a job. Applied by the stream layer, not by the head.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
