@@ -1,5 +1,6 @@
 //! Small helpers shared by every module: a deterministic random source and atomic file
 //! writes. Nothing here knows about printers.
 
+pub mod clock;
 pub mod fsio;
 pub mod rng;

@@ -1,0 +1,73 @@
+//! The instruments of a station, one folder per kind (printer, power, chamber, scanner,
+//! supply). Each kind is a trait in its folder's `mod.rs`; each backend (real protocol,
+//! `exec` command, simulated) is a file beside its siblings, so adding a backend touches
+//! one folder. Drivers own their link and their timeouts; they never judge prints.
+
+pub mod chamber;
+pub mod power;
+pub mod printer;
+pub mod scanner;
+pub mod supply;
+
+use std::time::Duration;
+
+/// Why an instrument could not do what was asked. Every variant names the device (its
+/// station-file name and address) so a journal line says which box to look at.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InstrumentError {
+    #[error("{device}: no answer to {what} within {:.1} s", timeout.as_secs_f64())]
+    Timeout {
+        device: String,
+        what: String,
+        timeout: Duration,
+    },
+    #[error("{device}: {detail}")]
+    Io { device: String, detail: String },
+    #[error("{device}: unexpected reply to {what}: {reply}")]
+    Protocol {
+        device: String,
+        what: String,
+        reply: String,
+    },
+    #[error("{device}: link lost ({detail})")]
+    LinkLost { device: String, detail: String },
+    #[error("{device}: scanner jammed ({detail})")]
+    Jam { device: String, detail: String },
+    #[error("{device}: {what} failed{}: {detail}", code.map(|c| format!(" with exit code {c}")).unwrap_or_default())]
+    Command {
+        device: String,
+        what: String,
+        code: Option<i32>,
+        detail: String,
+    },
+    #[error("{device} cannot {what}")]
+    Unsupported { device: String, what: String },
+    #[error("{device}: {what} needs an operator, but there is no terminal to ask on")]
+    NoOperator { device: String, what: String },
+    #[error("{device}: {what} did not settle within {:.0} s ({detail})", timeout.as_secs_f64())]
+    NotSettled {
+        device: String,
+        what: String,
+        timeout: Duration,
+        detail: String,
+    },
+}
+
+impl InstrumentError {
+    /// The device the error is about.
+    pub fn device(&self) -> &str {
+        match self {
+            InstrumentError::Timeout { device, .. }
+            | InstrumentError::Io { device, .. }
+            | InstrumentError::Protocol { device, .. }
+            | InstrumentError::LinkLost { device, .. }
+            | InstrumentError::Jam { device, .. }
+            | InstrumentError::Command { device, .. }
+            | InstrumentError::Unsupported { device, .. }
+            | InstrumentError::NoOperator { device, .. }
+            | InstrumentError::NotSettled { device, .. } => device,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, InstrumentError>;

@@ -1,0 +1,13 @@
+//! Scanners: produce an image file of the page (SANE `scanimage`, hot folder).
+
+use super::Result;
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+
+#[async_trait]
+pub trait Scanner: Send {
+    fn device(&self) -> &str;
+    /// Scans one page into `dest_dir` under `stem` (the extension is the backend's) and
+    /// returns the file's path. A jam is `InstrumentError::Jam`, a rig error.
+    async fn scan(&mut self, dest_dir: &Path, stem: &str) -> Result<PathBuf>;
+}

@@ -1,0 +1,329 @@
+//! The run journal: append-only NDJSON, one event a line, synced to disk per event, so a
+//! run killed at any point leaves every finished step on record and can be resumed.
+//!
+//! Owns the event types and their file format; it must not decide anything about cases.
+
+use crate::instrument::printer::PrinterIdentity;
+use crate::verdict::Verdict;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// A file a run depends on, with its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// One case of the expanded plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseInfo {
+    /// Stable across runs: `station/pattern/condition/rN`.
+    pub id: String,
+    pub station: String,
+    pub model: String,
+    pub dots: u32,
+    pub pattern: String,
+    pub condition: String,
+    pub repeat: u32,
+}
+
+/// The steps of a case, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Arrange,
+    Print,
+    Recover,
+    Scan,
+    Analyze,
+    Judge,
+    Teardown,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Arrange => "arrange",
+            Step::Print => "print",
+            Step::Recover => "recover",
+            Step::Scan => "scan",
+            Step::Analyze => "analyze",
+            Step::Judge => "judge",
+            Step::Teardown => "teardown",
+        }
+    }
+}
+
+/// A defect as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefectNote {
+    pub kind: String,
+    pub severity: String,
+    pub axis: String,
+    pub start: u32,
+    pub end: u32,
+    pub depth: f64,
+    pub detail: String,
+    pub hint: String,
+    /// Expected under this condition (e.g. `truncated` after a power cut without resend).
+    #[serde(default)]
+    pub expected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStart {
+        time: String,
+        run_id: String,
+        tool_version: String,
+        host: String,
+        plan: FileRef,
+        stations: Vec<FileRef>,
+        shard: Option<(u32, u32)>,
+        cases: Vec<CaseInfo>,
+    },
+    /// What a station's printer said it is, read at the start of the run.
+    Firmware {
+        time: String,
+        station: String,
+        identity: PrinterIdentity,
+    },
+    Resumed {
+        time: String,
+        pid: u32,
+        remaining: Vec<String>,
+    },
+    CaseStart {
+        time: String,
+        case: String,
+        attempt: u32,
+    },
+    StepStart {
+        time: String,
+        case: String,
+        attempt: u32,
+        step: Step,
+    },
+    StepEnd {
+        time: String,
+        case: String,
+        attempt: u32,
+        step: Step,
+        duration_s: f64,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    Measurement {
+        time: String,
+        case: String,
+        attempt: u32,
+        name: String,
+        value: serde_json::Value,
+    },
+    Artifact {
+        time: String,
+        case: String,
+        attempt: u32,
+        /// Relative to the run directory.
+        path: String,
+        sha256: String,
+        bytes: u64,
+    },
+    CaseEnd {
+        time: String,
+        case: String,
+        attempt: u32,
+        verdict: Verdict,
+        /// The case's last attempt: its verdict is the case's verdict.
+        last: bool,
+        /// Passed on a retry after a failed or errored attempt.
+        recovered: bool,
+        reasons: Vec<String>,
+        defects: Vec<DefectNote>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    RunEnd {
+        time: String,
+        verdict: Verdict,
+        interrupted: bool,
+    },
+}
+
+impl Event {
+    pub fn case(&self) -> Option<&str> {
+        match self {
+            Event::CaseStart { case, .. }
+            | Event::StepStart { case, .. }
+            | Event::StepEnd { case, .. }
+            | Event::Measurement { case, .. }
+            | Event::Artifact { case, .. }
+            | Event::CaseEnd { case, .. } => Some(case),
+            _ => None,
+        }
+    }
+}
+
+pub fn now() -> String {
+    crate::util::clock::now_rfc3339_precise()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot open journal {path}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("cannot append to journal {path}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("journal {path} line {line}: {detail}")]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
+}
+
+/// Appends events, each followed by an fsync.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (creating) the journal for appending. A torn last line left by a killed run
+    /// (no final newline) is cut off first, so the file stays one event per line.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        let open_err = |source| JournalError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(open_err)?;
+        let len = file.metadata().map_err(open_err)?.len();
+        if len > 0 {
+            let bytes = std::fs::read(path).map_err(open_err)?;
+            if bytes.last() != Some(&b'\n') {
+                let keep = bytes
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                tracing::warn!(path = %path.display(), dropped = bytes.len() - keep, "journal ended in a torn line; cutting it off");
+                file.set_len(keep as u64).map_err(open_err)?;
+                file.seek(SeekFrom::End(0)).map_err(open_err)?;
+                file.sync_all().map_err(open_err)?;
+            }
+        }
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    pub fn append(&mut self, ev: &Event) -> Result<(), JournalError> {
+        let mut line = serde_json::to_vec(ev).map_err(|e| JournalError::Write {
+            path: self.path.clone(),
+            source: io::Error::other(e),
+        })?;
+        line.push(b'\n');
+        let werr = |source| JournalError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(&line).map_err(werr)?;
+        self.file.sync_data().map_err(werr)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Reads every complete event. A torn last line is ignored; a bad line elsewhere is an
+/// error naming its line number.
+pub fn read(path: &Path) -> Result<Vec<Event>, JournalError> {
+    let file = File::open(path).map_err(|source| JournalError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bytes_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut events = Vec::new();
+    let mut read_so_far = 0u64;
+    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let line = line.map_err(|source| JournalError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        read_so_far += line.len() as u64 + 1;
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        match serde_json::from_slice::<Event>(&line) {
+            Ok(ev) => events.push(ev),
+            // The last line of a killed run may be torn.
+            Err(_) if read_so_far > bytes_len => break,
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    detail: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(case: &str) -> Event {
+        Event::CaseStart {
+            time: now(),
+            case: case.into(),
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn appends_reads_and_survives_a_torn_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("journal.ndjson");
+        let mut j = Journal::open(&p).expect("open");
+        j.append(&start("a")).expect("append");
+        j.append(&start("b")).expect("append");
+        drop(j);
+        // a killed writer left half a line
+        let mut f = OpenOptions::new().append(true).open(&p).expect("reopen");
+        f.write_all(b"{\"event\":\"case_st").expect("tear");
+        drop(f);
+        assert_eq!(read(&p).expect("read").len(), 2);
+        let mut j = Journal::open(&p).expect("open again");
+        j.append(&start("c")).expect("append after tear");
+        let evs = read(&p).expect("read");
+        let cases: Vec<_> = evs.iter().filter_map(|e| e.case()).collect();
+        assert_eq!(cases, ["a", "b", "c"]);
+        let text = std::fs::read_to_string(&p).expect("text");
+        assert!(text.ends_with('\n') && !text.contains("case_st\""));
+    }
+
+    #[test]
+    fn a_bad_line_in_the_middle_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("journal.ndjson");
+        std::fs::write(&p, "{\"event\":\"nope\"}\n{}\n").expect("write");
+        match read(&p) {
+            Err(JournalError::Corrupt { line, .. }) => assert_eq!(line, 1),
+            other => panic!("expected a corrupt-line error, got {other:?}"),
+        }
+    }
+}
