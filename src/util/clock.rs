@@ -12,11 +12,10 @@ pub fn now_rfc3339_precise() -> String {
 
 fn format_utc(keep_ns: u32) -> String {
     let now = time::OffsetDateTime::now_utc();
-    let ns = if keep_ns == 0 {
-        0
-    } else {
-        now.nanosecond() / keep_ns * keep_ns
-    };
+    let ns = now
+        .nanosecond()
+        .checked_div(keep_ns)
+        .map_or(0, |n| n * keep_ns);
     now.replace_nanosecond(ns)
         .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
