@@ -10,6 +10,7 @@ pub mod defect;
 pub mod escpos;
 pub mod golden;
 pub mod instrument;
+pub mod link;
 pub mod pattern;
 pub mod report;
 pub mod run;
