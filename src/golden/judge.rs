@@ -223,7 +223,22 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
 /// Judges an analysis. Adds a `light` defect when the solid density falls short of the
 /// golden record's (or, without one, of `nominal_density`).
 pub fn judge(a: &mut Analysis, golden: Option<&Golden>, nominal_density: Option<f64>) -> Judgement {
-    let tol = golden.map(|g| g.tolerances).unwrap_or_default();
+    judge_with(a, golden, nominal_density, None, &[])
+}
+
+/// What a plan's acceptance adds to a judgement: tolerances in place of the golden
+/// record's, and defects expected under the condition (reported, but not held against
+/// the print).
+pub fn judge_with(
+    a: &mut Analysis,
+    golden: Option<&Golden>,
+    nominal_density: Option<f64>,
+    tolerances: Option<super::Tolerances>,
+    expected: &[DefectKind],
+) -> Judgement {
+    let tol = tolerances
+        .or(golden.map(|g| g.tolerances))
+        .unwrap_or_default();
     let reference = golden
         .map(|g| (g.solid_density, "golden"))
         .or(nominal_density.map(|d| (d, "nominal")));
@@ -255,15 +270,33 @@ pub fn judge(a: &mut Analysis, golden: Option<&Golden>, nominal_density: Option<
             });
         }
     }
-    let comparison = golden
-        .filter(|_| a.profiles.is_some())
-        .map(|g| compare(a, g));
-    let mut verdict = a.defect_verdict();
-    let mut reasons: Vec<String> = a
-        .defects
-        .iter()
-        .map(|d| format!("{} ({}): {}", d.kind, sev(d.severity), d.detail))
-        .collect();
+    let comparison = golden.filter(|_| a.profiles.is_some()).map(|g| {
+        let mut g = g.clone();
+        g.tolerances = tol;
+        compare(a, &g)
+    });
+    let mut verdict = Verdict::Pass;
+    let mut reasons = Vec::new();
+    for d in &a.defects {
+        if expected.contains(&d.kind) {
+            reasons.push(format!("{} (expected here): {}", d.kind, d.detail));
+            continue;
+        }
+        verdict = verdict.max(match d.severity {
+            Severity::Fail => Verdict::Fail,
+            Severity::Marginal => Verdict::Marginal,
+        });
+        reasons.push(format!("{} ({}): {}", d.kind, sev(d.severity), d.detail));
+    }
+    // Where a defect is expected, the golden comparison would only repeat it.
+    let comparison = if a.defects.iter().any(|d| expected.contains(&d.kind)) {
+        comparison.map(|mut c| {
+            c.findings.clear();
+            c
+        })
+    } else {
+        comparison
+    };
     if let Some(c) = &comparison {
         for f in &c.findings {
             verdict = verdict.max(match f.severity {

@@ -5,7 +5,7 @@
 
 mod judge;
 
-pub use judge::{judge, Comparison, Finding, Judgement};
+pub use judge::{judge, judge_with, Comparison, Finding, Judgement};
 
 use crate::analysis::Analysis;
 use crate::util::fsio::write_atomic;

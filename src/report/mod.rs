@@ -1,7 +1,11 @@
 //! Everything the user reads: the console summary of an analysis, its JSON, and the
 //! overlay picture of a scan with its defects marked. Formats only; no measuring.
 
+pub mod files;
+pub mod html;
+pub mod junit;
 pub mod overlay;
+pub mod results;
 
 use crate::analysis::{Analysis, Axis};
 use crate::golden::Judgement;

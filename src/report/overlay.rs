@@ -71,8 +71,13 @@ fn outline(img: &mut RgbImage, x0: f64, y0: f64, x1: f64, y1: f64, c: [u8; 3], t
 
 /// Draws the overlay for a scan and its analysis.
 pub fn draw(scan: &GrayImage, a: &Analysis) -> RgbImage {
+    draw_sized(scan, a, MAX_SIDE)
+}
+
+/// Draws the overlay reduced so its longest side is at most `max_side` (thumbnails).
+pub fn draw_sized(scan: &GrayImage, a: &Analysis, max_side: u32) -> RgbImage {
     let (w, h) = scan.dimensions();
-    let k = (w.max(h) as f64 / MAX_SIDE as f64).max(1.0);
+    let k = (w.max(h) as f64 / max_side.max(16) as f64).max(1.0);
     let (ow, oh) = (((w as f64) / k) as u32, ((h as f64) / k) as u32);
     let mut img = RgbImage::new(ow.max(1), oh.max(1));
     for y in 0..img.height() {

@@ -1,0 +1,128 @@
+//! Writing a run's report files from its journal and artifacts: summary.json, junit.xml,
+//! report.html and manifest.sha256, each written atomically. `rig report DIR` and the end
+//! of `rig run` both come here, so a report can always be rebuilt.
+
+use super::html::{self, CaseView};
+use super::junit;
+use super::results::{from_events, RunResults};
+use crate::run::journal;
+use crate::util::fsio::write_atomic;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const JOURNAL: &str = "journal.ndjson";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
+    #[error("{dir} holds no run: {JOURNAL} has no run_start event")]
+    NoRun { dir: PathBuf },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The directory of a case's artifacts, relative to the run directory.
+pub fn case_dir(case_id: &str) -> PathBuf {
+    let mut p = PathBuf::from("cases");
+    for part in case_id.split('/') {
+        p.push(part);
+    }
+    p
+}
+
+fn view_of(dir: &Path, case_id: &str) -> CaseView {
+    let cdir = dir.join(case_dir(case_id));
+    let mut v = CaseView {
+        tolerance: crate::golden::Tolerances::default().column_marginal,
+        ..CaseView::default()
+    };
+    if let Ok(text) = std::fs::read_to_string(cdir.join("analysis.json")) {
+        if let Ok(j) = serde_json::from_str::<serde_json::Value>(&text) {
+            let arr = |x: Option<&serde_json::Value>| -> Option<Vec<f64>> {
+                x?.as_array()
+                    .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+            };
+            let cols = arr(j.pointer("/profiles/columns"));
+            let deficit = arr(j.pointer("/golden/column_deficit"));
+            if let (Some(c), Some(d)) = (&cols, &deficit) {
+                if c.len() == d.len() {
+                    v.golden = Some(c.iter().zip(d).map(|(m, d)| m + d).collect());
+                }
+            }
+            v.columns = cols;
+        }
+    }
+    v.thumbnail = std::fs::read(cdir.join("thumb.png")).ok();
+    v
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    write_atomic(path, bytes).map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// sha256 of every file in the run directory (but the manifest itself and temp files).
+pub fn manifest(dir: &Path) -> String {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                let name = rel.to_string_lossy().to_string();
+                let base = e.file_name().to_string_lossy().to_string();
+                if name != "manifest.sha256" && !base.starts_with('.') {
+                    files.push((name, p));
+                }
+            }
+        }
+    }
+    files.sort();
+    let mut s = String::new();
+    for (name, p) in files {
+        if let Ok(bytes) = std::fs::read(&p) {
+            s.push_str(&format!("{}  {name}\n", crate::golden::sha256_hex(&bytes)));
+        }
+    }
+    s
+}
+
+/// Rebuilds every report file of a run directory; returns the results.
+pub fn rebuild(dir: &Path) -> Result<RunResults, ReportError> {
+    let events = journal::read(&dir.join(JOURNAL))?;
+    if !events
+        .iter()
+        .any(|e| matches!(e, journal::Event::RunStart { .. }))
+    {
+        return Err(ReportError::NoRun {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let results = from_events(&events);
+    let mut summary = serde_json::to_string_pretty(&results).unwrap_or_default();
+    summary.push('\n');
+    write(&dir.join("summary.json"), summary.as_bytes())?;
+    write(&dir.join("junit.xml"), junit::render(&results).as_bytes())?;
+    let views: BTreeMap<String, CaseView> = results
+        .cases
+        .iter()
+        .map(|c| (c.info.id.clone(), view_of(dir, &c.info.id)))
+        .collect();
+    write(
+        &dir.join("report.html"),
+        html::render(&results, &views).as_bytes(),
+    )?;
+    write(&dir.join("manifest.sha256"), manifest(dir).as_bytes())?;
+    Ok(results)
+}

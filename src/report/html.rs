@@ -1,0 +1,249 @@
+//! report.html: one self-contained page (no network): a summary table, and per case the
+//! column-coverage plot against the golden band (inline SVG), the scan thumbnail with the
+//! defects marked (inline PNG) and the likely causes.
+
+use super::junit::escape;
+use super::results::{CaseResult, RunResults};
+use crate::verdict::Verdict;
+use std::collections::BTreeMap;
+
+/// What the page shows of one case beyond the journal: read from its artifacts.
+#[derive(Debug, Clone, Default)]
+pub struct CaseView {
+    /// Measured relative column coverage.
+    pub columns: Option<Vec<f64>>,
+    /// The golden record's column coverage.
+    pub golden: Option<Vec<f64>>,
+    /// Half-width of the golden band (the marginal column tolerance).
+    pub tolerance: f64,
+    /// Thumbnail PNG with the defects marked.
+    pub thumbnail: Option<Vec<u8>>,
+}
+
+fn colour(v: Option<Verdict>) -> &'static str {
+    match v {
+        Some(Verdict::Pass) => "#1b7f3b",
+        Some(Verdict::Marginal) => "#b7791f",
+        Some(Verdict::Fail) => "#c53030",
+        Some(Verdict::Error) | Some(Verdict::Aborted) => "#6b46c1",
+        None => "#718096",
+    }
+}
+
+fn verdict_name(v: Option<Verdict>) -> &'static str {
+    v.map(|v| v.name()).unwrap_or("unfinished")
+}
+
+/// The column-coverage plot: golden band shaded, measured line, defects marked.
+pub fn coverage_svg(view: &CaseView, case: &CaseResult) -> Option<String> {
+    let cols = view.columns.as_ref()?;
+    let n = cols.len();
+    if n < 2 {
+        return None;
+    }
+    let (w, h, l, r, t, b) = (720.0, 190.0, 44.0, 10.0, 10.0, 26.0);
+    let x = |c: f64| l + (w - l - r) * c / (n - 1) as f64;
+    let y = |v: f64| t + (h - t - b) * (1.0 - v.clamp(0.0, 1.25) / 1.25);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"column coverage\">"
+    );
+    s.push_str(&format!(
+        "<rect x=\"{l}\" y=\"{t}\" width=\"{}\" height=\"{}\" fill=\"#fafafa\" stroke=\"#ccc\"/>",
+        w - l - r,
+        h - t - b
+    ));
+    for v in [0.0, 0.5, 1.0] {
+        s.push_str(&format!(
+            "<line x1=\"{l}\" x2=\"{}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#e2e2e2\"/><text x=\"{}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{v:.1}</text>",
+            w - r,
+            l - 4.0,
+            y(v) + 3.0,
+            y0 = y(v)
+        ));
+    }
+    for d in &case.defects {
+        if d.axis == "columns" {
+            s.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{t}\" width=\"{:.1}\" height=\"{}\" fill=\"#c53030\" fill-opacity=\"0.18\"><title>{}</title></rect>",
+                x(d.start as f64),
+                (x(d.end as f64 + 1.0) - x(d.start as f64)).max(1.5),
+                h - t - b,
+                escape(&format!("{} dots {}–{}", d.kind, d.start, d.end))
+            ));
+        }
+    }
+    // Keep the drawing small: at most ~720 points.
+    let step = n.div_ceil(720).max(1);
+    if let Some(g) = view.golden.as_ref().filter(|g| g.len() == n) {
+        let mut up = String::new();
+        let mut down = Vec::new();
+        for c in (0..n).step_by(step) {
+            if g[c].is_finite() {
+                up.push_str(&format!(
+                    "{:.1},{:.1} ",
+                    x(c as f64),
+                    y(g[c] + view.tolerance)
+                ));
+                down.push(format!(
+                    "{:.1},{:.1}",
+                    x(c as f64),
+                    y(g[c] - view.tolerance)
+                ));
+            }
+        }
+        down.reverse();
+        s.push_str(&format!(
+            "<polygon points=\"{up}{}\" fill=\"#3182ce\" fill-opacity=\"0.2\" stroke=\"none\"><title>golden ± {:.2}</title></polygon>",
+            down.join(" "),
+            view.tolerance
+        ));
+    }
+    let pts: Vec<String> = (0..n)
+        .step_by(step)
+        .filter(|&c| cols[c].is_finite())
+        .map(|c| format!("{:.1},{:.1}", x(c as f64), y(cols[c])))
+        .collect();
+    s.push_str(&format!(
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"#1a202c\" stroke-width=\"1.2\"/>",
+        pts.join(" ")
+    ));
+    s.push_str(&format!(
+        "<text x=\"{l}\" y=\"{}\" font-size=\"10\">dot 0</text><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">dot {}</text>",
+        h - 8.0,
+        w - r,
+        h - 8.0,
+        n - 1
+    ));
+    s.push_str("</svg>");
+    Some(s)
+}
+
+/// The whole page.
+pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
+    let mut s = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    s.push_str(&format!(
+        "<title>printrig run {}</title><style>body{{font-family:system-ui,sans-serif;margin:24px;color:#1a202c}}table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:left}}.v{{color:#fff;padding:2px 6px;border-radius:3px}}section{{margin:24px 0;border-top:1px solid #ddd;padding-top:12px}}.hint{{color:#4a5568;font-size:13px}}img{{border:1px solid #ccc;max-width:360px}}.row{{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}}</style></head><body>",
+        escape(&r.run_id)
+    ));
+    s.push_str(&format!(
+        "<h1>printrig run {}</h1><p>verdict <span class=\"v\" style=\"background:{}\">{}</span> · {} cases: {} pass, {} marginal, {} fail, {} error, {} aborted, {} unfinished ({} recovered on retry) · started {} · printrig {} on {}</p>",
+        escape(&r.run_id),
+        colour(Some(r.verdict)),
+        r.verdict.name(),
+        r.counts.cases,
+        r.counts.pass,
+        r.counts.marginal,
+        r.counts.fail,
+        r.counts.error,
+        r.counts.aborted,
+        r.counts.unfinished,
+        r.counts.recovered,
+        escape(&r.started),
+        escape(&r.tool_version),
+        escape(&r.host)
+    ));
+    if let Some(p) = &r.plan {
+        s.push_str(&format!(
+            "<p class=\"hint\">plan {} (sha256 {})</p>",
+            escape(&p.path),
+            escape(p.sha256.get(..16).unwrap_or(""))
+        ));
+    }
+    s.push_str("<table><tr><th>case</th><th>station</th><th>firmware</th><th>verdict</th><th>defects</th><th>attempts</th></tr>");
+    for c in &r.cases {
+        let defects: Vec<String> = c
+            .defects
+            .iter()
+            .map(|d| {
+                if d.expected {
+                    format!("{} (expected)", d.kind)
+                } else {
+                    d.kind.clone()
+                }
+            })
+            .collect();
+        s.push_str(&format!(
+            "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td><td><span class=\"v\" style=\"background:{}\">{}</span>{}</td><td>{}</td><td>{}</td></tr>",
+            anchor(&c.info.id),
+            escape(&c.info.id),
+            escape(&c.info.station),
+            escape(c.firmware.as_deref().unwrap_or("")),
+            colour(c.verdict),
+            verdict_name(c.verdict),
+            if c.recovered { " recovered" } else { "" },
+            escape(&defects.join(", ")),
+            c.attempts.len()
+        ));
+    }
+    s.push_str("</table>");
+    for c in &r.cases {
+        let view = views.get(&c.info.id).cloned().unwrap_or_default();
+        s.push_str(&format!(
+            "<section id=\"{}\"><h2>{} <span class=\"v\" style=\"background:{}\">{}</span></h2>",
+            anchor(&c.info.id),
+            escape(&c.info.id),
+            colour(c.verdict),
+            verdict_name(c.verdict)
+        ));
+        s.push_str(&format!(
+            "<p class=\"hint\">{} · {} dots · pattern {} · condition {} · {:.1} s</p>",
+            escape(&c.info.model),
+            c.info.dots,
+            escape(&c.info.pattern),
+            escape(&c.info.condition),
+            c.duration_s
+        ));
+        s.push_str("<div class=\"row\"><div>");
+        match coverage_svg(&view, c) {
+            Some(svg) => s.push_str(&svg),
+            None => s.push_str("<p class=\"hint\">no column profile for this case</p>"),
+        }
+        s.push_str("</div>");
+        if let Some(png) = &view.thumbnail {
+            s.push_str(&format!(
+                "<div><img alt=\"scan of {}\" src=\"data:image/png;base64,{}\"></div>",
+                escape(&c.info.id),
+                crate::util::base64::encode(png)
+            ));
+        }
+        s.push_str("</div>");
+        if let Some(e) = &c.error {
+            s.push_str(&format!("<p><b>rig error:</b> {}</p>", escape(e)));
+        }
+        if !c.defects.is_empty() {
+            s.push_str("<ul>");
+            for d in &c.defects {
+                s.push_str(&format!(
+                    "<li><b>{}</b>{} {} {}–{}: {}<br><span class=\"hint\">likely: {}</span></li>",
+                    escape(&d.kind),
+                    if d.expected { " (expected here)" } else { "" },
+                    escape(&d.axis),
+                    d.start,
+                    d.end,
+                    escape(&d.detail),
+                    escape(&d.hint)
+                ));
+            }
+            s.push_str("</ul>");
+        }
+        if c.attempts.len() > 1 {
+            s.push_str("<p class=\"hint\">attempts: ");
+            let list: Vec<String> = c
+                .attempts
+                .iter()
+                .map(|a| format!("#{} {}", a.attempt, a.verdict.name()))
+                .collect();
+            s.push_str(&escape(&list.join(", ")));
+            s.push_str("</p>");
+        }
+        s.push_str("</section>");
+    }
+    s.push_str("</body></html>\n");
+    s
+}
+
+fn anchor(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}

@@ -1,0 +1,139 @@
+//! JUnit XML of a run: a testsuite per station, a testcase per case. A printer that fell
+//! short is a `failure`, a rig fault (instrument, link, scanner) an `error`, an unfinished
+//! case `skipped`. Properties carry model, firmware and condition.
+
+use super::results::{CaseResult, RunResults};
+use crate::verdict::Verdict;
+use std::collections::BTreeMap;
+
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 forbids most control characters.
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn prop(name: &str, value: &str) -> String {
+    format!(
+        "<property name=\"{}\" value=\"{}\"/>",
+        escape(name),
+        escape(value)
+    )
+}
+
+fn case_xml(c: &CaseResult) -> String {
+    let name = format!("{}/{}/r{}", c.info.pattern, c.info.condition, c.info.repeat);
+    let mut s = format!(
+        "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\">\n      <properties>{}{}{}{}</properties>\n",
+        escape(&name),
+        escape(&c.info.station),
+        c.duration_s,
+        prop("model", &c.info.model),
+        prop("firmware", c.firmware.as_deref().unwrap_or("unknown")),
+        prop("condition", &c.info.condition),
+        prop("attempts", &c.attempts.len().to_string()),
+    );
+    let body = c.reasons.join("\n");
+    let first = c.reasons.first().cloned().unwrap_or_default();
+    match c.verdict {
+        Some(Verdict::Fail) => s.push_str(&format!(
+            "      <failure type=\"fail\" message=\"{}\">{}</failure>\n",
+            escape(&first),
+            escape(&body)
+        )),
+        Some(Verdict::Error) | Some(Verdict::Aborted) => {
+            let msg = c.error.clone().unwrap_or(first);
+            s.push_str(&format!(
+                "      <error type=\"{}\" message=\"{}\">{}</error>\n",
+                c.verdict.map(|v| v.name()).unwrap_or("error"),
+                escape(&msg),
+                escape(&body)
+            ))
+        }
+        None => s.push_str("      <skipped message=\"not finished: resume the run\"/>\n"),
+        Some(Verdict::Pass) | Some(Verdict::Marginal) => {}
+    }
+    let mut out = Vec::new();
+    if c.verdict == Some(Verdict::Marginal) {
+        out.push(format!("marginal: {body}"));
+    }
+    if c.recovered {
+        out.push(format!("recovered on attempt {}", c.attempts.len()));
+    }
+    if !out.is_empty() {
+        s.push_str(&format!(
+            "      <system-out>{}</system-out>\n",
+            escape(&out.join("\n"))
+        ));
+    }
+    s.push_str("    </testcase>\n");
+    s
+}
+
+/// The junit.xml document.
+pub fn render(r: &RunResults) -> String {
+    let mut by_station: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+    for c in &r.cases {
+        by_station.entry(&c.info.station).or_default().push(c);
+    }
+    let count = |cs: &[&CaseResult], f: &dyn Fn(Option<Verdict>) -> bool| {
+        cs.iter().filter(|c| f(c.verdict)).count()
+    };
+    let is_fail = |v: Option<Verdict>| v == Some(Verdict::Fail);
+    let is_err = |v: Option<Verdict>| matches!(v, Some(Verdict::Error) | Some(Verdict::Aborted));
+    let is_skip = |v: Option<Verdict>| v.is_none();
+    let all: Vec<&CaseResult> = r.cases.iter().collect();
+    let total_time: f64 = r.cases.iter().map(|c| c.duration_s).sum();
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"printrig run {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">\n",
+        escape(&r.run_id),
+        all.len(),
+        count(&all, &is_fail),
+        count(&all, &is_err),
+        count(&all, &is_skip),
+        total_time
+    );
+    for (station, cases) in &by_station {
+        let time: f64 = cases.iter().map(|c| c.duration_s).sum();
+        s.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\" timestamp=\"{}\">\n",
+            escape(station),
+            cases.len(),
+            count(cases, &is_fail),
+            count(cases, &is_err),
+            count(cases, &is_skip),
+            time,
+            escape(&r.started),
+        ));
+        s.push_str(&format!(
+            "    <properties>{}{}</properties>\n",
+            prop(
+                "model",
+                cases.first().map(|c| c.info.model.as_str()).unwrap_or("")
+            ),
+            prop(
+                "firmware",
+                r.firmware
+                    .get(*station)
+                    .map(String::as_str)
+                    .unwrap_or("unknown")
+            )
+        ));
+        for c in cases {
+            s.push_str(&case_xml(c));
+        }
+        s.push_str("  </testsuite>\n");
+    }
+    s.push_str("</testsuites>\n");
+    s
+}

@@ -1,0 +1,277 @@
+//! Run results rebuilt from the journal: per case, its last attempt's verdict, every
+//! attempt, its artifacts and measurements; per run, the verdict and the counts. Pure: the
+//! caller reads the journal; this only folds its events.
+
+use crate::run::journal::{CaseInfo, DefectNote, Event, FileRef};
+use crate::verdict::Verdict;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub attempt: u32,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub error: Option<String>,
+    pub steps: Vec<StepTime>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepTime {
+    pub step: String,
+    pub duration_s: f64,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactRef {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    #[serde(flatten)]
+    pub info: CaseInfo,
+    /// None while the case has not finished (interrupted run).
+    pub verdict: Option<Verdict>,
+    pub recovered: bool,
+    pub reasons: Vec<String>,
+    pub defects: Vec<DefectNote>,
+    pub error: Option<String>,
+    pub firmware: Option<String>,
+    pub attempts: Vec<Attempt>,
+    pub artifacts: Vec<ArtifactRef>,
+    pub measurements: BTreeMap<String, serde_json::Value>,
+    pub duration_s: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub cases: usize,
+    pub pass: usize,
+    pub marginal: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub aborted: usize,
+    pub unfinished: usize,
+    pub recovered: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResults {
+    pub schema: &'static str,
+    pub run_id: String,
+    pub started: String,
+    pub ended: Option<String>,
+    pub interrupted: bool,
+    pub tool_version: String,
+    pub host: String,
+    pub plan: Option<FileRef>,
+    pub stations: Vec<FileRef>,
+    pub shard: Option<(u32, u32)>,
+    pub firmware: BTreeMap<String, String>,
+    pub verdict: Verdict,
+    pub exit_code: i32,
+    pub counts: Counts,
+    pub cases: Vec<CaseResult>,
+}
+
+pub const SCHEMA: &str = "printrig.summary/1";
+
+/// Folds journal events into results. Events of a case after its last attempt (a resumed
+/// run re-running it) replace the earlier ones.
+pub fn from_events(events: &[Event]) -> RunResults {
+    let mut r = RunResults {
+        schema: SCHEMA,
+        run_id: String::new(),
+        started: String::new(),
+        ended: None,
+        interrupted: false,
+        tool_version: String::new(),
+        host: String::new(),
+        plan: None,
+        stations: Vec::new(),
+        shard: None,
+        firmware: BTreeMap::new(),
+        verdict: Verdict::Pass,
+        exit_code: 0,
+        counts: Counts::default(),
+        cases: Vec::new(),
+    };
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for ev in events {
+        match ev {
+            Event::RunStart {
+                time,
+                run_id,
+                tool_version,
+                host,
+                plan,
+                stations,
+                shard,
+                cases,
+            } => {
+                r.run_id = run_id.clone();
+                r.started = time.clone();
+                r.tool_version = tool_version.clone();
+                r.host = host.clone();
+                r.plan = Some(plan.clone());
+                r.stations = stations.clone();
+                r.shard = *shard;
+                for c in cases {
+                    if !index.contains_key(&c.id) {
+                        index.insert(c.id.clone(), r.cases.len());
+                        r.cases.push(CaseResult {
+                            info: c.clone(),
+                            verdict: None,
+                            recovered: false,
+                            reasons: Vec::new(),
+                            defects: Vec::new(),
+                            error: None,
+                            firmware: None,
+                            attempts: Vec::new(),
+                            artifacts: Vec::new(),
+                            measurements: BTreeMap::new(),
+                            duration_s: 0.0,
+                        });
+                    }
+                }
+            }
+            Event::Firmware {
+                station, identity, ..
+            } => {
+                r.firmware
+                    .insert(station.clone(), identity.firmware.clone());
+            }
+            Event::Resumed { .. } => {
+                r.interrupted = false;
+                r.ended = None;
+            }
+            Event::CaseStart { case, attempt, .. } => {
+                if let Some(c) = index.get(case).map(|&i| &mut r.cases[i]) {
+                    if *attempt == 1 {
+                        // a fresh start (or a resumed re-run) of the case
+                        c.attempts.clear();
+                        c.artifacts.clear();
+                        c.measurements.clear();
+                        c.verdict = None;
+                        c.duration_s = 0.0;
+                    }
+                    c.attempts.push(Attempt {
+                        attempt: *attempt,
+                        verdict: Verdict::Aborted,
+                        reasons: Vec::new(),
+                        error: None,
+                        steps: Vec::new(),
+                    });
+                }
+            }
+            Event::StepEnd {
+                case,
+                step,
+                duration_s,
+                ok,
+                error,
+                ..
+            } => {
+                if let Some(c) = index.get(case).map(|&i| &mut r.cases[i]) {
+                    c.duration_s += duration_s;
+                    if let Some(a) = c.attempts.last_mut() {
+                        a.steps.push(StepTime {
+                            step: step.name().into(),
+                            duration_s: *duration_s,
+                            ok: *ok,
+                            error: error.clone(),
+                        });
+                    }
+                }
+            }
+            Event::Measurement {
+                case, name, value, ..
+            } => {
+                if let Some(c) = index.get(case).map(|&i| &mut r.cases[i]) {
+                    c.measurements.insert(name.clone(), value.clone());
+                }
+            }
+            Event::Artifact {
+                case,
+                path,
+                sha256,
+                bytes,
+                ..
+            } => {
+                if let Some(c) = index.get(case).map(|&i| &mut r.cases[i]) {
+                    c.artifacts.retain(|a| a.path != *path);
+                    c.artifacts.push(ArtifactRef {
+                        path: path.clone(),
+                        sha256: sha256.clone(),
+                        bytes: *bytes,
+                    });
+                }
+            }
+            Event::CaseEnd {
+                case,
+                verdict,
+                last,
+                recovered,
+                reasons,
+                defects,
+                error,
+                ..
+            } => {
+                if let Some(c) = index.get(case).map(|&i| &mut r.cases[i]) {
+                    if let Some(a) = c.attempts.last_mut() {
+                        a.verdict = *verdict;
+                        a.reasons = reasons.clone();
+                        a.error = error.clone();
+                    }
+                    if *last {
+                        c.verdict = Some(*verdict);
+                        c.recovered = *recovered;
+                        c.reasons = reasons.clone();
+                        c.defects = defects.clone();
+                        c.error = error.clone();
+                    }
+                }
+            }
+            Event::RunEnd {
+                time, interrupted, ..
+            } => {
+                r.ended = Some(time.clone());
+                r.interrupted = *interrupted;
+            }
+            Event::StepStart { .. } => {}
+        }
+    }
+    for c in &mut r.cases {
+        c.firmware = r.firmware.get(&c.info.station).cloned();
+    }
+    let mut counts = Counts {
+        cases: r.cases.len(),
+        ..Counts::default()
+    };
+    for c in &r.cases {
+        match c.verdict {
+            Some(Verdict::Pass) => counts.pass += 1,
+            Some(Verdict::Marginal) => counts.marginal += 1,
+            Some(Verdict::Fail) => counts.fail += 1,
+            Some(Verdict::Error) => counts.error += 1,
+            Some(Verdict::Aborted) => counts.aborted += 1,
+            None => counts.unfinished += 1,
+        }
+        counts.recovered += usize::from(c.recovered);
+    }
+    let verdicts: Vec<Verdict> = r
+        .cases
+        .iter()
+        .map(|c| c.verdict.unwrap_or(Verdict::Aborted))
+        .collect();
+    r.verdict = Verdict::worst(verdicts.iter().copied());
+    r.exit_code = crate::verdict::run_exit_code(verdicts);
+    r.counts = counts;
+    r
+}
