@@ -4,9 +4,11 @@
 //! one folder. Drivers own their link and their timeouts; they never judge prints.
 
 pub mod chamber;
+pub mod exec;
 pub mod power;
 pub mod printer;
 pub mod scanner;
+pub mod scpi;
 pub mod supply;
 
 use std::time::Duration;

@@ -1,5 +1,15 @@
 //! Power: the printer's supply (SCPI PSU, serial relay, `exec` command).
 
+pub mod exec;
+pub mod relay;
+pub mod scpi;
+pub mod sim;
+
+pub use exec::ExecPower;
+pub use relay::RelayPower;
+pub use scpi::ScpiPower;
+pub use sim::{sim_power, SimPower};
+
 use super::Result;
 use async_trait::async_trait;
 

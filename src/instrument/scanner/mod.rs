@@ -1,5 +1,11 @@
 //! Scanners: produce an image file of the page (SANE `scanimage`, hot folder).
 
+pub mod hotfolder;
+pub mod sane;
+
+pub use hotfolder::HotFolder;
+pub use sane::SaneScanner;
+
 use super::Result;
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,14 @@
 //! Consumables: bring the ink or paper level to what a condition asks (`prompt` an
 //! operator, `exec`, simulated).
 
+pub mod exec;
+pub mod prompt;
+pub mod sim;
+
+pub use exec::ExecSupply;
+pub use prompt::PromptSupply;
+pub use sim::SimSupply;
+
 use super::Result;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,75 @@
+//! The simulated station's consumables, set over its control port: a line protocol on
+//! loopback TCP where `INK <level>` or `PAPER <level>` is answered `OK` or `ERR <message>`.
+//!
+//! Owns: the two commands and reading their answer. Must not: simulate anything (the
+//! simulated station does) or open links itself (the [`ScpiClient`] does).
+
+use super::{Consumable, Supply};
+use crate::instrument::scpi::ScpiClient;
+use crate::instrument::{InstrumentError, Result};
+use crate::link::Endpoint;
+use async_trait::async_trait;
+use std::time::Duration;
+use tracing::info;
+
+/// The simulated station's ink and paper.
+pub struct SimSupply {
+    client: ScpiClient,
+}
+
+impl SimSupply {
+    /// The control port at `endpoint`; `timeout` bounds each command.
+    pub fn new(name: &str, endpoint: Endpoint, timeout: Duration) -> Self {
+        SimSupply {
+            client: ScpiClient::new(name, endpoint, timeout),
+        }
+    }
+
+    /// The control port on `127.0.0.1:<port>`.
+    pub fn loopback(name: &str, port: u16, timeout: Duration) -> Self {
+        Self::new(
+            name,
+            Endpoint::Tcp {
+                host: "127.0.0.1".to_string(),
+                port,
+            },
+            timeout,
+        )
+    }
+}
+
+#[async_trait]
+impl Supply for SimSupply {
+    fn device(&self) -> &str {
+        self.client.device()
+    }
+
+    async fn set_level(&mut self, what: Consumable, level: f64) -> Result<()> {
+        if !level.is_finite() {
+            return Err(InstrumentError::Io {
+                device: self.client.device().to_string(),
+                detail: format!("refusing to set {} to {level}", what.name()),
+            });
+        }
+        let cmd = match what {
+            Consumable::Ink => format!("INK {level}"),
+            Consumable::Paper => format!("PAPER {level}"),
+        };
+        info!(device = %self.client.device(), command = %cmd, "setting simulated consumable");
+        let reply = self.client.query(&cmd).await?;
+        if reply == "OK" {
+            return Ok(());
+        }
+        let reply = match reply.strip_prefix("ERR") {
+            Some(msg) if msg.is_empty() || msg.starts_with(' ') => {
+                format!("the station refused: {}", msg.trim())
+            }
+            _ => format!("{reply} (expected OK or ERR <message>)"),
+        };
+        Err(InstrumentError::Protocol {
+            device: self.client.device().to_string(),
+            what: cmd,
+            reply,
+        })
+    }
+}
