@@ -33,6 +33,12 @@ pub enum Command {
     /// Golden records.
     #[command(subcommand)]
     Golden(GoldenCmd),
+    /// Rebuild summary.json, junit.xml, report.html and manifest.sha256 of a run from its
+    /// journal and artifacts.
+    Report {
+        /// The run's results directory (results/<run-id>).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

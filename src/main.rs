@@ -36,6 +36,11 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Sim(s) => sim_cmd(s),
         Command::Analyze(a) => analyze(a),
         Command::Golden(g) => golden_cmd(g),
+        Command::Report { dir } => {
+            let r = report::files::rebuild(&dir)?;
+            print!("{}", report::run_summary(&r, &dir));
+            Ok(0)
+        }
     }
 }
 

@@ -251,3 +251,44 @@ pub fn blessed(
     }
     s
 }
+
+/// The end-of-run console lines: the verdict and counts, one line per case that did not
+/// pass, and where report.html is.
+pub fn run_summary(r: &results::RunResults, dir: &std::path::Path) -> String {
+    let c = &r.counts;
+    let mut s = format!(
+        "run {}: {} — {} cases: {} pass, {} marginal, {} fail, {} error, {} aborted, {} unfinished",
+        r.run_id,
+        r.verdict.name().to_uppercase(),
+        c.cases,
+        c.pass,
+        c.marginal,
+        c.fail,
+        c.error,
+        c.aborted,
+        c.unfinished
+    );
+    if c.recovered > 0 {
+        s.push_str(&format!(" ({} recovered on retry)", c.recovered));
+    }
+    s.push('\n');
+    for case in &r.cases {
+        let v = case.verdict;
+        if matches!(v, Some(crate::verdict::Verdict::Pass)) {
+            continue;
+        }
+        let why = case
+            .error
+            .clone()
+            .or_else(|| case.reasons.first().cloned())
+            .unwrap_or_else(|| "not finished".into());
+        s.push_str(&format!(
+            "  {:<10} {}: {}\n",
+            v.map(|v| v.name()).unwrap_or("unfinished"),
+            case.info.id,
+            why
+        ));
+    }
+    s.push_str(&format!("report: {}\n", dir.join("report.html").display()));
+    s
+}

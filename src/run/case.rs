@@ -1,0 +1,592 @@
+//! One case on one station: arrange the stress, print, scan, analyse, judge, record. Every
+//! step is bounded by its timeout and recorded in the journal; an instrument fault ends
+//! the attempt as `error` with its cause, a printer that falls short as `fail`.
+
+use super::journal::{CaseInfo, DefectNote, Event, Journal, Step};
+use crate::analysis::Analysis;
+use crate::defect::DefectKind;
+use crate::escpos::encode::{encode_bitmap, EncodeOptions, Job};
+use crate::golden::{judge_with, Golden, Judgement, Tolerances};
+use crate::instrument::chamber::Chamber;
+use crate::instrument::power::Power;
+use crate::instrument::printer::{PrintReport, Printer};
+use crate::instrument::scanner::Scanner;
+use crate::instrument::supply::{Consumable, Supply};
+use crate::pattern::{self, PatternKind};
+use crate::report::files::case_dir;
+use crate::util::clock::now_rfc3339_precise as now;
+use crate::verdict::Verdict;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// When a power cycle happens relative to the job.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CycleAt {
+    Before,
+    /// After this fraction of the job's bytes has gone out.
+    During(f64),
+    After,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PowerCycle {
+    pub at: CycleAt,
+    /// Station seconds the output stays off.
+    pub off_s: f64,
+    /// Send the job again once the printer is back.
+    pub resend: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Soak {
+    pub setpoint: f64,
+    pub tolerance: f64,
+    /// Station seconds: the soak before printing, the hold inside tolerance, the limit.
+    pub soak_s: f64,
+    pub hold_s: f64,
+    pub timeout_s: f64,
+}
+
+/// A case resolved for running.
+#[derive(Debug, Clone)]
+pub struct CaseWork {
+    pub info: CaseInfo,
+    pub pattern: PatternKind,
+    pub serial: u16,
+    pub golden: PathBuf,
+    pub tolerances: Option<Tolerances>,
+    pub expected: Vec<DefectKind>,
+    pub voltage: Option<f64>,
+    pub soak: Option<Soak>,
+    pub ink: Option<f64>,
+    pub paper: Option<f64>,
+    pub power_cycle: Option<PowerCycle>,
+}
+
+/// Step timeouts, wall seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub arrange: Duration,
+    pub print: Duration,
+    pub scan: Duration,
+    pub analyze: Duration,
+}
+
+/// A station's instruments, ready to drive.
+pub struct Rig {
+    pub name: String,
+    pub printer: Box<dyn Printer>,
+    pub power: Option<Box<dyn Power>>,
+    pub chamber: Option<Box<dyn Chamber>>,
+    pub scanner: Box<dyn Scanner>,
+    pub supply: Option<Box<dyn Supply>>,
+    /// Station seconds per wall second (simulated stations run faster).
+    pub time_scale: f64,
+    pub nominal_voltage: f64,
+    pub ambient: f64,
+    pub ack_timeout: Duration,
+    pub boot_timeout: Duration,
+    pub nominal_density: Option<f64>,
+}
+
+impl Rig {
+    fn wall(&self, station_s: f64) -> Duration {
+        Duration::from_secs_f64((station_s / self.time_scale.max(1e-6)).max(0.0))
+    }
+
+    /// Brings the station back to a safe state: chamber to ambient, PSU to nominal and on.
+    /// Best effort: every instrument is tried, the first error is returned.
+    pub async fn teardown(&mut self) -> Result<(), String> {
+        let mut first: Option<String> = None;
+        if let Some(c) = self.chamber.as_mut() {
+            if let Err(e) = c.set_point(self.ambient).await {
+                first.get_or_insert(e.to_string());
+            }
+        }
+        if let Some(p) = self.power.as_mut() {
+            if let Err(e) = p.set_voltage(self.nominal_voltage).await {
+                if !matches!(e, crate::instrument::InstrumentError::Unsupported { .. }) {
+                    first.get_or_insert(e.to_string());
+                }
+            }
+            if let Err(e) = p.set_output(true).await {
+                first.get_or_insert(e.to_string());
+            }
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the runner shares with every case.
+pub struct Ctx {
+    pub run_dir: PathBuf,
+    pub journal: Arc<Mutex<Journal>>,
+    pub timeouts: Timeouts,
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Ctx {
+    pub fn record(&self, ev: Event) {
+        let mut j = match self.journal.lock() {
+            Ok(j) => j,
+            Err(p) => p.into_inner(),
+        };
+        if let Err(e) = j.append(&ev) {
+            tracing::error!(error = %e, "journal write failed");
+        }
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub struct AttemptResult {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub defects: Vec<DefectNote>,
+    pub error: Option<String>,
+}
+
+/// The run was interrupted inside the attempt: the case stays unfinished.
+pub struct Interrupted;
+
+type StepResult<T> = Result<T, StepError>;
+
+pub enum StepError {
+    /// A rig fault: the case ends as `error`.
+    Rig(String),
+    Interrupted,
+}
+
+impl From<crate::instrument::InstrumentError> for StepError {
+    fn from(e: crate::instrument::InstrumentError) -> Self {
+        StepError::Rig(e.to_string())
+    }
+}
+
+async fn step<T, F>(
+    ctx: &Ctx,
+    case: &CaseWork,
+    attempt: u32,
+    s: Step,
+    limit: Duration,
+    fut: F,
+) -> StepResult<T>
+where
+    F: Future<Output = StepResult<T>>,
+{
+    if ctx.cancelled() {
+        return Err(StepError::Interrupted);
+    }
+    ctx.record(Event::StepStart {
+        time: now(),
+        case: case.info.id.clone(),
+        attempt,
+        step: s,
+    });
+    let t0 = Instant::now();
+    let cancel = ctx.cancel.clone();
+    let watch = async move {
+        loop {
+            if cancel.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let out = tokio::select! {
+        r = tokio::time::timeout(limit, fut) => match r {
+            Ok(r) => r,
+            Err(_) => Err(StepError::Rig(format!("{} step timed out after {:.0} s", s.name(), limit.as_secs_f64()))),
+        },
+        _ = watch => Err(StepError::Interrupted),
+    };
+    ctx.record(Event::StepEnd {
+        time: now(),
+        case: case.info.id.clone(),
+        attempt,
+        step: s,
+        duration_s: t0.elapsed().as_secs_f64(),
+        ok: out.is_ok(),
+        error: match &out {
+            Err(StepError::Rig(e)) => Some(e.clone()),
+            Err(StepError::Interrupted) => Some("interrupted".into()),
+            Ok(_) => None,
+        },
+    });
+    out
+}
+
+fn artifact(ctx: &Ctx, case: &CaseWork, attempt: u32, rel: &Path, bytes: &[u8]) -> StepResult<()> {
+    let path = ctx.run_dir.join(rel);
+    crate::util::fsio::write_atomic(&path, bytes)
+        .map_err(|e| StepError::Rig(format!("cannot write {}: {e}", path.display())))?;
+    ctx.record(Event::Artifact {
+        time: now(),
+        case: case.info.id.clone(),
+        attempt,
+        path: rel.to_string_lossy().into_owned(),
+        sha256: crate::golden::sha256_hex(bytes),
+        bytes: bytes.len() as u64,
+    });
+    Ok(())
+}
+
+async fn power_off_on(rig: &mut Rig, off_s: f64) -> StepResult<()> {
+    let off = rig.wall(off_s);
+    let power = rig.power.as_mut().ok_or_else(|| {
+        StepError::Rig(format!("{}: no power control for a power cycle", rig.name))
+    })?;
+    power.set_output(false).await?;
+    tokio::time::sleep(off).await;
+    power.set_output(true).await?;
+    rig.printer.reconnect(rig.boot_timeout).await?;
+    Ok(())
+}
+
+/// Arranges the stress of the condition.
+async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
+    if let (Some(s), Some(level)) = (rig.supply.as_mut(), case.ink) {
+        s.set_level(Consumable::Ink, level).await?;
+    }
+    if let (Some(s), Some(level)) = (rig.supply.as_mut(), case.paper) {
+        s.set_level(Consumable::Paper, level).await?;
+    }
+    if let Some(p) = rig.power.as_mut() {
+        let v = case.voltage.unwrap_or(rig.nominal_voltage);
+        match p.set_voltage(v).await {
+            Ok(()) => {}
+            Err(crate::instrument::InstrumentError::Unsupported { .. })
+                if case.voltage.is_none() => {}
+            Err(e) => return Err(e.into()),
+        }
+        p.set_output(true).await?;
+    }
+    if let Some(soak) = case.soak {
+        let (hold, limit) = (
+            rig.wall(soak.hold_s + soak.soak_s),
+            rig.wall(soak.timeout_s),
+        );
+        let chamber = rig
+            .chamber
+            .as_mut()
+            .ok_or_else(|| StepError::Rig(format!("{}: no chamber for a soak", rig.name)))?;
+        let poll = (hold / 20).clamp(Duration::from_millis(20), Duration::from_secs(5));
+        crate::instrument::chamber::soak::soak(
+            chamber.as_mut(),
+            soak.setpoint,
+            soak.tolerance,
+            hold,
+            limit,
+            poll,
+            &mut |_| {},
+        )
+        .await?;
+    }
+    if let Some(PowerCycle {
+        at: CycleAt::Before,
+        off_s,
+        ..
+    }) = case.power_cycle
+    {
+        power_off_on(rig, off_s).await?;
+    }
+    Ok(())
+}
+
+fn job_for(case: &CaseWork, dots: u32) -> StepResult<Job> {
+    let p = pattern::render(case.pattern, dots, case.serial)
+        .map_err(|e| StepError::Rig(e.to_string()))?;
+    encode_bitmap(&p.bitmap, &EncodeOptions::default()).map_err(|e| StepError::Rig(e.to_string()))
+}
+
+/// The first `fraction` of a job: the bytes, and the bands complete within them.
+fn job_prefix(job: &Job, fraction: f64) -> Job {
+    let cut = ((job.bytes.len() as f64) * fraction.clamp(0.0, 1.0)) as usize;
+    let mut j = job.clone();
+    j.bytes.truncate(cut);
+    j.bands.retain(|b| b.end <= cut);
+    j.realtime_hazards.retain(|h| h.offset + 3 <= cut);
+    j
+}
+
+/// Prints; returns the reports of each send (one, or two around a power cut).
+async fn print(rig: &mut Rig, case: &CaseWork, job: &Job) -> StepResult<Vec<PrintReport>> {
+    let mut reports = Vec::new();
+    match case.power_cycle {
+        Some(PowerCycle {
+            at: CycleAt::During(f),
+            off_s,
+            resend,
+        }) => {
+            let part = job_prefix(job, f);
+            reports.push(rig.printer.print(&part, rig.ack_timeout).await?);
+            power_off_on(rig, off_s).await?;
+            if resend {
+                reports.push(rig.printer.print(job, rig.ack_timeout).await?);
+            }
+        }
+        Some(PowerCycle {
+            at: CycleAt::After,
+            off_s,
+            ..
+        }) => {
+            reports.push(rig.printer.print(job, rig.ack_timeout).await?);
+            power_off_on(rig, off_s).await?;
+            // The printer must answer again after the cycle.
+            rig.printer.status().await?;
+        }
+        _ => reports.push(rig.printer.print(job, rig.ack_timeout).await?),
+    }
+    Ok(reports)
+}
+
+/// The pages a case expects to come out: a torn first page and a reprint around a power
+/// cut with resend, one page otherwise.
+fn pages_expected(case: &CaseWork) -> usize {
+    match case.power_cycle {
+        Some(PowerCycle {
+            at: CycleAt::During(_),
+            resend: true,
+            ..
+        }) => 2,
+        _ => 1,
+    }
+}
+
+struct Checked {
+    analysis: Analysis,
+    judgement: Judgement,
+    json: String,
+    overlay: Vec<u8>,
+    thumb: Vec<u8>,
+}
+
+fn png(img: &image::RgbImage) -> Vec<u8> {
+    use image::ImageEncoder;
+    let mut buf = Vec::new();
+    let _ = image::codecs::png::PngEncoder::new(&mut buf).write_image(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::Rgb8,
+    );
+    buf
+}
+
+fn check_scan(
+    scan: &Path,
+    case: &CaseWork,
+    dots: u32,
+    golden: Option<&Golden>,
+    nominal_density: Option<f64>,
+    expected: &[DefectKind],
+) -> StepResult<Checked> {
+    let pattern = pattern::render(case.pattern, dots, case.serial)
+        .map_err(|e| StepError::Rig(e.to_string()))?;
+    let (img, _) = crate::scanfile::read_scan(scan).map_err(|e| StepError::Rig(e.to_string()))?;
+    let mut a = crate::analysis::analyze(&img, &pattern);
+    let j = judge_with(&mut a, golden, nominal_density, case.tolerances, expected);
+    let json = crate::report::analysis_json(&a, &j);
+    let overlay = png(&crate::report::overlay::draw(&img, &a));
+    let thumb = png(&crate::report::overlay::draw_sized(&img, &a, 360));
+    Ok(Checked {
+        analysis: a,
+        judgement: j,
+        json,
+        overlay,
+        thumb,
+    })
+}
+
+fn notes(a: &Analysis, expected: &[DefectKind]) -> Vec<DefectNote> {
+    a.defects
+        .iter()
+        .map(|d| DefectNote {
+            kind: d.kind.name().into(),
+            severity: format!("{:?}", d.severity).to_lowercase(),
+            axis: format!("{:?}", d.axis).to_lowercase(),
+            start: d.start,
+            end: d.end,
+            depth: d.depth,
+            detail: d.detail.clone(),
+            hint: d.hint.into(),
+            expected: expected.contains(&d.kind),
+        })
+        .collect()
+}
+
+/// Runs one attempt of a case.
+pub async fn attempt(
+    rig: &mut Rig,
+    ctx: &Ctx,
+    case: &CaseWork,
+    dots: u32,
+    attempt: u32,
+) -> Result<AttemptResult, Interrupted> {
+    let id = case.info.id.clone();
+    ctx.record(Event::CaseStart {
+        time: now(),
+        case: id.clone(),
+        attempt,
+    });
+    let result = attempt_steps(rig, ctx, case, dots, attempt).await;
+    let out = match result {
+        Ok(r) => r,
+        Err(StepError::Interrupted) => return Err(Interrupted),
+        Err(StepError::Rig(e)) => AttemptResult {
+            verdict: Verdict::Error,
+            reasons: vec![format!("rig error: {e}")],
+            defects: Vec::new(),
+            error: Some(e),
+        },
+    };
+    Ok(out)
+}
+
+async fn attempt_steps(
+    rig: &mut Rig,
+    ctx: &Ctx,
+    case: &CaseWork,
+    dots: u32,
+    n: u32,
+) -> StepResult<AttemptResult> {
+    let t = ctx.timeouts;
+    let dir = case_dir(&case.info.id);
+    step(ctx, case, n, Step::Arrange, t.arrange, arrange(rig, case)).await?;
+
+    let job = job_for(case, dots)?;
+    artifact(ctx, case, n, &dir.join("job.bin"), &job.bytes)?;
+    let reports = step(ctx, case, n, Step::Print, t.print, print(rig, case, &job)).await?;
+    for (i, r) in reports.iter().enumerate() {
+        ctx.record(Event::Measurement {
+            time: now(),
+            case: case.info.id.clone(),
+            attempt: n,
+            name: format!("print.{}", i + 1),
+            value: serde_json::to_value(r).unwrap_or_default(),
+        });
+    }
+
+    let pages = pages_expected(case);
+    let scan_dir = ctx.run_dir.join(&dir);
+    let scans = step(ctx, case, n, Step::Scan, t.scan, async {
+        let mut v = Vec::new();
+        for i in 1..=pages {
+            let stem = if pages == 1 {
+                "scan".to_string()
+            } else {
+                format!("scan-{i}")
+            };
+            v.push(rig.scanner.scan(&scan_dir, &stem).await?);
+        }
+        Ok(v)
+    })
+    .await?;
+    for s in &scans {
+        if let Ok(bytes) = std::fs::read(s) {
+            if let Ok(rel) = s.strip_prefix(&ctx.run_dir) {
+                ctx.record(Event::Artifact {
+                    time: now(),
+                    case: case.info.id.clone(),
+                    attempt: n,
+                    path: rel.to_string_lossy().into_owned(),
+                    sha256: crate::golden::sha256_hex(&bytes),
+                    bytes: bytes.len() as u64,
+                });
+            }
+        }
+    }
+
+    let golden = match Golden::load(&case.golden) {
+        Ok(g) => Some(g),
+        Err(e) => return Err(StepError::Rig(e.to_string())),
+    };
+    let nominal = rig.nominal_density;
+    let work = case.clone();
+    let checked = step(ctx, case, n, Step::Analyze, t.analyze, async move {
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for (i, s) in scans.iter().enumerate() {
+                // Around a power cut, the torn first page is expected to be truncated.
+                let mut expected = work.expected.clone();
+                if i + 1 < scans.len() {
+                    expected.push(DefectKind::Truncated);
+                }
+                out.push(check_scan(
+                    s,
+                    &work,
+                    dots,
+                    golden.as_ref(),
+                    nominal,
+                    &expected,
+                )?);
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StepError::Rig(format!("analysis task failed: {e}")))?
+    })
+    .await?;
+
+    let mut last = None;
+    for (i, c) in checked.into_iter().enumerate() {
+        let suffix = if pages == 1 {
+            String::new()
+        } else {
+            format!("-{}", i + 1)
+        };
+        artifact(
+            ctx,
+            case,
+            n,
+            &dir.join(format!("analysis{suffix}.json")),
+            c.json.as_bytes(),
+        )?;
+        artifact(
+            ctx,
+            case,
+            n,
+            &dir.join(format!("overlay{suffix}.png")),
+            &c.overlay,
+        )?;
+        // The report shows the page the verdict is about: the last one.
+        if i + 1 == pages {
+            if pages > 1 {
+                artifact(ctx, case, n, &dir.join("analysis.json"), c.json.as_bytes())?;
+            }
+            artifact(ctx, case, n, &dir.join("thumb.png"), &c.thumb)?;
+        }
+        ctx.record(Event::Measurement {
+            time: now(),
+            case: case.info.id.clone(),
+            attempt: n,
+            name: format!("page.{}", i + 1),
+            value: serde_json::json!({
+                "verdict": c.judgement.verdict,
+                "defects": c.analysis.defects.iter().map(|d| d.kind.name()).collect::<Vec<_>>(),
+                "printed_rows": c.analysis.printed_rows,
+                "solid_density": c.analysis.calibration.as_ref().map(|x| x.solid_density),
+            }),
+        });
+        last = Some(c);
+    }
+    let Some(c) = last else {
+        return Err(StepError::Rig("no page was scanned".into()));
+    };
+    Ok(AttemptResult {
+        verdict: c.judgement.verdict,
+        reasons: c.judgement.reasons.clone(),
+        defects: notes(&c.analysis, &case.expected),
+        error: None,
+    })
+}

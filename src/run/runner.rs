@@ -1,0 +1,138 @@
+//! The runner: stations run concurrently (one tokio task each), cases on a station run in
+//! order, each case retried as a whole under the plan's retry policy. Teardown always runs
+//! at the end of a station's cases, after a failure, a timeout or an interrupt.
+
+use super::case::{attempt, CaseWork, Ctx, Interrupted, Rig};
+use super::journal::Event;
+use crate::util::clock::now_rfc3339_precise as now;
+use crate::verdict::Verdict;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::Arc;
+
+/// A station with its instruments and the cases it runs.
+pub struct StationJob {
+    pub rig: Rig,
+    pub dots: u32,
+    pub cases: Vec<CaseWork>,
+}
+
+/// Progress bars: one per station and one overall; hidden when asked or when stdout is
+/// not a terminal.
+pub struct Progress {
+    multi: MultiProgress,
+    overall: ProgressBar,
+}
+
+impl Progress {
+    pub fn new(total: u64, visible: bool) -> Progress {
+        let multi = MultiProgress::with_draw_target(if visible {
+            ProgressDrawTarget::stdout()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let overall = multi.add(ProgressBar::new(total));
+        overall.set_style(
+            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} cases {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        overall.set_prefix("all stations");
+        Progress { multi, overall }
+    }
+
+    fn station(&self, name: &str, total: u64) -> ProgressBar {
+        let b = self
+            .multi
+            .insert_before(&self.overall, ProgressBar::new(total));
+        b.set_style(
+            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b.set_prefix(name.to_string());
+        b
+    }
+
+    pub fn finish(&self) {
+        self.overall.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+}
+
+/// The final verdict of every case that finished.
+pub type Finished = Vec<(String, Verdict)>;
+
+/// Runs every station's cases; returns the finished cases. Cases left unfinished by an
+/// interrupt are absent (a resumed run picks them up).
+pub async fn execute(
+    stations: Vec<StationJob>,
+    ctx: Arc<Ctx>,
+    retries: u32,
+    progress: Arc<Progress>,
+) -> Finished {
+    let mut tasks = Vec::new();
+    for mut sj in stations {
+        let ctx = ctx.clone();
+        let bar = progress.station(&sj.rig.name, sj.cases.len() as u64);
+        let overall = progress.overall.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut done: Finished = Vec::new();
+            for case in &sj.cases {
+                if ctx.cancelled() {
+                    break;
+                }
+                bar.set_message(case.info.id.clone());
+                let mut first_bad = false;
+                let mut n = 1;
+                loop {
+                    let r = match attempt(&mut sj.rig, &ctx, case, sj.dots, n).await {
+                        Ok(r) => r,
+                        Err(Interrupted) => break,
+                    };
+                    let bad = matches!(r.verdict, Verdict::Fail | Verdict::Error);
+                    let last = !bad || n > retries;
+                    let recovered = first_bad && !bad;
+                    ctx.record(Event::CaseEnd {
+                        time: now(),
+                        case: case.info.id.clone(),
+                        attempt: n,
+                        verdict: r.verdict,
+                        last,
+                        recovered,
+                        reasons: r.reasons.clone(),
+                        defects: r.defects.clone(),
+                        error: r.error.clone(),
+                    });
+                    if r.verdict == Verdict::Error {
+                        // A rig fault may have left the stress on: make the station safe
+                        // before the next attempt.
+                        if let Err(e) = sj.rig.teardown().await {
+                            tracing::warn!(station = %sj.rig.name, error = %e, "teardown after an error failed");
+                        }
+                    }
+                    if last {
+                        done.push((case.info.id.clone(), r.verdict));
+                        break;
+                    }
+                    first_bad |= bad;
+                    n += 1;
+                }
+                bar.inc(1);
+                overall.inc(1);
+            }
+            if let Err(e) = sj.rig.teardown().await {
+                tracing::warn!(station = %sj.rig.name, error = %e, "teardown failed");
+            }
+            bar.finish_and_clear();
+            done
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(d) => all.extend(d),
+            Err(e) => tracing::error!(error = %e, "station task failed"),
+        }
+    }
+    all
+}
