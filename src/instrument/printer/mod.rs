@@ -1,5 +1,7 @@
 //! Printers: send an ESC/POS job, read identity and status, follow which bands printed.
 
+pub mod escpos;
+
 use super::Result;
 use crate::escpos::encode::Job;
 use crate::escpos::status::PrinterState;
