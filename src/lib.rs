@@ -12,6 +12,7 @@ pub mod golden;
 pub mod instrument;
 pub mod link;
 pub mod pattern;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod scanfile;
