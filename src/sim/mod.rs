@@ -10,6 +10,7 @@ pub mod faults;
 pub mod head;
 pub mod printer;
 pub mod scanner;
+pub mod station;
 
 pub use faults::{FaultError, Faults, PowerCut, Side};
 pub use head::{Head, HeadModel, HeadStatus, RowOutcome};

@@ -54,6 +54,10 @@ pub struct SimPrinter {
     auto_status: bool,
     last_state: PrinterState,
     events: Vec<Event>,
+    /// A cut came last: nothing printed or fed since.
+    after_cut: bool,
+    /// Stream offset of the `ESC @` that started the next job (see [`SimPrinter::receive_job`]).
+    next_job_at: Option<usize>,
 }
 
 impl SimPrinter {
@@ -66,13 +70,25 @@ impl SimPrinter {
         info: PrinterInfo,
         job_len: Option<usize>,
     ) -> SimPrinter {
+        SimPrinter::with_head(HeadModel::with_dots(head_dots), faults, seed, info, job_len)
+    }
+
+    /// A printer with a head of its own constants (a supply or ambient other than the
+    /// default head's, for instance). `job_len` as for [`SimPrinter::new`].
+    pub fn with_head(
+        model: HeadModel,
+        faults: Faults,
+        seed: u64,
+        info: PrinterInfo,
+        job_len: Option<usize>,
+    ) -> SimPrinter {
         let cut_at = match faults.power_cut {
             Some(PowerCut::Byte(n)) => Some(n),
             Some(PowerCut::Fraction(f)) => job_len.map(|l| (l as f64 * f.clamp(0.0, 1.0)) as usize),
             None => None,
         };
         SimPrinter {
-            head: Head::new(HeadModel::with_dots(head_dots), faults, seed),
+            head: Head::new(model, faults, seed),
             decoder: Decoder::new(),
             cut_at,
             received: 0,
@@ -85,6 +101,8 @@ impl SimPrinter {
             auto_status: false,
             last_state: PrinterState::default(),
             events: Vec::new(),
+            after_cut: false,
+            next_job_at: None,
         }
     }
 
@@ -102,30 +120,65 @@ impl SimPrinter {
 
     /// Feeds bytes that arrived on the link.
     pub fn receive(&mut self, bytes: &[u8]) {
+        self.feed(bytes, false);
+    }
+
+    /// Feeds bytes like [`SimPrinter::receive`], but ends this job at an `ESC @` that
+    /// follows a cut (nothing printed or fed in between): the start of the next job on a
+    /// link that stays open. Returns how many of `bytes` belong to this job; the rest,
+    /// from that `ESC @` on, are for a fresh printer. Once the job has ended this way,
+    /// every later call takes nothing and returns 0.
+    pub fn receive_job(&mut self, bytes: &[u8]) -> usize {
+        self.feed(bytes, true)
+    }
+
+    /// Whether [`SimPrinter::receive_job`] has found the start of the next job.
+    pub fn job_ended(&self) -> bool {
+        self.next_job_at.is_some()
+    }
+
+    fn feed(&mut self, bytes: &[u8], split_jobs: bool) -> usize {
+        if self.next_job_at.is_some() {
+            return 0;
+        }
         if self.stop.is_some() || self.error.is_some() {
             self.received += bytes.len();
-            return;
+            return bytes.len();
         }
         let take = match self.cut_at {
             Some(c) => bytes.len().min(c.saturating_sub(self.received)),
             None => bytes.len(),
         };
+        let base = self.decoder.offset();
         let mut events = std::mem::take(&mut self.events);
         events.clear();
         let result = self.decoder.push(&bytes[..take], &mut events);
-        self.received += bytes.len();
+        let mut consumed = bytes.len();
         for ev in events.drain(..) {
+            if split_jobs && self.after_cut && matches!(ev.kind, EventKind::Init) {
+                consumed = ev.offset.saturating_sub(base).min(bytes.len());
+                self.next_job_at = Some(ev.offset);
+                tracing::debug!(
+                    offset = ev.offset,
+                    "simulated printer: ESC @ after a cut starts the next job"
+                );
+                break;
+            }
             self.apply(ev);
             if self.stop.is_some() {
                 break;
             }
         }
         self.events = events;
+        self.received += consumed;
         if let Err(e) = result {
-            tracing::warn!(error = %e, "simulated printer: corrupt stream");
-            self.error = Some(e);
+            // An error past the next job's start belongs to that job.
+            if self.next_job_at.is_none() {
+                tracing::warn!(error = %e, "simulated printer: corrupt stream");
+                self.error = Some(e);
+            }
         }
-        if self.stop.is_none() {
+        if self.stop.is_none() && self.next_job_at.is_none() {
             if let Some(c) = self.cut_at {
                 if self.received >= c {
                     tracing::info!(offset = c, "simulated printer: power cut");
@@ -134,6 +187,7 @@ impl SimPrinter {
             }
         }
         self.maybe_auto_status();
+        consumed
     }
 
     fn maybe_auto_status(&mut self) {
@@ -148,6 +202,7 @@ impl SimPrinter {
     fn apply(&mut self, ev: Event) {
         match ev.kind {
             EventKind::Raster(bm) => {
+                self.after_cut = false;
                 for y in 0..bm.height() {
                     match self.head.print_row(bm.row(y)) {
                         RowOutcome::Printed => {}
@@ -162,9 +217,16 @@ impl SimPrinter {
                     }
                 }
             }
-            EventKind::LineFeed => self.head.feed(LINE_SPACING_DOTS),
-            EventKind::Feed { rows } => self.head.feed(rows),
+            EventKind::LineFeed => {
+                self.after_cut = false;
+                self.head.feed(LINE_SPACING_DOTS);
+            }
+            EventKind::Feed { rows } => {
+                self.after_cut = false;
+                self.head.feed(rows);
+            }
             EventKind::Cut { .. } => {
+                self.after_cut = true;
                 if let Some(p) = self.head.take_page() {
                     self.pages.push(p);
                 }
@@ -195,10 +257,8 @@ impl SimPrinter {
                     self.last_state = s;
                 }
             }
-            EventKind::Init
-            | EventKind::Text(_)
-            | EventKind::Ignored { .. }
-            | EventKind::Unknown { .. } => {}
+            EventKind::Text(_) => self.after_cut = false,
+            EventKind::Init | EventKind::Ignored { .. } | EventKind::Unknown { .. } => {}
         }
     }
 
@@ -207,10 +267,36 @@ impl SimPrinter {
         std::mem::take(&mut self.replies)
     }
 
+    /// Pages cut since the last call (the page still in the printer stays there).
+    pub fn take_pages(&mut self) -> Vec<GrayImage> {
+        std::mem::take(&mut self.pages)
+    }
+
+    /// Dot rows on the page still in the printer (0 right after a cut).
+    pub fn page_rows(&self) -> u32 {
+        self.head.rows()
+    }
+
+    /// The head's status now (ink level, temperature, brownout).
+    pub fn head_status(&self) -> HeadStatus {
+        self.head.status()
+    }
+
+    /// Why the printer stopped printing, if it did.
+    pub fn stopped(&self) -> Option<&Stop> {
+        self.stop.as_ref()
+    }
+
+    /// The corrupt command that stopped the decoder, if any.
+    pub fn decode_error(&self) -> Option<&DecodeError> {
+        self.error.as_ref()
+    }
+
     /// Ends the job: a truncated stream is recorded as the error, and the paper still in
     /// the printer comes out as the last page.
     pub fn finish(mut self) -> PrintOutcome {
-        if self.stop.is_none() && self.error.is_none() {
+        // After the next job's start the decoder has run ahead: its state is that job's.
+        if self.stop.is_none() && self.error.is_none() && self.next_job_at.is_none() {
             let mut events = Vec::new();
             let result = self.decoder.finish(&mut events);
             for ev in events {
@@ -261,4 +347,71 @@ pub fn print_job(job: &[u8], head_dots: u32, faults: Faults, seed: u64) -> Print
     );
     p.receive(job);
     p.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ESC @, one GS v 0 band of `rows` rows 2 bytes wide filled with `fill`, a cut.
+    fn job(rows: u8, fill: u8) -> Vec<u8> {
+        let mut b = vec![0x1B, 0x40, 0x1B, 0x40];
+        b.extend_from_slice(&[0x1D, 0x76, 0x30, 0, 2, 0, rows, 0]);
+        b.extend(std::iter::repeat_n(fill, 2 * rows as usize));
+        b.extend_from_slice(&[0x1D, 0x56, 0x01]);
+        b
+    }
+
+    fn printer() -> SimPrinter {
+        SimPrinter::new(576, Faults::default(), 3, sim_info(576), None)
+    }
+
+    #[test]
+    fn receive_job_stops_at_an_init_after_a_cut() {
+        // Raster bytes that spell ESC @ do not end the job; the doubled ESC @ at its
+        // start does not either (no cut before it).
+        let first = job(10, 0x1B);
+        let first_with_init_in_data = [&first[..13], &[0x40], &first[14..]].concat();
+        let second = job(5, 0xFF);
+        let stream = [first_with_init_in_data.clone(), second.clone()].concat();
+        let mut p = printer();
+        let taken = p.receive_job(&stream);
+        assert_eq!(taken, first_with_init_in_data.len());
+        assert!(p.job_ended());
+        assert_eq!(p.receive_job(&second), 0);
+        let pages = p.take_pages();
+        assert_eq!(pages.len(), 1);
+        assert_eq!(pages[0].height(), 10);
+        assert!(p.take_pages().is_empty());
+        let out = p.finish();
+        assert!(
+            out.error.is_none() && out.pages.is_empty(),
+            "{:?}",
+            out.error
+        );
+
+        let mut q = printer();
+        assert_eq!(q.receive_job(&stream[taken..]), second.len());
+        assert!(!q.job_ended());
+        assert_eq!(q.page_rows(), 0);
+        assert_eq!(q.take_pages().len(), 1);
+        assert!(q.stopped().is_none() && q.decode_error().is_none());
+
+        // Plain `receive` keeps one printer for everything.
+        let mut r = printer();
+        r.receive(&stream);
+        assert_eq!(r.finish().pages.len(), 2);
+    }
+
+    #[test]
+    fn a_page_in_progress_is_counted_and_torn_off() {
+        let mut p = printer();
+        let j = job(8, 0xFF);
+        p.receive_job(&j[..j.len() - 3]);
+        assert_eq!(p.page_rows(), 8);
+        assert!(p.take_pages().is_empty());
+        assert!(p.head_status().ink_level.is_none());
+        let out = p.finish();
+        assert_eq!(out.pages.len(), 1);
+    }
 }

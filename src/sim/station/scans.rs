@@ -1,0 +1,92 @@
+//! The station's scanner: pages that come out of the printer are numbered in the order
+//! they come out, scanned with the station's settings and written to the scan folder as
+//! `scan-NNNN.png` (atomically: temp file + rename).
+//!
+//! Owns the page queue and the scan worker. The scan itself runs on the blocking pool so
+//! the printer's links keep answering meanwhile. It must not panic on a scan or write
+//! failure: it logs it and goes on with the next page.
+
+use super::world::World;
+use crate::scanfile::write_gray_png;
+use crate::sim::scanner::{scan, ScanSettings};
+use image::GrayImage;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+type Page = (u64, GrayImage);
+
+/// Where the printer drops its pages. Cloned into every printer session.
+#[derive(Debug, Clone)]
+pub(crate) struct ScanQueue {
+    tx: Arc<Mutex<Option<mpsc::UnboundedSender<Page>>>>,
+}
+
+impl ScanQueue {
+    pub fn new() -> (ScanQueue, mpsc::UnboundedReceiver<Page>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            ScanQueue {
+                tx: Arc::new(Mutex::new(Some(tx))),
+            },
+            rx,
+        )
+    }
+
+    /// Queues a page that came out of the printer; numbers it.
+    pub fn send(&self, world: &World, page: GrayImage) {
+        let guard = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(tx) => {
+                let number = world.next_page();
+                tracing::info!(
+                    page = number,
+                    rows = page.height(),
+                    "page out of the printer: scanning"
+                );
+                if tx.send((number, page)).is_err() {
+                    tracing::error!(page = number, "scanner gone: page lost");
+                }
+            }
+            None => tracing::warn!("station stopped: page not scanned"),
+        }
+    }
+
+    /// No more pages: the worker ends once the queued ones are written.
+    pub fn close(&self) {
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// The path of page `number`'s scan.
+pub(crate) fn scan_path(dir: &std::path::Path, number: u64) -> PathBuf {
+    dir.join(format!("scan-{number:04}.png"))
+}
+
+/// Scans and writes queued pages, in order, until the queue is closed and empty.
+pub(crate) async fn run(mut rx: mpsc::UnboundedReceiver<Page>, world: Arc<World>) {
+    while let Some((number, page)) = rx.recv().await {
+        let spec = world.spec();
+        let settings = ScanSettings {
+            dpi: spec.scan_dpi,
+            skew_deg: spec.scan_skew_deg,
+            seed: spec.seed.wrapping_add(number),
+            ..ScanSettings::default()
+        };
+        let path = scan_path(&spec.scan_dir, number);
+        let shown = path.display().to_string();
+        let work = tokio::task::spawn_blocking(move || -> Result<(u32, u32), String> {
+            let s = scan(&page, &settings).map_err(|e| e.to_string())?;
+            write_gray_png(&path, &s.image).map_err(|e| e.to_string())?;
+            Ok(s.image.dimensions())
+        });
+        match work.await {
+            Ok(Ok((w, h))) => {
+                tracing::info!(page = number, path = %shown, width = w, height = h, "scan written")
+            }
+            Ok(Err(e)) => tracing::error!(page = number, path = %shown, error = %e, "scan failed"),
+            Err(e) => tracing::error!(page = number, error = %e, "scan task failed"),
+        }
+    }
+    tracing::debug!("scanner stopped");
+}
