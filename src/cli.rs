@@ -33,6 +33,11 @@ pub enum Command {
     /// Golden records.
     #[command(subcommand)]
     Golden(GoldenCmd),
+    /// Run a plan on its stations (the simulated ones when no station file is given).
+    ///
+    /// Exit codes: 0 pass/marginal, 1 any fail, 3 no fail but some error/aborted, 2 bad usage
+    /// or invalid input, 130 interrupted (the run can be resumed with --resume).
+    Run(RunArgs),
     /// Rebuild summary.json, junit.xml, report.html and manifest.sha256 of a run from its
     /// journal and artifacts.
     Report {
@@ -85,6 +90,30 @@ pub enum PatternsCmd {
     },
 }
 
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The plan file (e.g. rig/plans/smoke.toml); not needed with --resume.
+    pub plan: Option<PathBuf>,
+    /// The station file; default: the simulated stations built into rig.
+    #[arg(long)]
+    pub stations: Option<PathBuf>,
+    /// Where run directories are created.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Where golden records live (<dir>/<model>/<pattern>.json).
+    #[arg(long, default_value = "golden")]
+    pub golden_dir: PathBuf,
+    /// Resume an interrupted run: re-run only its unfinished cases.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Run only shard I of N (1-based), e.g. 2/4; `rig merge` joins the shards' results.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum SimCmd {
     /// Print an ESC/POS job on the simulated printer: the paper as a PNG, 1 pixel per dot.
@@ -103,6 +132,18 @@ pub enum SimCmd {
         /// Head width in dots (default: the job's width).
         #[arg(long)]
         head_dots: Option<u32>,
+    },
+    /// Start the simulated stations of a station file (printer on a pty and/or TCP, SCPI
+    /// PSU and chamber, control port) and print where they listen, until Ctrl-C.
+    Station {
+        /// Station file (default: the built-in simulated stations).
+        file: Option<PathBuf>,
+        /// Only this station.
+        #[arg(long)]
+        station: Option<String>,
+        /// Where scans and the pty link go.
+        #[arg(long, default_value = "sim-station")]
+        dir: PathBuf,
     },
     /// Scan a simulated paper: resolution, skew, placement, blur, noise.
     Scan {

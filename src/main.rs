@@ -5,7 +5,7 @@ mod cli;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use cli::{AnalyzeArgs, Cli, Command, GoldenCmd, PatternsCmd, SimCmd};
+use cli::{AnalyzeArgs, Cli, Command, GoldenCmd, PatternsCmd, RunArgs, SimCmd};
 use printrig::check::{check_file, CheckSpec};
 use printrig::escpos::encode::{encode_bitmap, EncodeOptions};
 use printrig::sim::{self, Faults, ScanSettings};
@@ -36,6 +36,7 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Sim(s) => sim_cmd(s),
         Command::Analyze(a) => analyze(a),
         Command::Golden(g) => golden_cmd(g),
+        Command::Run(r) => run_cmd(r),
         Command::Report { dir } => {
             let r = report::files::rebuild(&dir)?;
             print!("{}", report::run_summary(&r, &dir));
@@ -120,6 +121,7 @@ fn job_width(job: &[u8]) -> Option<u32> {
 
 fn sim_cmd(cmd: SimCmd) -> Result<u8> {
     match cmd {
+        SimCmd::Station { file, station, dir } => return sim_station(file, station, dir),
         SimCmd::Print {
             job,
             output,
@@ -243,4 +245,88 @@ fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn run_cmd(a: RunArgs) -> Result<u8> {
+    use std::io::IsTerminal;
+    let shard = match &a.shard {
+        Some(s) => match printrig::plan::parse_shard(s) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                eprintln!("error: --shard {s}: {e}");
+                return Ok(2);
+            }
+        },
+        None => None,
+    };
+    let opts = printrig::run::start::RunOptions {
+        plan: a.plan,
+        stations: a.stations,
+        results: a.results,
+        resume: a.resume,
+        shard,
+        golden_dir: a.golden_dir,
+        progress: !a.quiet && std::io::stdout().is_terminal(),
+    };
+    match runtime()?.block_on(printrig::run::start::run(opts)) {
+        Ok(out) => {
+            print!("{}", report::run_summary(&out.results, &out.dir));
+            if out.interrupted {
+                println!(
+                    "interrupted: resume with `rig run --resume {}`",
+                    out.dir.display()
+                );
+            }
+            Ok(out.exit_code.clamp(0, 255) as u8)
+        }
+        Err(e) if e.is_invalid_input() => {
+            eprintln!("error: {e}");
+            Ok(2)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn sim_station(file: Option<PathBuf>, only: Option<String>, dir: PathBuf) -> Result<u8> {
+    let stations = match &file {
+        Some(f) => printrig::plan::load_stations(f),
+        None => printrig::plan::embedded_sim_stations(),
+    };
+    let stations = match stations {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(2);
+        }
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let mut running = Vec::new();
+        for st in stations.stations.iter().filter(|s| s.is_sim()) {
+            if only.as_ref().is_some_and(|o| *o != st.name) {
+                continue;
+            }
+            let s = printrig::run::assemble::start_sim(st, &dir.join(&st.name)).await?;
+            print!("{}", report::sim_station_lines(&s));
+            running.push(s);
+        }
+        if running.is_empty() {
+            anyhow::bail!("no simulated station to start");
+        }
+        println!("running; Ctrl-C stops");
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        for s in running {
+            s.stop().await;
+        }
+        Ok(0)
+    })
 }

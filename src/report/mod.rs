@@ -292,3 +292,23 @@ pub fn run_summary(r: &results::RunResults, dir: &std::path::Path) -> String {
     s.push_str(&format!("report: {}\n", dir.join("report.html").display()));
     s
 }
+
+/// Where a simulated station listens (`rig sim station`).
+pub fn sim_station_lines(s: &crate::sim::station::SimStation) -> String {
+    let spec = s.spec();
+    let mut out = format!(
+        "station {} ({}, {} dots)\n",
+        spec.name, spec.model, spec.dots
+    );
+    if let Some(p) = s.printer_pty() {
+        out.push_str(&format!("  printer pty      {}\n", p.display()));
+    }
+    if let Some(a) = s.printer_tcp() {
+        out.push_str(&format!("  printer tcp      {a}\n"));
+    }
+    out.push_str(&format!("  psu (SCPI)       {}\n", s.psu()));
+    out.push_str(&format!("  chamber (SCPI)   {}\n", s.chamber()));
+    out.push_str(&format!("  control          {}\n", s.control()));
+    out.push_str(&format!("  scans            {}\n", s.scan_dir().display()));
+    out
+}

@@ -57,7 +57,8 @@ pub struct CaseWork {
     pub pattern: PatternKind,
     pub serial: u16,
     pub golden: PathBuf,
-    pub tolerances: Option<Tolerances>,
+    /// The condition's overrides of the golden record's tolerances.
+    pub tolerances: crate::plan::TolerancesOverride,
     pub expected: Vec<DefectKind>,
     pub voltage: Option<f64>,
     pub soak: Option<Soak>,
@@ -169,7 +170,7 @@ pub enum StepError {
 
 impl From<crate::instrument::InstrumentError> for StepError {
     fn from(e: crate::instrument::InstrumentError) -> Self {
-        StepError::Rig(e.to_string())
+        StepError::Rig(crate::util::error_chain(&e))
     }
 }
 
@@ -305,8 +306,9 @@ async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
 
 fn job_for(case: &CaseWork, dots: u32) -> StepResult<Job> {
     let p = pattern::render(case.pattern, dots, case.serial)
-        .map_err(|e| StepError::Rig(e.to_string()))?;
-    encode_bitmap(&p.bitmap, &EncodeOptions::default()).map_err(|e| StepError::Rig(e.to_string()))
+        .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
+    encode_bitmap(&p.bitmap, &EncodeOptions::default())
+        .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))
 }
 
 /// The first `fraction` of a job: the bytes, and the bands complete within them.
@@ -392,10 +394,15 @@ fn check_scan(
     expected: &[DefectKind],
 ) -> StepResult<Checked> {
     let pattern = pattern::render(case.pattern, dots, case.serial)
-        .map_err(|e| StepError::Rig(e.to_string()))?;
-    let (img, _) = crate::scanfile::read_scan(scan).map_err(|e| StepError::Rig(e.to_string()))?;
+        .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
+    let (img, _) = crate::scanfile::read_scan(scan)
+        .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
     let mut a = crate::analysis::analyze(&img, &pattern);
-    let j = judge_with(&mut a, golden, nominal_density, case.tolerances, expected);
+    let tol: Option<Tolerances> = Some(
+        case.tolerances
+            .apply(golden.map(|g| g.tolerances).unwrap_or_default()),
+    );
+    let j = judge_with(&mut a, golden, nominal_density, tol, expected);
     let json = crate::report::analysis_json(&a, &j);
     let overlay = png(&crate::report::overlay::draw(&img, &a));
     let thumb = png(&crate::report::overlay::draw_sized(&img, &a, 360));
@@ -509,7 +516,7 @@ async fn attempt_steps(
 
     let golden = match Golden::load(&case.golden) {
         Ok(g) => Some(g),
-        Err(e) => return Err(StepError::Rig(e.to_string())),
+        Err(e) => return Err(StepError::Rig(crate::util::error_chain(&e))),
     };
     let nominal = rig.nominal_density;
     let work = case.clone();

@@ -4,7 +4,9 @@
 //!
 //! Deterministic for a seed (all randomness comes from [`crate::util::rng::Rng`]). The
 //! physics (`head`, `scanner`) knows nothing of ESC/POS; `printer` feeds decoded rows to
-//! the head and applies power cuts. Nothing here opens links, sleeps or touches files.
+//! the head and applies power cuts; none of these open links, sleep or touch files.
+//! `station` is the one part that does: it serves the simulated instruments on loopback
+//! TCP and ptys, with the real wire protocols.
 
 pub mod faults;
 pub mod head;

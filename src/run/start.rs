@@ -1,0 +1,430 @@
+//! A whole `rig run`: load and check the files, expand (and shard) the cases, open or
+//! resume the results directory, start simulated stations, drive every station, and
+//! finish with the journal's last word and the reports. Ctrl-C stops at the next safe
+//! point and leaves the run resumable.
+
+use super::assemble::{self, AssembleError};
+use super::case::{CaseWork, Ctx, CycleAt, PowerCycle, Soak, Timeouts};
+use super::journal::{self, CaseInfo, Event, FileRef, Journal, JournalError};
+use super::runner::{execute, Progress, StationJob};
+use crate::plan::{self, CaseSpec, CycleWhen, PlanErrors, StationFile};
+use crate::report::files::{rebuild, ReportError, JOURNAL};
+use crate::report::results::{from_events, RunResults};
+use crate::util::clock::now_rfc3339_precise as now;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Exit code of an interrupted run (the journal is left resumable).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub plan: Option<PathBuf>,
+    /// Station file; `None` = the embedded simulated stations.
+    pub stations: Option<PathBuf>,
+    /// Where run directories are created.
+    pub results: PathBuf,
+    /// Resume this run directory instead of starting a new one.
+    pub resume: Option<PathBuf>,
+    /// `(i, n)`: run only shard i of n (1-based).
+    pub shard: Option<(u32, u32)>,
+    /// Where golden records live (`<dir>/<model>/<pattern>.json`).
+    pub golden_dir: PathBuf,
+    pub progress: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Invalid(PlanErrors),
+    #[error("cannot resume {dir}: {detail}")]
+    Resume { dir: PathBuf, detail: String },
+    #[error("cannot create {path}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("no plan given: pass a plan file, or --resume a run directory")]
+    NoPlan,
+    #[error("golden records missing under {dir} (bless them with `rig golden bless`, or pass --golden-dir):\n  {}", missing.join("\n  "))]
+    MissingGolden { dir: PathBuf, missing: Vec<String> },
+}
+
+impl RunError {
+    /// Bad usage or invalid input (exit code 2) as opposed to a rig failure.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            RunError::Invalid(_)
+                | RunError::Resume { .. }
+                | RunError::NoPlan
+                | RunError::MissingGolden { .. }
+        )
+    }
+}
+
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub results: RunResults,
+    pub interrupted: bool,
+    pub exit_code: i32,
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn new_run_id() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    let salt = (t.nanosecond() ^ std::process::id().wrapping_mul(2_654_435_761)) & 0xFFFF;
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{salt:04x}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The page serial of a case: stable, from its id.
+fn serial_of(id: &str) -> u16 {
+    (plan::fnv1a64(id.as_bytes()) & 0xFFFF) as u16
+}
+
+/// A case's golden record under `golden_dir` (the plan names it `golden/<model>/…`).
+fn golden_of(c: &CaseSpec, golden_dir: &Path) -> PathBuf {
+    golden_dir.join(c.golden.strip_prefix("golden").unwrap_or(&c.golden))
+}
+
+fn work_of(c: &CaseSpec, golden_dir: &Path) -> CaseWork {
+    let cond = &c.condition;
+    CaseWork {
+        info: info_of(c),
+        pattern: c.pattern,
+        serial: serial_of(&c.id),
+        golden: golden_of(c, golden_dir),
+        tolerances: c.tolerances,
+        expected: c.expected.clone(),
+        voltage: cond.voltage,
+        soak: cond.chamber.map(|s| Soak {
+            setpoint: s.setpoint,
+            tolerance: s.tolerance,
+            soak_s: s.soak_s,
+            hold_s: s.hold_s,
+            timeout_s: s.timeout_s,
+        }),
+        ink: cond.ink,
+        paper: cond.paper,
+        power_cycle: cond.power_cycle.map(|p| PowerCycle {
+            at: match p.when {
+                CycleWhen::Before => CycleAt::Before,
+                CycleWhen::During { at } => CycleAt::During(at),
+                CycleWhen::After => CycleAt::After,
+            },
+            off_s: p.off_s,
+            resend: p.resend,
+        }),
+    }
+}
+
+fn info_of(c: &CaseSpec) -> CaseInfo {
+    CaseInfo {
+        id: c.id.clone(),
+        station: c.station.clone(),
+        model: c.model.clone(),
+        dots: c.dots,
+        pattern: c.pattern.name().into(),
+        condition: c.condition.name.clone(),
+        repeat: c.repeat,
+    }
+}
+
+struct Loaded {
+    dir: PathBuf,
+    run_id: String,
+    plan: plan::Plan,
+    stations: StationFile,
+    cases: Vec<CaseSpec>,
+    done: HashSet<String>,
+    resumed: bool,
+    shard: Option<(u32, u32)>,
+}
+
+fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
+    if let Some(dir) = &opts.resume {
+        let resume_err = |detail: String| RunError::Resume {
+            dir: dir.clone(),
+            detail,
+        };
+        let events = journal::read(&dir.join(JOURNAL)).map_err(|e| resume_err(e.to_string()))?;
+        let Some(Event::RunStart {
+            run_id,
+            plan: plan_ref,
+            stations: station_refs,
+            shard,
+            ..
+        }) = events
+            .iter()
+            .find(|e| matches!(e, Event::RunStart { .. }))
+            .cloned()
+        else {
+            return Err(resume_err("its journal has no run_start event".into()));
+        };
+        let stations = match station_refs.first() {
+            Some(s) if s.path.starts_with("embedded:") => {
+                plan::embedded_sim_stations().map_err(RunError::Invalid)?
+            }
+            Some(s) => plan::load_stations(Path::new(&s.path)).map_err(RunError::Invalid)?,
+            None => return Err(resume_err("its journal names no station file".into())),
+        };
+        if let Some(s) = station_refs.first() {
+            if s.sha256 != stations.sha256 {
+                return Err(resume_err(format!(
+                    "the station file {} changed since the run started",
+                    s.path
+                )));
+            }
+        }
+        let plan =
+            plan::load_plan(Path::new(&plan_ref.path), &stations).map_err(RunError::Invalid)?;
+        if plan.sha256 != plan_ref.sha256 {
+            return Err(resume_err(format!(
+                "the plan {} changed since the run started",
+                plan_ref.path
+            )));
+        }
+        let mut cases = plan::expand(&plan, &stations);
+        if let Some((i, n)) = shard {
+            cases = plan::shard(cases, i, n);
+        }
+        let done = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::CaseEnd {
+                    case, last: true, ..
+                } => Some(case.clone()),
+                _ => None,
+            })
+            .collect();
+        return Ok(Loaded {
+            dir: dir.clone(),
+            run_id,
+            plan,
+            stations,
+            cases,
+            done,
+            resumed: true,
+            shard,
+        });
+    }
+    let plan_path = opts.plan.clone().ok_or(RunError::NoPlan)?;
+    let stations = match &opts.stations {
+        Some(p) => plan::load_stations(p).map_err(RunError::Invalid)?,
+        None => plan::embedded_sim_stations().map_err(RunError::Invalid)?,
+    };
+    let plan = plan::load_plan(&plan_path, &stations).map_err(RunError::Invalid)?;
+    let mut cases = plan::expand(&plan, &stations);
+    if let Some((i, n)) = opts.shard {
+        cases = plan::shard(cases, i, n);
+    }
+    let run_id = new_run_id();
+    let dir = opts.results.join(&run_id);
+    std::fs::create_dir_all(&dir).map_err(|source| RunError::Create {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(Loaded {
+        dir,
+        run_id,
+        plan,
+        stations,
+        cases,
+        done: HashSet::new(),
+        resumed: false,
+        shard: opts.shard,
+    })
+}
+
+/// Runs (or resumes) a plan.
+pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
+    let l = load(&opts)?;
+    let mut missing: Vec<String> = l
+        .cases
+        .iter()
+        .map(|c| golden_of(c, &opts.golden_dir))
+        .filter(|p| !p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
+    missing.sort();
+    missing.dedup();
+    if !missing.is_empty() {
+        if !l.resumed {
+            let _ = std::fs::remove_dir(&l.dir);
+        }
+        return Err(RunError::MissingGolden {
+            dir: opts.golden_dir.clone(),
+            missing,
+        });
+    }
+    let mut journal = Journal::open(&l.dir.join(JOURNAL))?;
+    let pending: Vec<&CaseSpec> = l.cases.iter().filter(|c| !l.done.contains(&c.id)).collect();
+    if l.resumed {
+        journal.append(&Event::Resumed {
+            time: now(),
+            pid: std::process::id(),
+            remaining: pending.iter().map(|c| c.id.clone()).collect(),
+        })?;
+    } else {
+        let station_path = if opts.stations.is_some() {
+            l.stations.path.display().to_string()
+        } else {
+            format!("embedded:{}", l.stations.path.display())
+        };
+        journal.append(&Event::RunStart {
+            time: now(),
+            run_id: l.run_id.clone(),
+            tool_version: crate::VERSION.into(),
+            host: host(),
+            plan: FileRef {
+                path: l.plan.path.display().to_string(),
+                sha256: l.plan.sha256.clone(),
+            },
+            stations: vec![FileRef {
+                path: station_path,
+                sha256: l.stations.sha256.clone(),
+            }],
+            shard: l.shard,
+            cases: l.cases.iter().map(info_of).collect(),
+        })?;
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::warn!("interrupt: stopping at the next safe point");
+                cancel.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+    let t = &l.plan.timeouts;
+    let ctx = Arc::new(Ctx {
+        run_dir: l.dir.clone(),
+        journal: Arc::new(Mutex::new(journal)),
+        timeouts: Timeouts {
+            arrange: Duration::from_secs_f64(t.arrange),
+            print: Duration::from_secs_f64(t.print),
+            scan: Duration::from_secs_f64(t.scan),
+            analyze: Duration::from_secs_f64(t.analyze),
+        },
+        cancel: cancel.clone(),
+    });
+
+    // Group the pending cases by station, in file order.
+    let mut by_station: BTreeMap<usize, Vec<&CaseSpec>> = BTreeMap::new();
+    for c in &pending {
+        if let Some(i) = l.stations.stations.iter().position(|s| s.name == c.station) {
+            by_station.entry(i).or_default().push(c);
+        }
+    }
+    let mut sims = Vec::new();
+    let mut jobs = Vec::new();
+    for (i, cases) in by_station {
+        let st = &l.stations.stations[i];
+        let built: Result<_, AssembleError> = async {
+            let sim = if st.is_sim() {
+                Some(assemble::start_sim(st, &l.dir.join("stations").join(&st.name)).await?)
+            } else {
+                None
+            };
+            let rig = assemble::build(st, sim.as_ref())?;
+            Ok((sim, rig))
+        }
+        .await;
+        match built {
+            Ok((sim, mut rig)) => {
+                match rig.printer.identify().await {
+                    Ok(identity) => ctx.record(Event::Firmware {
+                        time: now(),
+                        station: st.name.clone(),
+                        identity,
+                    }),
+                    Err(e) => {
+                        tracing::warn!(station = %st.name, error = %e, "cannot read the printer's identity")
+                    }
+                }
+                if let Some(s) = sim {
+                    sims.push(s);
+                }
+                jobs.push(StationJob {
+                    rig,
+                    dots: st.printer.dots,
+                    cases: cases
+                        .into_iter()
+                        .map(|c| work_of(c, &opts.golden_dir))
+                        .collect(),
+                });
+            }
+            Err(e) => {
+                // The station cannot run: its cases end as errors, the others go on.
+                for c in cases {
+                    ctx.record(Event::CaseStart {
+                        time: now(),
+                        case: c.id.clone(),
+                        attempt: 1,
+                    });
+                    ctx.record(Event::CaseEnd {
+                        time: now(),
+                        case: c.id.clone(),
+                        attempt: 1,
+                        verdict: crate::verdict::Verdict::Error,
+                        last: true,
+                        recovered: false,
+                        reasons: vec![format!("rig error: {e}")],
+                        defects: Vec::new(),
+                        error: Some(e.to_string()),
+                    });
+                }
+            }
+        }
+    }
+    let total = jobs.iter().map(|j| j.cases.len() as u64).sum();
+    let progress = Arc::new(Progress::new(total, opts.progress));
+    execute(jobs, ctx.clone(), l.plan.retries, progress.clone()).await;
+    progress.finish();
+    for s in sims {
+        s.stop().await;
+    }
+    let interrupted = cancel.load(Ordering::SeqCst);
+    let events = journal::read(&l.dir.join(JOURNAL))?;
+    let folded = from_events(&events);
+    ctx.record(Event::RunEnd {
+        time: now(),
+        verdict: folded.verdict,
+        interrupted,
+    });
+    let results = rebuild(&l.dir)?;
+    let exit_code = if interrupted {
+        EXIT_INTERRUPTED
+    } else {
+        results.exit_code
+    };
+    Ok(RunOutcome {
+        dir: l.dir,
+        results,
+        interrupted,
+        exit_code,
+    })
+}

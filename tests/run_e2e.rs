@@ -1,0 +1,442 @@
+//! `rig run` end to end on the simulated stations, over the real protocols: the smoke plan,
+//! instrument faults that end cases as errors while the rest go on, kill -9 and Ctrl-C
+//! followed by --resume, and malformed files. The rig binary runs as a child process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn rig() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rig"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.stdin(Stdio::null());
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    rig().args(args).output().expect("rig runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The single run directory under `results`.
+fn run_dir(results: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(results)
+        .expect("results dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    let s = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
+    serde_json::from_str(&s).expect("summary parses")
+}
+
+fn case<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    s["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("case {id} missing"))
+}
+
+/// Every artifact in the manifest exists with its hash; every PNG decodes; every JSON
+/// parses.
+fn check_files(dir: &Path) {
+    let m = std::fs::read_to_string(dir.join("manifest.sha256")).expect("manifest");
+    assert!(!m.is_empty());
+    for line in m.lines() {
+        let (hash, name) = line.split_once("  ").expect("manifest line");
+        let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(printrig::golden::sha256_hex(&bytes), hash, "{name}");
+        if name.ends_with(".png") {
+            image::load_from_memory(&bytes)
+                .unwrap_or_else(|e| panic!("{name} does not decode: {e}"));
+        }
+        if name.ends_with(".json") {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).expect("write");
+    p
+}
+
+#[test]
+fn smoke_plan_on_the_simulated_stations() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let results = tmp.path().join("results");
+    let o = run(&[
+        "run",
+        "rig/plans/smoke.toml",
+        "--results",
+        results.to_str().expect("utf8"),
+        "--quiet",
+    ]);
+    // The latent block dropout of sim-80mm shows under low voltage: a fail.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("report.html"), "{out}");
+    let dir = run_dir(&results);
+    let s = summary(&dir);
+    let cases = s["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 16);
+    let mut ids: Vec<&str> = cases
+        .iter()
+        .map(|c| c["id"].as_str().expect("id"))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16, "every case exactly once");
+    let lv = case(&s, "sim-80mm/solid/low-voltage/r1");
+    assert_eq!(lv["verdict"], "fail", "{lv:#}");
+    assert!(lv["defects"]
+        .as_array()
+        .expect("defects")
+        .iter()
+        .any(|d| d["kind"] == "block_dropout"));
+    for c in cases.iter().filter(|c| c["station"] == "sim-58mm") {
+        assert!(
+            c["verdict"] == "pass" || c["verdict"] == "marginal",
+            "{c:#}"
+        );
+    }
+    for id in [
+        "sim-80mm/solid/nominal/r1",
+        "sim-80mm/receipt/nominal/r1",
+        "sim-58mm/elements/nominal/r1",
+    ] {
+        assert_eq!(case(&s, id)["verdict"], "pass", "{:#}", case(&s, id));
+    }
+    // The power cut: the first page is cut short, the reprint passes.
+    let pc = case(&s, "sim-80mm/solid/power-cut/r1");
+    assert_eq!(pc["verdict"], "pass", "{pc:#}");
+    let first = &pc["measurements"]["page.1"];
+    assert!(
+        first["defects"]
+            .as_array()
+            .expect("page 1 defects")
+            .iter()
+            .any(|d| d == "truncated"),
+        "{pc:#}"
+    );
+    assert!(pc["measurements"]["print.1"]["complete"] == true);
+    // Firmware read from each printer.
+    assert_eq!(s["firmware"]["sim-80mm"], "SIM 1.0");
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit");
+    assert_eq!(junit.matches("<testcase ").count(), 16);
+    assert_eq!(junit.matches("<testsuite ").count(), 2);
+    assert!(junit.contains("<failure"));
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("html");
+    assert!(html.contains("<svg") && html.contains("data:image/png;base64,"));
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+    check_files(&dir);
+    // The report rebuilds identically from the journal and artifacts.
+    let before = std::fs::read(dir.join("junit.xml")).expect("junit");
+    let o = run(&["report", dir.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(std::fs::read(dir.join("junit.xml")).expect("junit"), before);
+}
+
+const MINI_PLAN: &str = r#"
+[plan]
+name = "mini"
+patterns = ["solid", "receipt", "elements"]
+retries = 0
+[[condition]]
+name = "nominal"
+[[condition]]
+name = "power-cut"
+patterns = ["solid"]
+power_cycle = { when = "during", at = 0.5, off_s = 2.0, resend = true }
+"#;
+
+fn wait_for_line(dir: &Path, what: &str, limit: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if let Ok(s) = std::fs::read_to_string(dir.join("journal.ndjson")) {
+            if s.matches(what).count() > 0 {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn spawn_run(plan: &Path, results: &Path) -> Child {
+    rig()
+        .args([
+            "run",
+            plan.to_str().expect("utf8"),
+            "--results",
+            results.to_str().expect("utf8"),
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rig run")
+}
+
+#[test]
+fn kill_9_at_several_points_then_resume_runs_every_case_once() {
+    // Kill after the run started, in the middle of a case, and after some cases ended.
+    for (marker, nth) in [("run_start", 1), ("\"step\":\"scan\"", 2), ("case_end", 3)] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let plan = write(tmp.path(), "mini.toml", MINI_PLAN);
+        let results = tmp.path().join("results");
+        let mut child = spawn_run(&plan, &results);
+        let t0 = Instant::now();
+        let dir = loop {
+            if let Ok(rd) = std::fs::read_dir(&results) {
+                if let Some(e) = rd.flatten().next() {
+                    break e.path();
+                }
+            }
+            assert!(t0.elapsed() < Duration::from_secs(30), "no run directory");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(60) {
+            let s = std::fs::read_to_string(dir.join("journal.ndjson")).unwrap_or_default();
+            if s.matches(marker).count() >= nth {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().expect("kill -9");
+        child.wait().expect("reaped");
+        let o = run(&["run", "--resume", dir.to_str().expect("utf8"), "--quiet"]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "after a kill at {marker} #{nth}: {}",
+            text(&o)
+        );
+        let s = summary(&dir);
+        let cases = s["cases"].as_array().expect("cases");
+        assert_eq!(cases.len(), 8);
+        for c in cases {
+            assert_eq!(
+                c["verdict"], "pass",
+                "after a kill at {marker} #{nth}: {c:#}"
+            );
+        }
+        // Each case ended exactly once with a final verdict in the journal.
+        let j = std::fs::read_to_string(dir.join("journal.ndjson")).expect("journal");
+        for c in cases {
+            let id = c["id"].as_str().expect("id");
+            let ends = j
+                .lines()
+                .filter(|l| {
+                    l.contains("\"case_end\"")
+                        && l.contains(&format!("\"case\":\"{id}\""))
+                        && l.contains("\"last\":true")
+                })
+                .count();
+            assert_eq!(ends, 1, "{id} after a kill at {marker} #{nth}");
+        }
+        check_files(&dir);
+    }
+}
+
+#[test]
+fn ctrl_c_stops_at_a_safe_point_and_the_run_resumes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let plan = write(tmp.path(), "mini.toml", MINI_PLAN);
+    let results = tmp.path().join("results");
+    let mut child = spawn_run(&plan, &results);
+    let t0 = Instant::now();
+    let dir = loop {
+        if let Some(e) = std::fs::read_dir(&results).ok().and_then(|mut r| r.next()) {
+            break e.expect("entry").path();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(wait_for_line(&dir, "case_start", Duration::from_secs(60)));
+    let pid = child.id().to_string();
+    let st = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill -INT");
+    assert!(st.success());
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "rig did not stop after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let j = std::fs::read_to_string(dir.join("journal.ndjson")).expect("journal");
+    assert!(j.contains("\"interrupted\":true"));
+    let o = run(&["run", "--resume", dir.to_str().expect("utf8"), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(summary(&dir)["counts"]["pass"], 8);
+}
+
+#[test]
+fn instrument_faults_end_cases_as_errors_and_the_rest_finish() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let scans = tmp.path().join("scans");
+    std::fs::create_dir_all(&scans).expect("scans dir");
+    let stations = write(
+        tmp.path(),
+        "stations.toml",
+        &format!(
+            r#"
+[[station]]
+name = "good"
+kind = "sim"
+model = "sim-58mm"
+[station.printer]
+dots = 384
+link = {{ kind = "tcp" }}
+[station.sim]
+time_scale = 120.0
+chamber_tau_s = 86400.0
+
+[[station]]
+name = "gone"
+kind = "real"
+model = "sim-58mm"
+[station.printer]
+dots = 384
+link = {{ kind = "tcp", host = "127.0.0.1", port = {closed} }}
+[station.power]
+kind = "scpi"
+address = {{ kind = "tcp", host = "127.0.0.1", port = {closed} }}
+nominal_voltage = 24.0
+[station.scanner]
+kind = "hotfolder"
+dir = "{}"
+settle_s = 0.1
+timeout_s = 2.0
+"#,
+            scans.display()
+        ),
+    );
+    let plan = write(
+        tmp.path(),
+        "plan.toml",
+        "[plan]\nname = \"faults\"\npatterns = [\"solid\"]\n[plan.timeouts]\narrange = 20.0\n",
+    );
+    let results = tmp.path().join("results");
+    let o = run(&[
+        "run",
+        plan.to_str().expect("utf8"),
+        "--stations",
+        stations.to_str().expect("utf8"),
+        "--results",
+        results.to_str().expect("utf8"),
+        "--quiet",
+    ]);
+    // No printer fell short, but the rig could not judge one station's case: exit 3.
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let s = summary(&run_dir(&results));
+    assert_eq!(case(&s, "good/solid/nominal/r1")["verdict"], "pass");
+    let gone = case(&s, "gone/solid/nominal/r1");
+    assert_eq!(gone["verdict"], "error", "{gone:#}");
+    let cause = gone["error"].as_str().expect("cause");
+    assert!(
+        cause.contains(&format!("127.0.0.1:{closed}")),
+        "the cause names the device: {cause}"
+    );
+
+    // A chamber that never reaches its set point: the case errors, the next one runs.
+    let slow = write(
+        tmp.path(),
+        "slow.toml",
+        "[[station]]\nname = \"slow\"\nkind = \"sim\"\nmodel = \"sim-58mm\"\n[station.printer]\ndots = 384\nlink = { kind = \"tcp\" }\n[station.sim]\ntime_scale = 120.0\nchamber_tau_s = 86400.0\n",
+    );
+    let cold = write(
+        tmp.path(),
+        "cold.toml",
+        "[plan]\nname = \"cold\"\npatterns = [\"solid\"]\n[plan.timeouts]\narrange = 20.0\n[[condition]]\nname = \"cold\"\nchamber = { setpoint = -10.0, soak_s = 60.0, tolerance = 0.5, hold_s = 10.0, timeout_s = 120.0 }\n[[condition]]\nname = \"nominal\"\n",
+    );
+    let results = tmp.path().join("results-cold");
+    let o = run(&[
+        "run",
+        cold.to_str().expect("utf8"),
+        "--stations",
+        slow.to_str().expect("utf8"),
+        "--results",
+        results.to_str().expect("utf8"),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let s = summary(&run_dir(&results));
+    let c = case(&s, "slow/solid/cold/r1");
+    assert_eq!(c["verdict"], "error", "{c:#}");
+    assert!(
+        c["error"]
+            .as_str()
+            .expect("cause")
+            .contains("did not settle"),
+        "{c:#}"
+    );
+    // Teardown brought the chamber back; the nominal case after it passes.
+    assert_eq!(case(&s, "slow/solid/nominal/r1")["verdict"], "pass");
+}
+
+#[test]
+fn malformed_files_exit_2_with_file_line_column() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let plan = write(
+        tmp.path(),
+        "bad.toml",
+        "[plan]\nname = \"bad\"\npatterns = [\"solid\", \"zigzag\"]\n",
+    );
+    let o = run(&[
+        "run",
+        plan.to_str().expect("utf8"),
+        "--results",
+        tmp.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("{}:3:", plan.display())), "{err}");
+    assert!(err.contains("zigzag"), "{err}");
+    let stations = write(
+        tmp.path(),
+        "st.toml",
+        "[[station]]\nname = \"x\"\nkind = \"sim\"\nmodel = \"m\"\n[station.printer]\ndots = 0\n",
+    );
+    let good_plan = write(tmp.path(), "ok.toml", "[plan]\nname = \"ok\"\n");
+    let o = run(&[
+        "run",
+        good_plan.to_str().expect("utf8"),
+        "--stations",
+        stations.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("{}:6:", stations.display())), "{err}");
+    // Nothing ran: no results directory.
+    assert!(!tmp.path().join("results").exists());
+}
