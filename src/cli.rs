@@ -106,7 +106,8 @@ pub struct RunArgs {
     /// Resume an interrupted run: re-run only its unfinished cases.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
-    /// Run only shard I of N (1-based), e.g. 2/4; `rig merge` joins the shards' results.
+    /// Run only shard I of N (1-based), e.g. 2/4: each case belongs to one shard, stable
+    /// across plan edits, so a CI matrix of N jobs covers the plan once.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
     /// No progress bars.

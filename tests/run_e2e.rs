@@ -146,6 +146,48 @@ fn smoke_plan_on_the_simulated_stations() {
     assert!(html.contains("<svg") && html.contains("data:image/png;base64,"));
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
     check_files(&dir);
+    // junit.xml is well-formed XML (checked by Python's parser, as a CI tool would).
+    let py = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom as m; m.parse(sys.argv[1])",
+        ])
+        .arg(dir.join("junit.xml"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "junit.xml: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    // Snapshots, volatile fields redacted.
+    insta::assert_json_snapshot!("smoke_summary", s, {
+        ".run_id" => "[run id]",
+        ".started" => "[time]",
+        ".ended" => "[time]",
+        ".host" => "[host]",
+        ".cases[].duration_s" => "[seconds]",
+        ".cases[].attempts[].steps[].duration_s" => "[seconds]",
+        ".cases[].measurements.*.duration_s" => "[seconds]",
+        ".cases[].artifacts[].sha256" => "[sha256]",
+        ".cases[].artifacts[].bytes" => "[bytes]",
+    });
+    let run_id = s["run_id"].as_str().expect("run id").to_string();
+    let volatile = |x: &str| -> String {
+        let mut out = String::new();
+        for (i, p) in x.replace(&run_id, "[run id]").split('"').enumerate() {
+            if i % 2 == 1 && (out.ends_with("time=") || out.ends_with("timestamp=")) {
+                out.push_str("\"[redacted]");
+            } else {
+                if i > 0 {
+                    out.push('"');
+                }
+                out.push_str(p);
+            }
+        }
+        out
+    };
+    insta::assert_snapshot!("smoke_junit", volatile(&junit));
     // The report rebuilds identically from the journal and artifacts.
     let before = std::fs::read(dir.join("junit.xml")).expect("junit");
     let o = run(&["report", dir.to_str().expect("utf8")]);
