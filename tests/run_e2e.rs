@@ -160,6 +160,41 @@ fn smoke_plan_on_the_simulated_stations() {
         "junit.xml: {}",
         String::from_utf8_lossy(&py.stderr)
     );
+    // report.html is well-formed: every element closed, in order (Python's HTML parser).
+    const CHECK_HTML: &str = r#"
+import sys
+from html.parser import HTMLParser
+VOID = {"meta", "img", "br", "hr", "input", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors = [], []
+    def handle_starttag(self, tag, attrs):
+        if tag not in VOID:
+            self.stack.append(tag)
+    def handle_endtag(self, tag):
+        if self.stack and self.stack[-1] == tag:
+            self.stack.pop()
+        else:
+            self.errors.append((tag, self.stack[-3:]))
+p = P()
+p.feed(open(sys.argv[1], encoding="utf-8").read())
+if p.errors or p.stack:
+    print("mismatched:", p.errors[:5], "unclosed:", p.stack[-5:])
+    sys.exit(1)
+"#;
+    let py = Command::new("python3")
+        .args(["-c", CHECK_HTML])
+        .arg(dir.join("report.html"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "report.html: {}",
+        String::from_utf8_lossy(&py.stdout)
+    );
+    // A coverage plot for every case whose pattern has full-width bands (not the receipt).
+    assert_eq!(html.matches("<svg").count(), 14);
     // Snapshots, volatile fields redacted.
     insta::assert_json_snapshot!("smoke_summary", s, {
         ".run_id" => "[run id]",

@@ -196,7 +196,9 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
         s.push_str("<div class=\"row\"><div>");
         match coverage_svg(&view, c) {
             Some(svg) => s.push_str(&svg),
-            None => s.push_str("<p class=\"hint\">no column profile for this case</p>"),
+            None => s.push_str(
+                "<p class=\"hint\">no column-coverage plot: this pattern has no full-width bands (content is compared row by row with its golden record)</p>",
+            ),
         }
         s.push_str("</div>");
         if let Some(png) = &view.thumbnail {

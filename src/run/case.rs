@@ -321,8 +321,30 @@ fn job_prefix(job: &Job, fraction: f64) -> Job {
     j
 }
 
-/// Prints; returns the reports of each send (one, or two around a power cut).
-async fn print(rig: &mut Rig, case: &CaseWork, job: &Job) -> StepResult<Vec<PrintReport>> {
+/// What the print step saw: the report of each send (one, or two around a power cut) and
+/// the printer's real-time status before and after.
+struct Printed {
+    reports: Vec<PrintReport>,
+    before: crate::escpos::status::PrinterState,
+    after: crate::escpos::status::PrinterState,
+}
+
+/// The printer's status after a job; a printer that reset under the job (a brownout)
+/// gets its bounded boot time to answer again.
+async fn status_after(rig: &mut Rig) -> StepResult<crate::escpos::status::PrinterState> {
+    match rig.printer.status().await {
+        Ok(s) => Ok(s),
+        Err(first) => {
+            tracing::info!(station = %rig.name, error = %first, "printer silent after the job: waiting for it");
+            rig.printer.reconnect(rig.boot_timeout).await?;
+            Ok(rig.printer.status().await?)
+        }
+    }
+}
+
+/// Reads the status, prints (with the condition's power cycle), reads the status again.
+async fn print(rig: &mut Rig, case: &CaseWork, job: &Job) -> StepResult<Printed> {
+    let before = rig.printer.status().await?;
     let mut reports = Vec::new();
     match case.power_cycle {
         Some(PowerCycle {
@@ -344,12 +366,15 @@ async fn print(rig: &mut Rig, case: &CaseWork, job: &Job) -> StepResult<Vec<Prin
         }) => {
             reports.push(rig.printer.print(job, rig.ack_timeout).await?);
             power_off_on(rig, off_s).await?;
-            // The printer must answer again after the cycle.
-            rig.printer.status().await?;
         }
         _ => reports.push(rig.printer.print(job, rig.ack_timeout).await?),
     }
-    Ok(reports)
+    let after = status_after(rig).await?;
+    Ok(Printed {
+        reports,
+        before,
+        after,
+    })
 }
 
 /// The pages a case expects to come out: a torn first page and a reprint around a power
@@ -473,8 +498,20 @@ async fn attempt_steps(
 
     let job = job_for(case, dots)?;
     artifact(ctx, case, n, &dir.join("job.bin"), &job.bytes)?;
-    let reports = step(ctx, case, n, Step::Print, t.print, print(rig, case, &job)).await?;
-    for (i, r) in reports.iter().enumerate() {
+    let printed = step(ctx, case, n, Step::Print, t.print, print(rig, case, &job)).await?;
+    for (name, st) in [
+        ("status.before", &printed.before),
+        ("status.after", &printed.after),
+    ] {
+        ctx.record(Event::Measurement {
+            time: now(),
+            case: case.info.id.clone(),
+            attempt: n,
+            name: name.into(),
+            value: serde_json::to_value(st).unwrap_or_default(),
+        });
+    }
+    for (i, r) in printed.reports.iter().enumerate() {
         ctx.record(Event::Measurement {
             time: now(),
             case: case.info.id.clone(),
