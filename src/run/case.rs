@@ -377,15 +377,19 @@ async fn print(rig: &mut Rig, case: &CaseWork, job: &Job) -> StepResult<Printed>
     })
 }
 
-/// The pages a case expects to come out: a torn first page and a reprint around a power
-/// cut with resend, one page otherwise.
-fn pages_expected(case: &CaseWork) -> usize {
+/// The pages a case expects to come out. Around a power cut mid-job, the torn first page
+/// exists only if some band printed before the cut (a printer prints a raster band once it
+/// has all of it), and the reprint only if the job is sent again.
+fn pages_expected(case: &CaseWork, reports: &[PrintReport]) -> usize {
     match case.power_cycle {
         Some(PowerCycle {
             at: CycleAt::During(_),
-            resend: true,
+            resend,
             ..
-        }) => 2,
+        }) => {
+            let torn = reports.first().is_some_and(|r| !r.bands_printed.is_empty());
+            usize::from(torn) + usize::from(resend)
+        }
         _ => 1,
     }
 }
@@ -521,7 +525,19 @@ async fn attempt_steps(
         });
     }
 
-    let pages = pages_expected(case);
+    let pages = pages_expected(case, &printed.reports);
+    if pages == 0 {
+        // Power went before the first band printed and the job was not sent again: no
+        // paper; what is judged is that the printer came back and answers.
+        return Ok(AttemptResult {
+            verdict: Verdict::Pass,
+            reasons: vec![
+                "power cut before the first band printed; the printer came back and answers".into(),
+            ],
+            defects: Vec::new(),
+            error: None,
+        });
+    }
     let scan_dir = ctx.run_dir.join(&dir);
     let scans = step(ctx, case, n, Step::Scan, t.scan, async {
         let mut v = Vec::new();
