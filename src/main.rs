@@ -290,7 +290,11 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
             eprintln!("error: {e}");
             Ok(2)
         }
-        Err(e) => Err(e.into()),
+        // The rig itself failed (cannot write its results): not a verdict on the printer.
+        Err(e) => {
+            eprintln!("error: {}", printrig::util::error_chain(&e));
+            Ok(3)
+        }
     }
 }
 

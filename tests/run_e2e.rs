@@ -201,6 +201,7 @@ if p.errors or p.stack:
         ".started" => "[time]",
         ".ended" => "[time]",
         ".host" => "[host]",
+        ".plan.path" => "[plan path]",
         ".cases[].duration_s" => "[seconds]",
         ".cases[].attempts[].steps[].duration_s" => "[seconds]",
         ".cases[].measurements.*.duration_s" => "[seconds]",

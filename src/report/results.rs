@@ -153,14 +153,11 @@ pub fn from_events(events: &[Event]) -> RunResults {
             }
             Event::CaseStart { case, attempt, .. } => {
                 if let Some(c) = index.get(case).map(|&i| &mut r.cases[i]) {
-                    if *attempt == 1 {
-                        // a fresh start (or a resumed re-run) of the case
-                        c.attempts.clear();
-                        c.artifacts.clear();
-                        c.measurements.clear();
-                        c.verdict = None;
-                        c.duration_s = 0.0;
-                    }
+                    // An attempt started again (the run was killed inside it and resumed)
+                    // replaces its unfinished record.
+                    c.attempts.retain(|a| a.attempt < *attempt);
+                    c.measurements.clear();
+                    c.verdict = None;
                     c.attempts.push(Attempt {
                         attempt: *attempt,
                         verdict: Verdict::Aborted,

@@ -308,5 +308,6 @@ pub fn build(st: &Station, sim: Option<&SimStation>) -> Result<Rig, AssembleErro
         ack_timeout: secs(st.printer.ack_timeout_s),
         boot_timeout: secs(st.printer.boot_timeout_s),
         nominal_density: st.nominal_density,
+        stressed: Default::default(),
     })
 }

@@ -65,6 +65,10 @@ pub struct CaseWork {
     pub ink: Option<f64>,
     pub paper: Option<f64>,
     pub power_cycle: Option<PowerCycle>,
+    /// The attempt to start from (a resumed case goes on after its ended attempts).
+    pub first_attempt: u32,
+    /// An ended attempt of this case failed or errored (so a pass now is a recovery).
+    pub failed_before: bool,
 }
 
 /// Step timeouts, wall seconds.
@@ -91,6 +95,16 @@ pub struct Rig {
     pub ack_timeout: Duration,
     pub boot_timeout: Duration,
     pub nominal_density: Option<f64>,
+    /// Stress the last case left behind, undone by the next case that does not ask for it.
+    pub stressed: Stressed,
+}
+
+/// What a case changed on the station.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stressed {
+    pub chamber: bool,
+    pub ink: bool,
+    pub paper: bool,
 }
 
 impl Rig {
@@ -107,6 +121,18 @@ impl Rig {
                 first.get_or_insert(e.to_string());
             }
         }
+        if let Some(s) = self.supply.as_mut() {
+            for (changed, what) in [
+                (self.stressed.ink, Consumable::Ink),
+                (self.stressed.paper, Consumable::Paper),
+            ] {
+                if changed {
+                    if let Err(e) = s.set_level(what, 1.0).await {
+                        first.get_or_insert(e.to_string());
+                    }
+                }
+            }
+        }
         if let Some(p) = self.power.as_mut() {
             if let Err(e) = p.set_voltage(self.nominal_voltage).await {
                 if !matches!(e, crate::instrument::InstrumentError::Unsupported { .. }) {
@@ -116,6 +142,9 @@ impl Rig {
             if let Err(e) = p.set_output(true).await {
                 first.get_or_insert(e.to_string());
             }
+        }
+        if first.is_none() {
+            self.stressed = Stressed::default();
         }
         match first {
             Some(e) => Err(e),
@@ -139,7 +168,9 @@ impl Ctx {
             Err(p) => p.into_inner(),
         };
         if let Err(e) = j.append(&ev) {
-            tracing::error!(error = %e, "journal write failed");
+            // Nothing may run off the record: stop at the next safe point.
+            tracing::error!(error = %crate::util::error_chain(&e), "journal write failed: stopping the run");
+            self.cancel.store(true, Ordering::SeqCst);
         }
     }
 
@@ -254,13 +285,20 @@ async fn power_off_on(rig: &mut Rig, off_s: f64) -> StepResult<()> {
     Ok(())
 }
 
-/// Arranges the stress of the condition.
+/// Arranges the stress of the condition, and undoes the stress of the case before that
+/// this condition does not ask for (a chamber left cold, a supply left low).
 async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
-    if let (Some(s), Some(level)) = (rig.supply.as_mut(), case.ink) {
-        s.set_level(Consumable::Ink, level).await?;
-    }
-    if let (Some(s), Some(level)) = (rig.supply.as_mut(), case.paper) {
-        s.set_level(Consumable::Paper, level).await?;
+    if let Some(s) = rig.supply.as_mut() {
+        let ink = case.ink.or(rig.stressed.ink.then_some(1.0));
+        let paper = case.paper.or(rig.stressed.paper.then_some(1.0));
+        if let Some(level) = ink {
+            s.set_level(Consumable::Ink, level).await?;
+        }
+        if let Some(level) = paper {
+            s.set_level(Consumable::Paper, level).await?;
+        }
+        rig.stressed.ink = case.ink.is_some_and(|l| l < 1.0);
+        rig.stressed.paper = case.paper.is_some_and(|l| l < 1.0);
     }
     if let Some(p) = rig.power.as_mut() {
         let v = case.voltage.unwrap_or(rig.nominal_voltage);
@@ -272,7 +310,21 @@ async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
         }
         p.set_output(true).await?;
     }
-    if let Some(soak) = case.soak {
+    // The printer may still be booting (a power cycle that ended in an error).
+    if rig.printer.status().await.is_err() {
+        rig.printer.reconnect(rig.boot_timeout).await?;
+    }
+    let back_to_ambient = Soak {
+        setpoint: rig.ambient,
+        tolerance: 2.0,
+        soak_s: 0.0,
+        hold_s: 0.0,
+        timeout_s: 3600.0,
+    };
+    let soak = case
+        .soak
+        .or(rig.stressed.chamber.then_some(back_to_ambient));
+    if let Some(soak) = soak {
         let (hold, limit) = (
             rig.wall(soak.hold_s + soak.soak_s),
             rig.wall(soak.timeout_s),
@@ -282,6 +334,8 @@ async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
             .as_mut()
             .ok_or_else(|| StepError::Rig(format!("{}: no chamber for a soak", rig.name)))?;
         let poll = (hold / 20).clamp(Duration::from_millis(20), Duration::from_secs(5));
+        // Until it is back at ambient, the chamber counts as moved.
+        rig.stressed.chamber = true;
         crate::instrument::chamber::soak::soak(
             chamber.as_mut(),
             soak.setpoint,
@@ -292,6 +346,7 @@ async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
             &mut |_| {},
         )
         .await?;
+        rig.stressed.chamber = case.soak.is_some();
     }
     if let Some(PowerCycle {
         at: CycleAt::Before,
@@ -344,6 +399,7 @@ async fn status_after(rig: &mut Rig) -> StepResult<crate::escpos::status::Printe
 
 /// Reads the status, prints (with the condition's power cycle), reads the status again.
 async fn print(rig: &mut Rig, case: &CaseWork, job: &Job) -> StepResult<Printed> {
+    rig.scanner.arm().await?;
     let before = rig.printer.status().await?;
     let mut reports = Vec::new();
     match case.power_cycle {
@@ -362,10 +418,13 @@ async fn print(rig: &mut Rig, case: &CaseWork, job: &Job) -> StepResult<Printed>
         Some(PowerCycle {
             at: CycleAt::After,
             off_s,
-            ..
+            resend,
         }) => {
             reports.push(rig.printer.print(job, rig.ack_timeout).await?);
             power_off_on(rig, off_s).await?;
+            if resend {
+                reports.push(rig.printer.print(job, rig.ack_timeout).await?);
+            }
         }
         _ => reports.push(rig.printer.print(job, rig.ack_timeout).await?),
     }
@@ -390,6 +449,11 @@ fn pages_expected(case: &CaseWork, reports: &[PrintReport]) -> usize {
             let torn = reports.first().is_some_and(|r| !r.bands_printed.is_empty());
             usize::from(torn) + usize::from(resend)
         }
+        Some(PowerCycle {
+            at: CycleAt::After,
+            resend: true,
+            ..
+        }) => 2,
         _ => 1,
     }
 }
@@ -525,6 +589,39 @@ async fn attempt_steps(
         });
     }
 
+    // A printer that answers but printed no band of a job sent whole rejected it: there
+    // is no page to wait for, and the print is blank.
+    if case.power_cycle.is_none()
+        && printed
+            .reports
+            .iter()
+            .all(|r| r.bands_printed.is_empty() && r.stopped.is_some())
+    {
+        let why = printed
+            .reports
+            .iter()
+            .filter_map(|r| r.stopped.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Ok(AttemptResult {
+            verdict: Verdict::Fail,
+            reasons: vec![format!(
+                "blank (fail): the printer acknowledged no band of the job ({why})"
+            )],
+            defects: vec![DefectNote {
+                kind: DefectKind::Blank.name().into(),
+                severity: "fail".into(),
+                axis: "page".into(),
+                start: 0,
+                end: 0,
+                depth: 1.0,
+                detail: format!("no band printed: {why}"),
+                hint: DefectKind::Blank.hint().into(),
+                expected: false,
+            }],
+            error: None,
+        });
+    }
     let pages = pages_expected(case, &printed.reports);
     if pages == 0 {
         // Power went before the first band printed and the job was not sent again: no
@@ -576,11 +673,24 @@ async fn attempt_steps(
     let checked = step(ctx, case, n, Step::Analyze, t.analyze, async move {
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::new();
+            let cut_mid_job = matches!(
+                work.power_cycle,
+                Some(PowerCycle {
+                    at: CycleAt::During(_),
+                    ..
+                })
+            );
+            let resent = work.power_cycle.is_some_and(|p| p.resend);
             for (i, s) in scans.iter().enumerate() {
-                // Around a power cut, the torn first page is expected to be truncated.
+                // A page torn off by a power cut mid-job is expected to be truncated; the
+                // reprint after it is judged in full, whatever the condition expects of
+                // the cut page.
+                let torn = cut_mid_job && (i + 1 < scans.len() || !resent);
                 let mut expected = work.expected.clone();
-                if i + 1 < scans.len() {
+                if torn {
                     expected.push(DefectKind::Truncated);
+                } else if cut_mid_job {
+                    expected.retain(|k| *k != DefectKind::Truncated);
                 }
                 out.push(check_scan(
                     s,

@@ -82,8 +82,8 @@ pub async fn execute(
                     break;
                 }
                 bar.set_message(case.info.id.clone());
-                let mut first_bad = false;
-                let mut n = 1;
+                let mut first_bad = case.failed_before;
+                let mut n = case.first_attempt.max(1);
                 loop {
                     let r = match attempt(&mut sj.rig, &ctx, case, sj.dots, n).await {
                         Ok(r) => r,

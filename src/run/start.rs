@@ -53,7 +53,7 @@ pub enum RunError {
     Report(#[from] ReportError),
     #[error("no plan given: pass a plan file, or --resume a run directory")]
     NoPlan,
-    #[error("golden records missing under {dir} (bless them with `rig golden bless`, or pass --golden-dir):\n  {}", missing.join("\n  "))]
+    #[error("golden records missing or unusable under {dir} (bless them with `rig golden bless`, or pass --golden-dir):\n  {}", missing.join("\n  "))]
     MissingGolden { dir: PathBuf, missing: Vec<String> },
 }
 
@@ -127,6 +127,8 @@ fn work_of(c: &CaseSpec, golden_dir: &Path) -> CaseWork {
         }),
         ink: cond.ink,
         paper: cond.paper,
+        first_attempt: 1,
+        failed_before: false,
         power_cycle: cond.power_cycle.map(|p| PowerCycle {
             at: match p.when {
                 CycleWhen::Before => CycleAt::Before,
@@ -158,6 +160,8 @@ struct Loaded {
     stations: StationFile,
     cases: Vec<CaseSpec>,
     done: HashSet<String>,
+    /// Per case: attempts already ended, and whether one of them failed or errored.
+    tried: BTreeMap<String, (u32, bool)>,
     resumed: bool,
     shard: Option<(u32, u32)>,
 }
@@ -218,6 +222,24 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
                 _ => None,
             })
             .collect();
+        // Attempts already ended count: a resumed case goes on from the next one.
+        let mut tried: BTreeMap<String, (u32, bool)> = BTreeMap::new();
+        for e in &events {
+            if let Event::CaseEnd {
+                case,
+                attempt,
+                verdict,
+                ..
+            } = e
+            {
+                let t = tried.entry(case.clone()).or_insert((0, false));
+                t.0 = t.0.max(*attempt);
+                t.1 |= matches!(
+                    verdict,
+                    crate::verdict::Verdict::Fail | crate::verdict::Verdict::Error
+                );
+            }
+        }
         return Ok(Loaded {
             dir: dir.clone(),
             run_id,
@@ -225,6 +247,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
             stations,
             cases,
             done,
+            tried,
             resumed: true,
             shard,
         });
@@ -241,10 +264,12 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
     }
     let run_id = new_run_id();
     let dir = opts.results.join(&run_id);
-    std::fs::create_dir_all(&dir).map_err(|source| RunError::Create {
-        path: dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&opts.results)
+        .and_then(|_| std::fs::create_dir(&dir))
+        .map_err(|source| RunError::Create {
+            path: dir.clone(),
+            source,
+        })?;
     Ok(Loaded {
         dir,
         run_id,
@@ -252,6 +277,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
         stations,
         cases,
         done: HashSet::new(),
+        tried: BTreeMap::new(),
         resumed: false,
         shard: opts.shard,
     })
@@ -260,13 +286,28 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
 /// Runs (or resumes) a plan.
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
     let l = load(&opts)?;
-    let mut missing: Vec<String> = l
-        .cases
-        .iter()
-        .map(|c| golden_of(c, &opts.golden_dir))
-        .filter(|p| !p.is_file())
-        .map(|p| p.display().to_string())
-        .collect();
+    // Every golden record must load and belong to its case before anything prints.
+    let mut missing: Vec<String> = Vec::new();
+    let mut checked: HashSet<PathBuf> = HashSet::new();
+    for c in &l.cases {
+        let p = golden_of(c, &opts.golden_dir);
+        if !checked.insert(p.clone()) {
+            continue;
+        }
+        match crate::golden::Golden::load(&p) {
+            Ok(g) if g.pattern == c.pattern.name() && g.dots == c.dots => {}
+            Ok(g) => missing.push(format!(
+                "{} is for {} at {} dots, but {} prints {} at {} dots",
+                p.display(),
+                g.pattern,
+                g.dots,
+                c.id,
+                c.pattern,
+                c.dots
+            )),
+            Err(e) => missing.push(crate::util::error_chain(&e)),
+        }
+    }
     missing.sort();
     missing.dedup();
     if !missing.is_empty() {
@@ -288,7 +329,10 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
         })?;
     } else {
         let station_path = if opts.stations.is_some() {
-            l.stations.path.display().to_string()
+            std::fs::canonicalize(&l.stations.path)
+                .unwrap_or_else(|_| l.stations.path.clone())
+                .display()
+                .to_string()
         } else {
             format!("embedded:{}", l.stations.path.display())
         };
@@ -298,7 +342,10 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
             tool_version: crate::VERSION.into(),
             host: host(),
             plan: FileRef {
-                path: l.plan.path.display().to_string(),
+                path: std::fs::canonicalize(&l.plan.path)
+                    .unwrap_or_else(|_| l.plan.path.clone())
+                    .display()
+                    .to_string(),
                 sha256: l.plan.sha256.clone(),
             },
             stations: vec![FileRef {
@@ -313,10 +360,23 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
     {
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                tracing::warn!("interrupt: stopping at the next safe point");
-                cancel.store(true, Ordering::SeqCst);
+            #[cfg(unix)]
+            let term = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let term = std::future::pending::<()>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term => {}
             }
+            tracing::warn!("interrupt: stopping at the next safe point");
+            cancel.store(true, Ordering::SeqCst);
         });
     }
     let t = &l.plan.timeouts;
@@ -349,8 +409,15 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
             } else {
                 None
             };
-            let rig = assemble::build(st, sim.as_ref())?;
-            Ok((sim, rig))
+            match assemble::build(st, sim.as_ref()) {
+                Ok(rig) => Ok((sim, rig)),
+                Err(e) => {
+                    if let Some(s) = sim {
+                        s.stop().await;
+                    }
+                    Err(e)
+                }
+            }
         }
         .await;
         match built {
@@ -373,7 +440,14 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
                     dots: st.printer.dots,
                     cases: cases
                         .into_iter()
-                        .map(|c| work_of(c, &opts.golden_dir))
+                        .map(|c| {
+                            let mut w = work_of(c, &opts.golden_dir);
+                            if let Some(&(n, bad)) = l.tried.get(&c.id) {
+                                w.first_attempt = n + 1;
+                                w.failed_before = bad;
+                            }
+                            w
+                        })
                         .collect(),
                 });
             }
@@ -415,11 +489,19 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
         verdict: folded.verdict,
         interrupted,
     });
-    let results = rebuild(&l.dir)?;
     let exit_code = if interrupted {
         EXIT_INTERRUPTED
     } else {
-        results.exit_code
+        folded.exit_code
+    };
+    // The verdict stands even if the report files cannot be written (a full disk): the
+    // journal has everything and `rig report` rebuilds them.
+    let results = match rebuild(&l.dir) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %crate::util::error_chain(&e), "cannot write the reports");
+            folded
+        }
     };
     Ok(RunOutcome {
         dir: l.dir,

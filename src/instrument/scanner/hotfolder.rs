@@ -187,6 +187,15 @@ impl Scanner for HotFolder {
         &self.label
     }
 
+    async fn arm(&mut self) -> Result<()> {
+        let now = self.list_sync()?;
+        if !now.is_empty() {
+            info!(device = %self.label, files = now.len(), "files left in the hot folder are not this job's: ignoring them");
+        }
+        self.ignored.extend(now);
+        Ok(())
+    }
+
     async fn scan(&mut self, dest_dir: &Path, stem: &str) -> Result<PathBuf> {
         if stem.is_empty() || stem.contains('/') {
             return Err(self.io(format!("unusable file stem {stem:?}")));
