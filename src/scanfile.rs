@@ -1,7 +1,7 @@
 //! Image files: reading scans (any PNG, PNM, TIFF or JPEG a scanner writes) into 8-bit grey
 //! with errors that name the file, and writing PNGs atomically.
 
-use image::codecs::png::PngEncoder;
+use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::{DynamicImage, ExtendedColorType, GrayImage, ImageEncoder, RgbImage};
 use std::path::{Path, PathBuf};
 
@@ -90,10 +90,22 @@ fn describe_head(bytes: &[u8]) -> String {
 
 fn encode_png(raw: &[u8], w: u32, h: u32, color: ExtendedColorType) -> Result<Vec<u8>, String> {
     let mut buf = Vec::new();
-    PngEncoder::new(&mut buf)
+    // Fast compression: scans and overlays are written once per case on the rig's hot
+    // path; a few percent of file size is not worth several times the encode time.
+    PngEncoder::new_with_quality(&mut buf, CompressionType::Fast, PngFilter::Adaptive)
         .write_image(raw, w, h, color)
         .map_err(|e| e.to_string())?;
     Ok(buf)
+}
+
+/// A colour image as PNG bytes (overlays and thumbnails kept as run artifacts).
+pub fn rgb_png_bytes(img: &RgbImage) -> Result<Vec<u8>, String> {
+    encode_png(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        ExtendedColorType::Rgb8,
+    )
 }
 
 /// Writes a grey PNG atomically.

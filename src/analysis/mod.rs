@@ -360,15 +360,15 @@ fn identify_other(
         };
         let mut layout = p.layout;
         layout.fiducials.retain(|f| f.edge == Edge::Top);
-        let Some(reg) = register::register(&layout, &survey.candidates) else {
-            continue;
-        };
-        if reg.found() < 3 {
-            continue;
-        }
-        if let (Some(pid), _) = header_id(img, &reg, &layout, survey.white) {
-            if pid.kind != expected_kind || pid.dots != expected_dots {
-                return Some(pid);
+        // The top row of marks can also fit the bottom row: try the best few fits.
+        for reg in register::register_all(&layout, &survey.candidates, 4) {
+            if reg.found() < 3 {
+                continue;
+            }
+            if let (Some(pid), _) = header_id(img, &reg, &layout, survey.white) {
+                if pid.kind != expected_kind || pid.dots != expected_dots {
+                    return Some(pid);
+                }
             }
         }
     }

@@ -205,53 +205,29 @@ fn blobs(
     // Dark mask after a 3×3 dark dilation (closes one-pixel white lines such as a dead
     // element through a mark).
     let t = threshold as u8;
+    // Separable 3×3 minimum: along rows, then along columns; row-major throughout.
+    let mut hmin = vec![255u8; rw_us * rh_us];
+    for y in 0..rh_us {
+        let src = &reduced[y * rw_us..(y + 1) * rw_us];
+        let dst = &mut hmin[y * rw_us..(y + 1) * rw_us];
+        for x in 0..rw_us {
+            let a = src[x.saturating_sub(1)];
+            let b = src[(x + 1).min(rw_us - 1)];
+            dst[x] = src[x].min(a).min(b);
+        }
+    }
     let mut mask = vec![false; rw_us * rh_us];
     for y in 0..rh_us {
+        let up = &hmin[y.saturating_sub(1) * rw_us..][..rw_us];
+        let mid = &hmin[y * rw_us..][..rw_us];
+        let down = &hmin[(y + 1).min(rh_us - 1) * rw_us..][..rw_us];
+        let out = &mut mask[y * rw_us..(y + 1) * rw_us];
         for x in 0..rw_us {
-            let mut m = 255u8;
-            for yy in y.saturating_sub(1)..(y + 2).min(rh_us) {
-                for xx in x.saturating_sub(1)..(x + 2).min(rw_us) {
-                    m = m.min(reduced[yy * rw_us + xx]);
-                }
-            }
-            mask[y * rw_us + x] = m < t;
+            out[x] = up[x].min(mid[x]).min(down[x]) < t;
         }
     }
-    // Union-find labelling, 4-connected.
-    let mut parent: Vec<u32> = Vec::new();
-    let mut label = vec![u32::MAX; rw_us * rh_us];
-    fn find(p: &mut [u32], mut i: u32) -> u32 {
-        while p[i as usize] != i {
-            p[i as usize] = p[p[i as usize] as usize];
-            i = p[i as usize];
-        }
-        i
-    }
-    for y in 0..rh_us {
-        for x in 0..rw_us {
-            let i = y * rw_us + x;
-            if !mask[i] {
-                continue;
-            }
-            let left = if x > 0 { label[i - 1] } else { u32::MAX };
-            let up = if y > 0 { label[i - rw_us] } else { u32::MAX };
-            label[i] = match (left != u32::MAX, up != u32::MAX) {
-                (false, false) => {
-                    parent.push(parent.len() as u32);
-                    parent.len() as u32 - 1
-                }
-                (true, false) => left,
-                (false, true) => up,
-                (true, true) => {
-                    let (a, b) = (find(&mut parent, left), find(&mut parent, up));
-                    if a != b {
-                        parent[a.max(b) as usize] = a.min(b);
-                    }
-                    a.min(b)
-                }
-            };
-        }
-    }
+    // Union-find labelling, 4-connected, with each provisional label's area and bounding
+    // box gathered in the same pass and merged into its root at the end.
     #[derive(Clone, Copy)]
     struct Stat {
         area: u64,
@@ -260,51 +236,100 @@ fn blobs(
         y0: usize,
         y1: usize,
     }
-    let mut stats: Vec<Option<Stat>> = vec![None; parent.len()];
+    fn find(p: &mut [u32], mut i: u32) -> u32 {
+        while p[i as usize] != i {
+            p[i as usize] = p[p[i as usize] as usize];
+            i = p[i as usize];
+        }
+        i
+    }
+    let mut parent: Vec<u32> = Vec::new();
+    let mut stats: Vec<Stat> = Vec::new();
+    let mut label = vec![u32::MAX; rw_us * rh_us];
     for y in 0..rh_us {
         for x in 0..rw_us {
-            let l = label[y * rw_us + x];
-            if l == u32::MAX {
+            let i = y * rw_us + x;
+            if !mask[i] {
                 continue;
             }
-            let r = find(&mut parent, l) as usize;
-            let s = stats[r].get_or_insert(Stat {
-                area: 0,
-                x0: x,
-                x1: x,
-                y0: y,
-                y1: y,
-            });
-            s.area += 1;
-            s.x0 = s.x0.min(x);
-            s.x1 = s.x1.max(x);
-            s.y0 = s.y0.min(y);
-            s.y1 = s.y1.max(y);
+            let left = if x > 0 { label[i - 1] } else { u32::MAX };
+            let up = if y > 0 { label[i - rw_us] } else { u32::MAX };
+            let l = match (left != u32::MAX, up != u32::MAX) {
+                (false, false) => {
+                    parent.push(parent.len() as u32);
+                    stats.push(Stat {
+                        area: 0,
+                        x0: x,
+                        x1: x,
+                        y0: y,
+                        y1: y,
+                    });
+                    parent.len() as u32 - 1
+                }
+                (true, false) => left,
+                (false, true) => up,
+                (true, true) => {
+                    if left != up {
+                        let (a, b) = (find(&mut parent, left), find(&mut parent, up));
+                        if a != b {
+                            parent[a.max(b) as usize] = a.min(b);
+                        }
+                    }
+                    left
+                }
+            };
+            label[i] = l;
+            let st = &mut stats[l as usize];
+            st.area += 1;
+            st.x0 = st.x0.min(x);
+            st.x1 = st.x1.max(x);
+            st.y0 = st.y0.min(y);
+            st.y1 = st.y1.max(y);
         }
     }
-    let mut out: Vec<(f64, Candidate)> = Vec::new();
-    for s in stats.into_iter().flatten() {
-        let (bw, bh) = ((s.x1 - s.x0 + 1) as f64, (s.y1 - s.y0 + 1) as f64);
-        if bw < 5.0 || bh < 5.0 || bw > rw as f64 / 3.0 {
-            continue;
+    let mut merged: Vec<Option<Stat>> = vec![None; stats.len()];
+    for (l, &s) in stats.iter().enumerate() {
+        let r = find(&mut parent, l as u32) as usize;
+        match &mut merged[r] {
+            Some(m) => {
+                m.area += s.area;
+                m.x0 = m.x0.min(s.x0);
+                m.x1 = m.x1.max(s.x1);
+                m.y0 = m.y0.min(s.y0);
+                m.y1 = m.y1.max(s.y1);
+            }
+            None => merged[r] = Some(s),
         }
-        let aspect = bw / bh;
-        let fill = s.area as f64 / (bw * bh);
-        if !(0.7..=1.43).contains(&aspect) || fill < 0.72 {
-            continue;
-        }
-        // The dilation grew the blob by one pixel each side.
-        let side_r = (s.area as f64).sqrt() - 2.0;
-        let cu = (s.x0 + s.x1 + 1) as f64 / 2.0 * f as f64;
-        let cv = (s.y0 + s.y1 + 1) as f64 / 2.0 * f as f64;
-        let side = side_r.max(1.0) * f as f64;
-        let (u, v) = refine_centre(img, cu, cv, side, threshold);
-        // Fiducials are the largest filled squares on a page: keep the biggest blobs.
-        out.push((s.area as f64, Candidate { u, v, side }));
     }
-    out.sort_by(|a, b| b.0.total_cmp(&a.0));
-    out.truncate(48);
-    out.into_iter().map(|(_, c)| c).collect()
+    // Square, filled, not too large: mark candidates, biggest first (fiducials are the
+    // largest filled squares on a page); only those kept are refined.
+    let mut squares: Vec<Stat> = merged
+        .into_iter()
+        .flatten()
+        .filter(|s| {
+            let (bw, bh) = ((s.x1 - s.x0 + 1) as f64, (s.y1 - s.y0 + 1) as f64);
+            let aspect = bw / bh;
+            let fill = s.area as f64 / (bw * bh);
+            bw >= 5.0
+                && bh >= 5.0
+                && bw <= rw as f64 / 3.0
+                && (0.7..=1.43).contains(&aspect)
+                && fill >= 0.72
+        })
+        .collect();
+    squares.sort_by_key(|s| std::cmp::Reverse(s.area));
+    squares.truncate(48);
+    squares
+        .into_iter()
+        .map(|s| {
+            // The dilation grew the blob by one pixel each side.
+            let side = ((s.area as f64).sqrt() - 2.0).max(1.0) * f as f64;
+            let cu = (s.x0 + s.x1 + 1) as f64 / 2.0 * f as f64;
+            let cv = (s.y0 + s.y1 + 1) as f64 / 2.0 * f as f64;
+            let (u, v) = refine_centre(img, cu, cv, side, threshold);
+            Candidate { u, v, side }
+        })
+        .collect()
 }
 
 /// Darkness-weighted centroid in a window around a blob, at full resolution.

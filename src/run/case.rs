@@ -466,18 +466,6 @@ struct Checked {
     thumb: Vec<u8>,
 }
 
-fn png(img: &image::RgbImage) -> Vec<u8> {
-    use image::ImageEncoder;
-    let mut buf = Vec::new();
-    let _ = image::codecs::png::PngEncoder::new(&mut buf).write_image(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        image::ExtendedColorType::Rgb8,
-    );
-    buf
-}
-
 fn check_scan(
     scan: &Path,
     case: &CaseWork,
@@ -497,8 +485,12 @@ fn check_scan(
     );
     let j = judge_with(&mut a, golden, nominal_density, tol, expected);
     let json = crate::report::analysis_json(&a, &j);
-    let overlay = png(&crate::report::overlay::draw(&img, &a));
-    let thumb = png(&crate::report::overlay::draw_sized(&img, &a, 360));
+    let png = |i: &image::RgbImage| {
+        crate::scanfile::rgb_png_bytes(i)
+            .map_err(|e| StepError::Rig(format!("cannot encode the overlay: {e}")))
+    };
+    let overlay = png(&crate::report::overlay::draw(&img, &a))?;
+    let thumb = png(&crate::report::overlay::draw_sized(&img, &a, 360))?;
     Ok(Checked {
         analysis: a,
         judgement: j,
