@@ -290,26 +290,9 @@ impl SimSpec {
     }
 }
 
-/// A fault that shows only while a stress crosses a threshold (any one of them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LatentFault {
-    /// In `rig sim print --fault` syntax (validated).
-    pub fault: String,
-    pub below_voltage: Option<f64>,
-    pub above_temperature: Option<f64>,
-    pub below_temperature: Option<f64>,
-    pub below_ink: Option<f64>,
-}
-
-impl LatentFault {
-    /// Whether the fault shows at this supply voltage, temperature (°C) and ink level.
-    pub fn active(&self, voltage: f64, temperature: f64, ink: f64) -> bool {
-        self.below_voltage.is_some_and(|v| voltage < v)
-            || self.above_temperature.is_some_and(|t| temperature > t)
-            || self.below_temperature.is_some_and(|t| temperature < t)
-            || self.below_ink.is_some_and(|i| ink < i)
-    }
-}
+/// A fault that shows only while a stress crosses a threshold: the simulated station's
+/// own type, so the station file and the station agree on what it means.
+pub use crate::sim::station::LatentFault;
 
 /// Reads and validates a station file's text; `path` is used in errors and kept.
 pub fn parse_stations(text: &str, path: &Path) -> Result<StationFile, PlanErrors> {

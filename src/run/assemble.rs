@@ -10,7 +10,7 @@ use crate::instrument::scanner::{HotFolder, SaneScanner, Scanner};
 use crate::instrument::supply::{ExecSupply, PromptSupply, SimSupply, Supply};
 use crate::link::{Endpoint, Flow};
 use crate::plan::{ChamberSpec, PowerSpec, PrinterLink, ScannerSpec, Station, SupplySpec};
-use crate::sim::station::{LatentFault, SimStation, SimStationSpec};
+use crate::sim::station::{SimStation, SimStationSpec};
 use std::path::Path;
 use std::time::Duration;
 
@@ -68,17 +68,7 @@ pub async fn start_sim(st: &Station, dir: &Path) -> Result<SimStation, AssembleE
         printer_tcp: matches!(st.printer.link, PrinterLink::SimTcp),
         printer_pty: matches!(st.printer.link, PrinterLink::SimPty),
         faults,
-        latent: sim
-            .latent
-            .iter()
-            .map(|l| LatentFault {
-                fault: l.fault.clone(),
-                below_voltage: l.below_voltage,
-                above_temperature: l.above_temperature,
-                below_temperature: l.below_temperature,
-                below_ink: l.below_ink,
-            })
-            .collect(),
+        latent: sim.latent.clone(),
         time_scale: sim.time_scale,
         boot_s: sim.boot_s,
         ambient_c: sim.ambient_c,
