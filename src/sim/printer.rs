@@ -56,6 +56,10 @@ pub struct SimPrinter {
     events: Vec<Event>,
     /// A cut came last: nothing printed or fed since.
     after_cut: bool,
+    /// Something was printed, fed or cut on this printer since it was made.
+    marked: bool,
+    /// The host asked for status or ids before anything was printed.
+    queried: bool,
     /// Stream offset of the `ESC @` that started the next job (see [`SimPrinter::receive_job`]).
     next_job_at: Option<usize>,
 }
@@ -102,6 +106,8 @@ impl SimPrinter {
             last_state: PrinterState::default(),
             events: Vec::new(),
             after_cut: false,
+            marked: false,
+            queried: false,
             next_job_at: None,
         }
     }
@@ -155,7 +161,11 @@ impl SimPrinter {
         let result = self.decoder.push(&bytes[..take], &mut events);
         let mut consumed = bytes.len();
         for ev in events.drain(..) {
-            if split_jobs && self.after_cut && matches!(ev.kind, EventKind::Init) {
+            // An `ESC @` starts the next job after a cut, and also when only queries
+            // (status, ids) came before it on a fresh printer: either way the job gets a
+            // printer made for the station as it is now (voltage, temperature, ink).
+            let starts_job = self.after_cut || (self.queried && !self.marked);
+            if split_jobs && starts_job && matches!(ev.kind, EventKind::Init) {
                 consumed = ev.offset.saturating_sub(base).min(bytes.len());
                 self.next_job_at = Some(ev.offset);
                 tracing::debug!(
@@ -200,6 +210,24 @@ impl SimPrinter {
     }
 
     fn apply(&mut self, ev: Event) {
+        if matches!(
+            ev.kind,
+            EventKind::Raster(_)
+                | EventKind::LineFeed
+                | EventKind::Feed { .. }
+                | EventKind::Cut { .. }
+                | EventKind::Text(_)
+        ) {
+            self.marked = true;
+        }
+        if matches!(
+            ev.kind,
+            EventKind::RealtimeStatus { .. }
+                | EventKind::PrinterId { .. }
+                | EventKind::AutoStatusBack { .. }
+        ) {
+            self.queried = true;
+        }
         match ev.kind {
             EventKind::Raster(bm) => {
                 self.after_cut = false;
@@ -401,6 +429,23 @@ mod tests {
         let mut r = printer();
         r.receive(&stream);
         assert_eq!(r.finish().pages.len(), 2);
+    }
+
+    #[test]
+    fn a_job_after_status_queries_gets_a_fresh_printer() {
+        // The host asks for status and ids first (as a rig does when it connects); the
+        // job's ESC @ then starts a job of its own, so a printer made for the station as
+        // it is now prints it.
+        let mut p = printer();
+        assert_eq!(p.receive_job(&[0x10, 0x04, 0x01, 0x1D, 0x49, 0x41]), 6);
+        assert!(!p.job_ended());
+        let j = job(4, 0xFF);
+        assert_eq!(p.receive_job(&j), 0);
+        assert!(p.job_ended());
+        // A doubled ESC @ with nothing asked before it stays one job.
+        let mut q = printer();
+        assert_eq!(q.receive_job(&j), j.len());
+        assert!(!q.job_ended());
     }
 
     #[test]
