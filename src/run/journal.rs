@@ -36,11 +36,8 @@ pub struct CaseInfo {
 pub enum Step {
     Arrange,
     Print,
-    Recover,
     Scan,
     Analyze,
-    Judge,
-    Teardown,
 }
 
 impl Step {
@@ -48,11 +45,8 @@ impl Step {
         match self {
             Step::Arrange => "arrange",
             Step::Print => "print",
-            Step::Recover => "recover",
             Step::Scan => "scan",
             Step::Analyze => "analyze",
-            Step::Judge => "judge",
-            Step::Teardown => "teardown",
         }
     }
 }

@@ -59,24 +59,20 @@ impl Progress {
     }
 }
 
-/// The final verdict of every case that finished.
-pub type Finished = Vec<(String, Verdict)>;
-
-/// Runs every station's cases; returns the finished cases. Cases left unfinished by an
-/// interrupt are absent (a resumed run picks them up).
+/// Runs every station's cases. Cases left unfinished by an interrupt have no final
+/// `case_end` in the journal (a resumed run picks them up).
 pub async fn execute(
     stations: Vec<StationJob>,
     ctx: Arc<Ctx>,
     retries: u32,
     progress: Arc<Progress>,
-) -> Finished {
+) {
     let mut tasks = Vec::new();
     for mut sj in stations {
         let ctx = ctx.clone();
         let bar = progress.station(&sj.rig.name, sj.cases.len() as u64);
         let overall = progress.overall.clone();
         tasks.push(tokio::spawn(async move {
-            let mut done: Finished = Vec::new();
             for case in &sj.cases {
                 if ctx.cancelled() {
                     break;
@@ -111,7 +107,6 @@ pub async fn execute(
                         }
                     }
                     if last {
-                        done.push((case.info.id.clone(), r.verdict));
                         break;
                     }
                     first_bad |= bad;
@@ -124,15 +119,11 @@ pub async fn execute(
                 tracing::warn!(station = %sj.rig.name, error = %e, "teardown failed");
             }
             bar.finish_and_clear();
-            done
         }));
     }
-    let mut all = Vec::new();
     for t in tasks {
-        match t.await {
-            Ok(d) => all.extend(d),
-            Err(e) => tracing::error!(error = %e, "station task failed"),
+        if let Err(e) = t.await {
+            tracing::error!(error = %e, "station task failed");
         }
     }
-    all
 }
