@@ -9,19 +9,15 @@
 //! `TEMPerature:SPOint <°C>` and `?`, `TEMPerature[:ACTual]?` (two decimals),
 //! `SYSTem:ERRor[:NEXT]?`.
 
-use super::scpi::{opt, req, run_line, Command, Node, ScpiError};
+use super::scpi::{common, opt, req, run_line, Command, Node, ScpiError};
 use super::world::{Instrument, World};
 
 /// Set points the chamber accepts, °C.
 pub(crate) const SETPOINT_RANGE: (f64, f64) = (-70.0, 180.0);
 
-const IDN: &[Node] = &[req("*IDN")];
-const CLS: &[Node] = &[req("*CLS")];
-const OPC: &[Node] = &[req("*OPC")];
 const RST: &[Node] = &[req("*RST")];
 const SETPOINT: &[Node] = &[req("TEMPerature"), req("SPOint")];
 const TEMP: &[Node] = &[req("TEMPerature"), opt("ACTual")];
-const SYST_ERR: &[Node] = &[req("SYSTem"), req("ERRor"), opt("NEXT")];
 
 /// Handles one line; the reply line (without its newline), if the line held queries.
 pub(crate) fn handle(world: &World, line: &str) -> Option<String> {
@@ -33,20 +29,8 @@ pub(crate) fn handle(world: &World, line: &str) -> Option<String> {
 }
 
 fn exec(world: &World, cmd: &Command<'_>) -> Result<Option<String>, ScpiError> {
-    if cmd.is(IDN) && cmd.query {
-        cmd.plain_query()?;
-        let name = &world.spec().name;
-        return Ok(Some(format!(
-            "printrig,SIM-CHAMBER,{name},{}",
-            crate::VERSION
-        )));
-    }
-    if cmd.is(CLS) && !cmd.query {
-        world.clear_errors(Instrument::Chamber);
-        return Ok(None);
-    }
-    if cmd.is(OPC) && cmd.query {
-        return Ok(Some("1".into()));
+    if let Some(r) = common(world, Instrument::Chamber, "SIM-CHAMBER", cmd) {
+        return r;
     }
     if cmd.is(RST) && !cmd.query {
         world.set_setpoint(world.spec().ambient_c)?;
@@ -65,10 +49,6 @@ fn exec(world: &World, cmd: &Command<'_>) -> Result<Option<String>, ScpiError> {
     if cmd.is(TEMP) && cmd.query {
         cmd.plain_query()?;
         return Ok(Some(format!("{:.2}", world.temperature())));
-    }
-    if cmd.query && cmd.is(SYST_ERR) {
-        cmd.plain_query()?;
-        return Ok(Some(world.pop_error(Instrument::Chamber)));
     }
     Err(ScpiError::UNDEFINED_HEADER)
 }

@@ -11,16 +11,13 @@
 //! `OUTPut[:STATe] ON|OFF|1|0` and `?`, `MEASure[:SCALar]:VOLTage[:DC]?`,
 //! `MEASure[:SCALar]:CURRent[:DC]?`, `SYSTem:ERRor[:NEXT]?`.
 
-use super::scpi::{opt, req, run_line, Command, Node, ScpiError};
+use super::scpi::{common, opt, req, run_line, Command, Node, ScpiError};
 use super::world::{Instrument, World};
 use crate::sim::faults::VOLTAGE_RANGE;
 
 /// Highest voltage the supply sets, V.
 pub(crate) const MAX_VOLTAGE: f64 = VOLTAGE_RANGE.1;
 
-const IDN: &[Node] = &[req("*IDN")];
-const CLS: &[Node] = &[req("*CLS")];
-const OPC: &[Node] = &[req("*OPC")];
 const RST: &[Node] = &[req("*RST")];
 const VOLT: &[Node] = &[
     opt("SOURce"),
@@ -32,7 +29,6 @@ const VOLT: &[Node] = &[
 const OUTP: &[Node] = &[req("OUTPut"), opt("STATe")];
 const MEAS_VOLT: &[Node] = &[req("MEASure"), opt("SCALar"), req("VOLTage"), opt("DC")];
 const MEAS_CURR: &[Node] = &[req("MEASure"), opt("SCALar"), req("CURRent"), opt("DC")];
-const SYST_ERR: &[Node] = &[req("SYSTem"), req("ERRor"), opt("NEXT")];
 
 /// Handles one line; the reply line (without its newline), if the line held queries.
 pub(crate) fn handle(world: &World, line: &str) -> Option<String> {
@@ -44,17 +40,8 @@ pub(crate) fn handle(world: &World, line: &str) -> Option<String> {
 }
 
 fn exec(world: &World, cmd: &Command<'_>) -> Result<Option<String>, ScpiError> {
-    if cmd.is(IDN) && cmd.query {
-        cmd.plain_query()?;
-        let name = &world.spec().name;
-        return Ok(Some(format!("printrig,SIM-PSU,{name},{}", crate::VERSION)));
-    }
-    if cmd.is(CLS) && !cmd.query {
-        world.clear_errors(Instrument::Psu);
-        return Ok(None);
-    }
-    if cmd.is(OPC) && cmd.query {
-        return Ok(Some("1".into()));
+    if let Some(r) = common(world, Instrument::Psu, "SIM-PSU", cmd) {
+        return r;
     }
     if cmd.is(RST) && !cmd.query {
         world.set_output(false);
@@ -86,10 +73,6 @@ fn exec(world: &World, cmd: &Command<'_>) -> Result<Option<String>, ScpiError> {
     if cmd.query && cmd.is(MEAS_CURR) {
         cmd.plain_query()?;
         return Ok(Some(format!("{:.3}", world.measured_current())));
-    }
-    if cmd.query && cmd.is(SYST_ERR) {
-        cmd.plain_query()?;
-        return Ok(Some(world.pop_error(Instrument::Psu)));
     }
     Err(ScpiError::UNDEFINED_HEADER)
 }

@@ -216,6 +216,41 @@ pub(crate) fn run_line(
     (!replies.is_empty()).then(|| replies.join(";"))
 }
 
+const IDN: &[Node] = &[req("*IDN")];
+const CLS: &[Node] = &[req("*CLS")];
+const OPC: &[Node] = &[req("*OPC")];
+const SYST_ERR: &[Node] = &[req("SYSTem"), req("ERRor"), opt("NEXT")];
+
+/// The commands every simulated SCPI instrument answers alike: `*IDN?` (`model` names the
+/// instrument), `*CLS`, `*OPC?` and `SYST:ERR?`. `None` when `cmd` is none of them.
+pub(crate) fn common(
+    world: &super::world::World,
+    instrument: super::world::Instrument,
+    model: &str,
+    cmd: &Command<'_>,
+) -> Option<Result<Option<String>, ScpiError>> {
+    if cmd.is(IDN) && cmd.query {
+        return Some(cmd.plain_query().map(|_| {
+            Some(format!(
+                "printrig,{model},{},{}",
+                world.spec().name,
+                crate::VERSION
+            ))
+        }));
+    }
+    if cmd.is(CLS) && !cmd.query {
+        world.clear_errors(instrument);
+        return Some(Ok(None));
+    }
+    if cmd.is(OPC) && cmd.query {
+        return Some(Ok(Some("1".into())));
+    }
+    if cmd.query && cmd.is(SYST_ERR) {
+        return Some(cmd.plain_query().map(|_| Some(world.pop_error(instrument))));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
