@@ -17,6 +17,20 @@ fn run(args: &[&str]) -> Output {
     rig().args(args).output().expect("rig runs")
 }
 
+/// `rig run PLAN --stations FILE --results DIR --quiet`.
+fn run_on(plan: &Path, stations: &Path, results: &Path) -> Output {
+    rig()
+        .arg("run")
+        .arg(plan)
+        .arg("--stations")
+        .arg(stations)
+        .arg("--results")
+        .arg(results)
+        .arg("--quiet")
+        .output()
+        .expect("rig runs")
+}
+
 fn text(o: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -425,15 +439,7 @@ timeout_s = 2.0
         "[plan]\nname = \"faults\"\npatterns = [\"solid\"]\n[plan.timeouts]\narrange = 20.0\n",
     );
     let results = tmp.path().join("results");
-    let o = run(&[
-        "run",
-        plan.to_str().expect("utf8"),
-        "--stations",
-        stations.to_str().expect("utf8"),
-        "--results",
-        results.to_str().expect("utf8"),
-        "--quiet",
-    ]);
+    let o = run_on(&plan, &stations, &results);
     // No printer fell short, but the rig could not judge one station's case: exit 3.
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let s = summary(&run_dir(&results));
@@ -458,15 +464,7 @@ timeout_s = 2.0
         "[plan]\nname = \"cold\"\npatterns = [\"solid\"]\n[plan.timeouts]\narrange = 20.0\n[[condition]]\nname = \"cold\"\nchamber = { setpoint = -10.0, soak_s = 60.0, tolerance = 0.5, hold_s = 10.0, timeout_s = 120.0 }\n[[condition]]\nname = \"nominal\"\n",
     );
     let results = tmp.path().join("results-cold");
-    let o = run(&[
-        "run",
-        cold.to_str().expect("utf8"),
-        "--stations",
-        slow.to_str().expect("utf8"),
-        "--results",
-        results.to_str().expect("utf8"),
-        "--quiet",
-    ]);
+    let o = run_on(&cold, &slow, &results);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let s = summary(&run_dir(&results));
     let c = case(&s, "slow/solid/cold/r1");
@@ -517,4 +515,57 @@ fn malformed_files_exit_2_with_file_line_column() {
     assert!(err.contains(&format!("{}:6:", stations.display())), "{err}");
     // Nothing ran: no results directory.
     assert!(!tmp.path().join("results").exists());
+}
+
+#[test]
+fn sim_station_serves_the_built_in_stations_until_ctrl_c() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut child = rig()
+        .args(["sim", "station", "--station", "sim-58mm", "--dir"])
+        .arg(tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("rig sim station");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut psu = None;
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if let Some(addr) = line.trim().strip_prefix("psu (SCPI)") {
+            psu = Some(addr.trim().to_string());
+        }
+        if line.starts_with("running") {
+            break;
+        }
+    }
+    let psu = psu.expect("the PSU's address is printed");
+    let mut s = std::net::TcpStream::connect(&psu).expect("PSU listens");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(b"*IDN?\n").expect("ask");
+    let mut buf = [0u8; 128];
+    let n = s.read(&mut buf).expect("answer");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("printrig,SIM-PSU,sim-58mm,"));
+    drop(s);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "sim station did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    // Stopped: nothing listens any more.
+    assert!(std::net::TcpStream::connect(&psu).is_err());
 }
