@@ -1,5 +1,6 @@
 //! Speed of the print-quality core: analysis end to end beside the PNG decode of the same
-//! scan (600 and 1200 dpi), the dot-space coverage kernel beside a plain byte sum over the
+//! scan (an 80 mm × 200 mm receipt strip at 600 and 1200 dpi, and a scan cropped close
+//! to the print at 600 dpi), the dot-space coverage kernel beside a plain byte sum over the
 //! same buffer, registration on a 3° skew, pattern render + ESC/POS encode, the simulated
 //! print and the simulated scan. Figures and how to read them: docs/performance.md.
 
@@ -14,24 +15,42 @@ use std::hint::black_box;
 use std::path::Path;
 
 fn paper() -> GrayImage {
+    paper_fed(EncodeOptions::default().feed_rows)
+}
+
+/// The solid pattern printed with `feed` dots of paper fed after it before the cut.
+fn paper_fed(feed: u32) -> GrayImage {
     let p = render(PatternKind::Solid, 576, 0).expect("pattern");
-    let job = encode_bitmap(&p.bitmap, &EncodeOptions::default()).expect("job");
+    let opts = EncodeOptions {
+        feed_rows: feed,
+        ..EncodeOptions::default()
+    };
+    let job = encode_bitmap(&p.bitmap, &opts).expect("job");
     let out = print_job(&job.bytes, 576, Faults::default(), 1);
     out.pages.into_iter().next().expect("a page")
 }
 
-fn scanned(paper: &GrayImage, dpi: f64, skew: f64) -> GrayImage {
+/// Feed after the 568-row pattern that makes a 192 mm receipt (1536 dots): with a 4 mm
+/// bed margin on every side its scan is 80 mm × 200 mm.
+const STRIP_FEED: u32 = 1536 - 568;
+
+fn scanned_with(paper: &GrayImage, dpi: f64, skew: f64, margin_mm: f64) -> GrayImage {
     scan(
         paper,
         &ScanSettings {
             dpi,
             skew_deg: skew,
             seed: 3,
+            bed_margin_mm: margin_mm,
             ..ScanSettings::default()
         },
     )
     .expect("scan")
     .image
+}
+
+fn scanned(paper: &GrayImage, dpi: f64, skew: f64) -> GrayImage {
+    scanned_with(paper, dpi, skew, ScanSettings::default().bed_margin_mm)
 }
 
 fn png(img: &GrayImage) -> Vec<u8> {
@@ -57,9 +76,27 @@ fn analysis_vs_decode(c: &mut Criterion) {
     let paper = paper();
     let pattern = render(PatternKind::Solid, 576, 0).expect("pattern");
     let g = golden();
-    for dpi in [600.0, 1200.0] {
-        let bytes = png(&scanned(&paper, dpi, 1.0));
-        let mut group = c.benchmark_group(format!("scan_{dpi}dpi"));
+    let strip = paper_fed(STRIP_FEED);
+    let cases = [
+        (
+            "strip_80x200mm_600dpi",
+            scanned_with(&strip, 600.0, 1.0, 4.0),
+        ),
+        (
+            "strip_80x200mm_1200dpi",
+            scanned_with(&strip, 1200.0, 1.0, 4.0),
+        ),
+        ("cropped_600dpi", scanned(&paper, 600.0, 1.0)),
+    ];
+    for (name, img) in cases {
+        let bytes = png(&img);
+        println!(
+            "{name}: {} × {} px, {} bytes of PNG",
+            img.width(),
+            img.height(),
+            bytes.len()
+        );
+        let mut group = c.benchmark_group(name);
         group.sample_size(20);
         group.bench_function("png_decode", |b| {
             b.iter(|| {

@@ -31,7 +31,6 @@ pub struct CheckSpec {
 
 pub struct Checked {
     pub scan: GrayImage,
-    pub scan_bytes: Vec<u8>,
     pub analysis: Analysis,
     pub judgement: Judgement,
     pub golden: Option<Golden>,
@@ -45,7 +44,7 @@ pub fn check_file(scan: &Path, spec: &CheckSpec) -> Result<Checked, CheckError> 
         Some(p) => Some(Golden::load(p)?),
         None => None,
     };
-    let (img, bytes) = scanfile::read_scan(scan)?;
+    let img = scanfile::read_scan(scan)?;
     let mut a = analysis::analyze(&img, &pattern);
     if let (Some(g), Some(p)) = (&golden, &spec.golden) {
         g.check_matches(p, &a)?;
@@ -53,7 +52,6 @@ pub fn check_file(scan: &Path, spec: &CheckSpec) -> Result<Checked, CheckError> 
     let judgement = golden::judge(&mut a, golden.as_ref(), spec.nominal_density);
     Ok(Checked {
         scan: img,
-        scan_bytes: bytes,
         analysis: a,
         judgement,
         golden,

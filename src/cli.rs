@@ -84,6 +84,10 @@ pub enum PatternsCmd {
         /// Leave out the per-band process ids (GS ( H).
         #[arg(long)]
         no_process_ids: bool,
+        /// Paper fed after the image, in dots (8 per mm), before the cut: sets how long
+        /// the torn-off receipt is.
+        #[arg(long, default_value_t = printrig::escpos::encode::EncodeOptions::default().feed_rows)]
+        feed: u32,
         /// Also write the job's band map and real-time hazards (JSON).
         #[arg(long)]
         manifest: Option<PathBuf>,
@@ -158,6 +162,9 @@ pub enum SimCmd {
         /// Skew of the paper on the bed in degrees, -3..=3.
         #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         skew: f64,
+        /// Bare bed scanned around the paper on every side, mm (0..=100).
+        #[arg(long, default_value_t = printrig::sim::ScanSettings::default().bed_margin_mm, allow_hyphen_values = true)]
+        bed_margin: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },

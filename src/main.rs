@@ -69,12 +69,14 @@ fn patterns(cmd: PatternsCmd) -> Result<u8> {
             output,
             band_rows,
             no_process_ids,
+            feed,
             manifest,
         } => {
             let p = pattern::render_named(&sel.name, sel.dots, sel.serial)?;
             let opts = EncodeOptions {
                 band_rows,
                 process_ids: !no_process_ids,
+                feed_rows: feed,
                 ..EncodeOptions::default()
             };
             let job = encode_bitmap(&p.bitmap, &opts)?;
@@ -161,14 +163,16 @@ fn sim_cmd(cmd: SimCmd) -> Result<u8> {
             output,
             dpi,
             skew,
+            bed_margin,
             seed,
         } => {
-            let (img, _) = scanfile::read_scan(&paper)?;
+            let img = scanfile::read_scan(&paper)?;
             let s = sim::scan(
                 &img,
                 &ScanSettings {
                     dpi,
                     skew_deg: skew,
+                    bed_margin_mm: bed_margin,
                     seed,
                     ..ScanSettings::default()
                 },
@@ -232,12 +236,14 @@ fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
                 nominal_density: None,
             };
             let c = check_file(&scan, &spec)?;
+            let digest = printrig::util::sha256_file(&scan)
+                .with_context(|| format!("reading {} to record its digest", scan.display()))?;
             let g = golden::bless(
                 &c.analysis,
                 &model,
                 condition.as_deref(),
                 &scan.display().to_string(),
-                &c.scan_bytes,
+                &digest,
                 allow_defects,
             )?;
             let old = golden::save(&output, &g, force)?;

@@ -35,16 +35,38 @@ pub enum ImageFileError {
 }
 
 /// Reads a scan file into 8-bit grey (colour is converted to luma, 16-bit is scaled).
-pub fn read_scan(path: &Path) -> Result<(GrayImage, Vec<u8>), ImageFileError> {
-    let bytes = std::fs::read(path).map_err(|source| ImageFileError::Read {
+///
+/// The file is decoded as it is read, so the file's bytes are never held beside the
+/// decoded image: peak memory is the image plus the decoder's working buffers.
+pub fn read_scan(path: &Path) -> Result<GrayImage, ImageFileError> {
+    let read_err = |source| ImageFileError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    let img = decode_scan(path, &bytes)?;
-    Ok((img, bytes))
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    if file.metadata().map_err(read_err)?.len() == 0 {
+        return Err(ImageFileError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let reader = image::ImageReader::new(std::io::BufReader::with_capacity(1 << 16, file))
+        .with_guessed_format()
+        .map_err(read_err)?;
+    let Some(format) = reader.format() else {
+        let mut head = [0u8; 8];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .map_err(read_err)?;
+        return Err(ImageFileError::NotAnImage {
+            path: path.to_path_buf(),
+            head: describe_head(&head[..n]),
+        });
+    };
+    let img = reader.decode().map_err(|e| corrupt(path, format, e))?;
+    to_grey(path, img)
 }
 
-/// Decodes scan bytes; `path` only names the source in errors.
+/// Decodes scan bytes held in memory; `path` only names the source in errors.
 pub fn decode_scan(path: &Path, bytes: &[u8]) -> Result<GrayImage, ImageFileError> {
     if bytes.is_empty() {
         return Err(ImageFileError::Empty {
@@ -55,13 +77,21 @@ pub fn decode_scan(path: &Path, bytes: &[u8]) -> Result<GrayImage, ImageFileErro
         path: path.to_path_buf(),
         head: describe_head(bytes),
     })?;
-    let img = image::load_from_memory_with_format(bytes, format).map_err(|e| {
-        ImageFileError::Corrupt {
-            path: path.to_path_buf(),
-            format: format!("{format:?}").to_uppercase(),
-            detail: e.to_string(),
-        }
-    })?;
+    let img =
+        image::load_from_memory_with_format(bytes, format).map_err(|e| corrupt(path, format, e))?;
+    to_grey(path, img)
+}
+
+fn corrupt(path: &Path, format: image::ImageFormat, e: image::ImageError) -> ImageFileError {
+    ImageFileError::Corrupt {
+        path: path.to_path_buf(),
+        format: format!("{format:?}").to_uppercase(),
+        detail: e.to_string(),
+    }
+}
+
+/// The decoded image as 8-bit grey, refused when too small to hold a pattern.
+fn to_grey(path: &Path, img: DynamicImage) -> Result<GrayImage, ImageFileError> {
     let gray = match img {
         DynamicImage::ImageLuma8(g) => g,
         other => other.to_luma8(),

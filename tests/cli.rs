@@ -616,3 +616,67 @@ fn power_cut_prints_part_of_the_page_and_analysis_finds_it_truncated() {
     assert!(r.1.contains("truncated"), "{}", r.1);
     assert!(r.1.contains("FAIL"), "{}", r.1);
 }
+
+#[test]
+fn a_long_receipt_strip_scanned_with_a_narrow_margin_passes() {
+    let t = tmp();
+    let d = t.path();
+    // 968 dots of feed after the 568-row solid pattern: a 192 mm receipt.
+    rig_ok(
+        d,
+        &[
+            "patterns", "escpos", "solid", "--dots", "576", "--feed", "968", "-o", "job.bin",
+        ],
+    );
+    rig_ok(d, &["sim", "print", "job.bin", "-o", "paper.png"]);
+    assert_eq!(png_size(&d.join("paper.png")), (576, 1536));
+    rig_ok(
+        d,
+        &[
+            "sim",
+            "scan",
+            "paper.png",
+            "--dpi",
+            "300",
+            "--skew",
+            "-1",
+            "--bed-margin",
+            "4",
+            "-o",
+            "scan.png",
+        ],
+    );
+    // (72 + 2·4) mm × (192 + 2·4) mm at 300 dpi.
+    assert_eq!(png_size(&d.join("scan.png")), (945, 2362));
+    let g = golden("sim-80mm", "solid");
+    let r = rig(
+        d,
+        &[
+            "analyze",
+            "scan.png",
+            "--pattern",
+            "solid",
+            "--dots",
+            "576",
+            "--golden",
+            &g,
+        ],
+    );
+    assert_code(&r, 0, "analyze of the long strip");
+    assert!(r.1.contains("no defects"), "{}", r.1);
+
+    let r = rig(
+        d,
+        &[
+            "sim",
+            "scan",
+            "paper.png",
+            "--bed-margin",
+            "-2",
+            "-o",
+            "x.png",
+        ],
+    );
+    assert_code(&r, 2, "a negative bed margin");
+    assert!(r.2.contains("bed_margin_mm"), "{}", r.2);
+}

@@ -336,11 +336,18 @@ fn spectrum(vals: &[f64]) -> Vec<(f64, f64)> {
     let mut p = 6.0;
     while p <= n as f64 / 2.5 {
         let w = std::f64::consts::TAU / p;
+        // The phasor e^{iwk} by rotation, set exactly every 64 steps so rounding cannot
+        // build up.
+        let (sw, cw) = w.sin_cos();
         let (mut re, mut im) = (0.0, 0.0);
+        let (mut s, mut c) = (0.0f64, 1.0f64);
         for (i, &v) in x.iter().enumerate() {
-            let (s, c) = (w * i as f64).sin_cos();
+            if i % 64 == 0 {
+                (s, c) = (w * i as f64).sin_cos();
+            }
             re += v * c;
             im += v * s;
+            (s, c) = (s * cw + c * sw, c * cw - s * sw);
         }
         out.push((p, 2.0 * re.hypot(im) / n as f64));
         p *= 1.03;

@@ -5,63 +5,103 @@ use super::register::Affine;
 use crate::pattern::{Bitmap, Layout};
 use image::GrayImage;
 
-/// Scan grey sampled at the centre of every dot of the pattern; NaN where the dot falls
-/// outside the scan.
+/// A value at the centre of every dot of the pattern, row by row: the scan grey as
+/// sampled, or the coverage once calibrated ([`DotMap::to_coverage`]); NaN where the dot
+/// falls outside the scan.
 #[derive(Debug, Clone)]
 pub struct DotMap {
     pub dots: u32,
     pub rows: u32,
-    pub grey: Vec<f32>,
+    pub values: Vec<f32>,
 }
 
 impl DotMap {
+    /// Samples the scan bilinearly at every dot centre. The map is stepped along each dot
+    /// row in 40.24 fixed point and interpolated with 8-bit weights, so the inner loop is
+    /// integer arithmetic on four loads, over the run of dots whose 2 × 2 neighbourhood
+    /// lies inside the scan (found once per row); the dots outside are NaN.
     pub fn sample(img: &GrayImage, map: &Affine, dots: u32, rows: u32) -> DotMap {
+        const FRAC: u32 = 24;
+        const ONE: f64 = (1u64 << FRAC) as f64;
+        const TO_GREY: f32 = 1.0 / 65536.0;
         let (w, h) = img.dimensions();
         let raw = img.as_raw();
-        let (wi, hi) = (w as i64, h as i64);
-        let mut grey = Vec::with_capacity(dots as usize * rows as usize);
-        for y in 0..rows {
+        let (wi, hi, wu) = (w as i64, h as i64, w as usize);
+        // Float-to-int casts saturate (NaN → 0) and the stepping wraps: a wild map gives
+        // dots outside the scan (NaN), never a panic.
+        let fixed = |x: f64| (x * ONE).round() as i64;
+        let (du, dv) = (fixed(map.a), fixed(map.d));
+        let n = dots as usize;
+        let mut values = vec![f32::NAN; n * rows as usize];
+        let row_start: Vec<usize> = (0..h as usize).map(|y| y * wu).collect();
+        for (y, out) in values.chunks_exact_mut(n.max(1)).enumerate() {
             // Pixel centres sit at i + 0.5: sample the bilinear surface at (u − ½, v − ½).
-            let (mut u, mut v) = map.apply(0.5, y as f64 + 0.5);
-            u -= 0.5;
-            v -= 0.5;
-            for _ in 0..dots {
-                let (x0, y0) = (u.floor(), v.floor());
-                let (ix, iy) = (x0 as i64, y0 as i64);
-                let val = if ix >= 0 && iy >= 0 && ix + 1 < wi && iy + 1 < hi {
-                    let (fx, fy) = ((u - x0) as f32, (v - y0) as f32);
-                    let i = (iy * wi + ix) as usize;
-                    let p00 = raw[i] as f32;
-                    let p10 = raw[i + 1] as f32;
-                    let p01 = raw[i + w as usize] as f32;
-                    let p11 = raw[i + w as usize + 1] as f32;
-                    let top = p00 + (p10 - p00) * fx;
-                    let bot = p01 + (p11 - p01) * fx;
-                    top + (bot - top) * fy
-                } else {
-                    f32::NAN
-                };
-                grey.push(val);
-                u += map.a;
-                v += map.d;
+            let (u, v) = map.apply(0.5, y as f64 + 0.5);
+            let (u0, v0) = (fixed(u - 0.5), fixed(v - 0.5));
+            let at = |x: usize| {
+                let k = x as i64;
+                (
+                    u0.wrapping_add(du.wrapping_mul(k)),
+                    v0.wrapping_add(dv.wrapping_mul(k)),
+                )
+            };
+            let inside = |x: usize| {
+                let (fu, fv) = at(x);
+                let (ix, iy) = (fu >> FRAC, fv >> FRAC);
+                ix >= 0 && iy >= 0 && ix + 1 < wi && iy + 1 < hi
+            };
+            // The map is affine, so the dots inside form one run.
+            let Some(first) = (0..n).find(|&x| inside(x)) else {
+                continue;
+            };
+            let end = (first..n)
+                .rev()
+                .find(|&x| inside(x))
+                .map_or(first, |x| x + 1);
+            let (mut fu, mut fv) = at(first);
+            for o in &mut out[first..end] {
+                // 8-bit weights, lerps as p0·256 + (p1 − p0)·f: three multiplies, exact in
+                // integers and in f32.
+                let (ix, iy) = ((fu >> FRAC) as usize, (fv >> FRAC) as usize);
+                let fx = ((fu >> (FRAC - 8)) & 255) as i32;
+                let fy = ((fv >> (FRAC - 8)) & 255) as i32;
+                let i = row_start[iy] + ix;
+                let q = &raw[i..i + wu + 2];
+                let (p00, p10) = (q[0] as i32, q[1] as i32);
+                let (p01, p11) = (q[wu] as i32, q[wu + 1] as i32);
+                let t = (p00 << 8) + (p10 - p00) * fx;
+                let b = (p01 << 8) + (p11 - p01) * fx;
+                *o = ((t << 8) + (b - t) * fy) as f32 * TO_GREY;
+                fu = fu.wrapping_add(du);
+                fv = fv.wrapping_add(dv);
             }
         }
-        DotMap { dots, rows, grey }
+        DotMap { dots, rows, values }
     }
 
     pub fn at(&self, x: u32, y: u32) -> f32 {
-        self.grey[(y * self.dots + x) as usize]
+        self.values[(y * self.dots + x) as usize]
     }
 
     pub fn row(&self, y: u32) -> &[f32] {
         let s = (y * self.dots) as usize;
-        &self.grey[s..s + self.dots as usize]
+        &self.values[s..s + self.dots as usize]
+    }
+
+    /// The same dots as coverage under `cal` (NaN stays NaN): computed once, so the
+    /// profiles that follow only add.
+    pub fn to_coverage(&self, cal: &Calibration) -> DotMap {
+        DotMap {
+            dots: self.dots,
+            rows: self.rows,
+            values: self.values.iter().map(|&g| cal.coverage(g)).collect(),
+        }
     }
 
     /// Fraction of dots that fell inside the scan.
     pub fn inside_fraction(&self) -> f64 {
-        let n = self.grey.iter().filter(|g| !g.is_nan()).count();
-        n as f64 / self.grey.len().max(1) as f64
+        let n = self.values.iter().filter(|g| !g.is_nan()).count();
+        n as f64 / self.values.len().max(1) as f64
     }
 }
 
@@ -86,6 +126,45 @@ impl Calibration {
     pub fn solid_density(&self) -> f64 {
         self.density(self.solid)
     }
+}
+
+/// Sum and count of the non-NaN values. Eight independent partial sums, so the
+/// additions overlap instead of waiting on each other.
+pub fn finite_sum(vals: &[f32]) -> (f64, u32) {
+    let mut sums = [0f64; 8];
+    let mut counts = [0u32; 8];
+    let chunks = vals.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for ((s, n), &v) in sums.iter_mut().zip(counts.iter_mut()).zip(chunk) {
+            let ok = !v.is_nan();
+            *s += if ok { v as f64 } else { 0.0 };
+            *n += ok as u32;
+        }
+    }
+    for (i, &v) in tail.iter().enumerate() {
+        if !v.is_nan() {
+            sums[i] += v as f64;
+            counts[i] += 1;
+        }
+    }
+    (sums.iter().sum(), counts.iter().sum())
+}
+
+/// [`finite_sum`] over the values at `at`.
+pub fn finite_sum_at(vals: &[f32], at: &[usize]) -> (f64, u32) {
+    let mut sums = [0f64; 4];
+    let mut counts = [0u32; 4];
+    for quad in at.chunks(4) {
+        for ((s, n), &i) in sums.iter_mut().zip(counts.iter_mut()).zip(quad) {
+            let v = vals.get(i).copied().unwrap_or(f32::NAN);
+            if !v.is_nan() {
+                *s += v as f64;
+                *n += 1;
+            }
+        }
+    }
+    (sums.iter().sum(), counts.iter().sum())
 }
 
 /// Median of the finite values (NaN-free), or None.
@@ -129,4 +208,49 @@ pub fn white_sites(bitmap: &Bitmap, layout: &Layout) -> Vec<(u32, u32)> {
         y += 3;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Luma;
+
+    #[test]
+    fn finite_sums_skip_nan_and_keep_the_tail() {
+        let vals: Vec<f32> = (0..21)
+            .map(|i| if i % 5 == 0 { f32::NAN } else { i as f32 })
+            .collect();
+        let want: f64 = (0..21).filter(|i| i % 5 != 0).map(|i| i as f64).sum();
+        assert_eq!(finite_sum(&vals), (want, 16));
+        assert_eq!(finite_sum(&[]), (0.0, 0));
+        assert_eq!(finite_sum_at(&vals, &[1, 5, 20, 7, 99]), (8.0, 2));
+    }
+
+    #[test]
+    fn sampling_interpolates_and_marks_dots_off_the_scan() {
+        // A horizontal ramp: grey = 10·u at pixel u.
+        let img = GrayImage::from_fn(40, 20, |u, _| Luma([(u * 10).min(255) as u8]));
+        // Two pixels per dot, shifted right by 3 px; dot x's centre is at u = 2x + 4.
+        let map = Affine {
+            a: 2.0,
+            b: 0.0,
+            c: 3.0,
+            d: 0.0,
+            e: 2.0,
+            f: 0.0,
+        };
+        let m = DotMap::sample(&img, &map, 20, 5);
+        // Sampled at u − ½ = 2x + 3.5: between pixels 2x+3 and 2x+4.
+        assert!((m.at(0, 0) - 35.0).abs() < 0.1, "{}", m.at(0, 0));
+        assert!((m.at(5, 2) - 135.0).abs() < 0.1, "{}", m.at(5, 2));
+        // x = 18 → u = 40: off the right edge.
+        assert!(m.at(18, 0).is_nan());
+        let cal = Calibration {
+            white: 200.0,
+            solid: 0.0,
+        };
+        let c = m.to_coverage(&cal);
+        assert!((c.at(0, 0) - 0.825).abs() < 1e-3);
+        assert!(c.at(18, 0).is_nan());
+    }
 }

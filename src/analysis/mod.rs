@@ -13,7 +13,7 @@ pub mod register;
 use crate::defect::DefectKind;
 use crate::pattern::{self, BandKind, Edge, Pattern, PatternId, PatternKind};
 use crate::verdict::Verdict;
-use dotmap::{median, Calibration, DotMap};
+use dotmap::{finite_sum, finite_sum_at, median, Calibration, DotMap};
 use image::GrayImage;
 use register::{FiducialMatch, Registration};
 use serde::{Deserialize, Serialize};
@@ -269,20 +269,28 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         return a;
     }
     // Of the registrations that fit the marks, take the first under which the id strip
-    // reads back (it settles which marks are which when some are missing).
+    // reads back (it settles which marks are which when some are missing). The first is
+    // nearly always it, so its whole page is sampled at once; the others only their header.
+    let header_rows = pattern::HEADER_ROWS.min(layout.rows);
+    let mut first = None;
     let mut chosen = None;
     for (i, r) in regs.iter().enumerate() {
-        let (read, copies) = header_id(img, r, layout, survey.white);
+        let rows = if i == 0 { layout.rows } else { header_rows };
+        let m = DotMap::sample(img, &r.map, layout.dots, rows);
+        let (read, copies) = header_id(&m, r, layout, survey.white);
         if read.is_some() {
-            chosen = Some((i, read, copies));
+            chosen = Some((i, read, copies, (i == 0).then_some(m)));
             break;
         }
+        if i == 0 {
+            first = Some(m);
+        }
     }
-    let (idx, read, copies) = chosen.unwrap_or((0, None, 0));
+    let (idx, read, copies, map) = chosen.unwrap_or((0, None, 0, first));
     let Some(reg) = regs.into_iter().nth(idx) else {
         return a;
     };
-    let map = DotMap::sample(img, &reg.map, layout.dots, layout.rows);
+    let map = map.unwrap_or_else(|| DotMap::sample(img, &reg.map, layout.dots, layout.rows));
     a.registration = Some(registration_info(
         &reg,
         layout.fiducials.len(),
@@ -365,7 +373,13 @@ fn identify_other(
             if reg.found() < 3 {
                 continue;
             }
-            if let (Some(pid), _) = header_id(img, &reg, &layout, survey.white) {
+            let m = DotMap::sample(
+                img,
+                &reg.map,
+                layout.dots,
+                pattern::HEADER_ROWS.min(layout.rows),
+            );
+            if let (Some(pid), _) = header_id(&m, &reg, &layout, survey.white) {
                 if pid.kind != expected_kind || pid.dots != expected_dots {
                     return Some(pid);
                 }
@@ -375,16 +389,15 @@ fn identify_other(
     None
 }
 
-/// Reads the id strip under a registration, from the header rows only, with the solid
-/// reference taken from the marks found in the header.
+/// Reads the id strip from a dot map of (at least) the header rows under a registration,
+/// with the solid reference taken from the marks found in the header.
 fn header_id(
-    img: &GrayImage,
+    map: &DotMap,
     reg: &Registration,
     layout: &pattern::Layout,
     white: f64,
 ) -> (Option<PatternId>, u32) {
-    let rows = pattern::HEADER_ROWS.min(layout.rows);
-    let map = DotMap::sample(img, &reg.map, layout.dots, rows);
+    let rows = pattern::HEADER_ROWS.min(map.rows);
     let mut solid: Vec<f32> = Vec::new();
     for (f, m) in layout.fiducials.iter().zip(&reg.fiducials) {
         if m.found.is_none() || f.y + f.size > rows {
@@ -398,7 +411,7 @@ fn header_id(
         }
     }
     let solid = median(&mut solid).unwrap_or(white * 0.3);
-    idread::read(&map, &layout.id_strips, 0.15 * (white - solid))
+    idread::read(map, &layout.id_strips, 0.15 * (white - solid))
 }
 
 fn registration_info(reg: &Registration, expected: usize, inside: f64) -> RegistrationInfo {
@@ -458,6 +471,7 @@ fn band_kind_name(k: &BandKind) -> &'static str {
 fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern) {
     let layout = &pattern.layout;
     let dots = layout.dots as usize;
+    let cov = map.to_coverage(cal);
 
     // Per-row share of expected ink: the printed length. The whole row's coverage is
     // summed (blur moves ink between columns but keeps its total), so thin lines and
@@ -465,12 +479,7 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
     let mut ink_rows: Vec<Option<f64>> = Vec::with_capacity(layout.rows as usize);
     for y in 0..layout.rows {
         let want: u32 = pattern.bitmap.row(y).iter().map(|&b| b as u32).sum();
-        let got: f64 = map
-            .row(y)
-            .iter()
-            .filter(|g| !g.is_nan())
-            .map(|&g| cal.coverage(g) as f64)
-            .sum();
+        let got = finite_sum(cov.row(y)).0;
         ink_rows.push((want >= 8).then(|| got / want as f64));
     }
     let (printed_end, truncated) = defects::truncation(&ink_rows, layout.ink_end);
@@ -488,9 +497,9 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
         let rows = (b.row_end.min(printed_end).saturating_sub(b.row_start)) / 8 * 8;
         for y in b.row_start..b.row_start + rows {
             have_full = true;
-            for (c, g) in map.row(y).iter().enumerate() {
-                if !g.is_nan() {
-                    col_sum[c] += cal.coverage(*g) as f64;
+            for (c, v) in cov.row(y).iter().enumerate() {
+                if !v.is_nan() {
+                    col_sum[c] += *v as f64;
                     col_want[c] += b.coverage;
                 }
             }
@@ -508,25 +517,22 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
     // profiles (coverage over the rows that printed).
     for b in &layout.bands {
         let (c0, c1) = (b.col_start as usize, b.col_end as usize);
-        let (mut cov, mut refl, mut n) = (0.0f64, 0.0f64, 0u64);
+        let (mut sum, mut refl, mut n) = (0.0f64, 0.0f64, 0u64);
         let mut col_sum = vec![0.0f64; c1 - c0];
         let mut col_n = vec![0u32; c1 - c0];
         let mut rows = Vec::with_capacity(b.rows() as usize);
         for y in b.row_start..b.row_end {
-            let (mut rs, mut rn) = (0.0f64, 0u32);
-            for (i, g) in map.row(y)[c0..c1].iter().enumerate() {
-                if g.is_nan() {
-                    continue;
-                }
-                let v = cal.coverage(*g) as f64;
-                rs += v;
-                rn += 1;
-                if y < printed_end {
-                    cov += v;
-                    refl += *g as f64;
-                    n += 1;
-                    col_sum[i] += v;
-                    col_n[i] += 1;
+            let row = &cov.row(y)[c0..c1];
+            let (rs, rn) = finite_sum(row);
+            if y < printed_end {
+                sum += rs;
+                n += rn as u64;
+                refl += finite_sum(&map.row(y)[c0..c1]).0;
+                for ((s, k), &v) in col_sum.iter_mut().zip(col_n.iter_mut()).zip(row) {
+                    if !v.is_nan() {
+                        *s += v as f64;
+                        *k += 1;
+                    }
                 }
             }
             rows.push(if rn > 0 {
@@ -541,7 +547,7 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
             row_start: b.row_start,
             row_end: b.row_end,
             expected_coverage: b.coverage,
-            coverage: (n > 0).then(|| cov / n as f64),
+            coverage: (n > 0).then(|| sum / n as f64),
             density: (n > 0).then(|| cal.density(refl / n as f64)),
             columns: col_sum
                 .iter()
@@ -564,7 +570,7 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
     }
 
     // Isolated elements.
-    let elements = element_strengths(map, cal, pattern, printed_end);
+    let elements = element_strengths(&cov, pattern, printed_end);
     if let Some(s) = &elements {
         let extra = defects::element_defects(s, &found);
         found.extend(extra);
@@ -599,15 +605,8 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
             }
             let mut run = Vec::new();
             for y in b.row_start..b.row_end.min(printed_end) {
-                let row = map.row(y);
-                let (mut s, mut n) = (0.0, 0);
-                for &c in &good {
-                    let g = row[c];
-                    if !g.is_nan() {
-                        s += cal.coverage(g) as f64;
-                        n += 1;
-                    }
-                }
+                let row = cov.row(y);
+                let (s, n) = finite_sum_at(row, &good);
                 if n > 0 {
                     run.push((y, s / n as f64));
                 }
@@ -652,12 +651,7 @@ fn round4(v: f64) -> f64 {
 
 /// Strength of every isolated element: coverage integrated over its period window, over
 /// the rows of its staircase step, relative to the median element.
-fn element_strengths(
-    map: &DotMap,
-    cal: &Calibration,
-    pattern: &Pattern,
-    printed_end: u32,
-) -> Option<Vec<f64>> {
+fn element_strengths(cov: &DotMap, pattern: &Pattern, printed_end: u32) -> Option<Vec<f64>> {
     let dots = pattern.layout.dots as i64;
     let mut s = vec![f64::NAN; dots as usize];
     let mut any = false;
@@ -674,7 +668,7 @@ fn element_strengths(
         while c < dots {
             let (mut acc, mut n) = (0.0, 0u32);
             for y in r0..r1 {
-                let row = map.row(y);
+                let row = cov.row(y);
                 let mut line = 0.0;
                 let mut ok = true;
                 for dx in -half..=half {
@@ -682,12 +676,12 @@ fn element_strengths(
                     if x < 0 || x >= dots {
                         continue;
                     }
-                    let g = row[x as usize];
-                    if g.is_nan() {
+                    let v = row[x as usize];
+                    if v.is_nan() {
                         ok = false;
                         break;
                     }
-                    line += cal.coverage(g) as f64;
+                    line += v as f64;
                 }
                 if ok {
                     acc += line;

@@ -111,31 +111,75 @@ impl Registration {
     }
 }
 
+/// Longest side, in pixels, of the reduced image the survey labels: about 150 dpi for an
+/// 80 mm receipt on a bed with margins, so a 32-dot mark is at least 20 reduced pixels
+/// and its 12-dot quiet zone at least 6 on a scan of 150 dpi or more.
+const SURVEY_WIDTH: u32 = 560;
+
 /// Looks at the whole scan once: paper white, how much ink, and the square blobs.
+///
+/// The scan is reduced by box-averaging `f × f` blocks (one pass over the pixels, rows
+/// summed into 16-bit accumulators so it vectorises); everything else works on the
+/// reduced image, and only the mark centres are refined at full resolution.
 pub fn survey(img: &GrayImage) -> Survey {
     let (w, h) = img.dimensions();
-    let f = (w / 1100).max(1);
+    // Rows are summed into a u16 per column: at most 16 rows of 255.
+    let f = (w / SURVEY_WIDTH).clamp(1, 16);
     let (rw, rh) = (w / f, h / f);
-    let mut reduced = vec![0u8; (rw * rh) as usize];
-    let mut hist = [0u64; 256];
-    // Box-average f×f blocks, row-major.
-    let mut acc = vec![0u32; rw as usize];
+    if rw == 0 || rh == 0 {
+        return Survey {
+            white: 255.0,
+            dark_fraction: 0.0,
+            threshold: 128.0,
+            candidates: Vec::new(),
+        };
+    }
+    let (fu, rw_us, w_us) = (f as usize, rw as usize, w as usize);
+    let mut reduced = vec![0u8; rw_us * rh as usize];
+    let mut acc = vec![0u16; rw_us * fu];
     let raw = img.as_raw();
-    for ry in 0..rh {
-        acc.iter_mut().for_each(|a| *a = 0);
-        for dy in 0..f {
-            let y = (ry * f + dy) as usize;
-            let row = &raw[y * w as usize..(y + 1) * w as usize];
-            for (rx, a) in acc.iter_mut().enumerate() {
-                let s = &row[rx * f as usize..(rx + 1) * f as usize];
-                *a += s.iter().map(|&p| p as u32).sum::<u32>();
+    // s / (f·f) as a multiply: exact for s ≤ 255·f·f, since the rounding of the reciprocal
+    // adds less than s / 2³² < 1 / (f·f).
+    let recip = (1u64 << 32).div_ceil((f * f) as u64);
+    for (ry, out) in reduced.chunks_exact_mut(rw_us).enumerate() {
+        acc.fill(0);
+        let first = ry * fu;
+        for row in raw[first * w_us..(first + fu) * w_us].chunks_exact(w_us) {
+            for (a, &p) in acc.iter_mut().zip(&row[..rw_us * fu]) {
+                *a += p as u16;
             }
         }
-        let n = f * f;
-        for (rx, a) in acc.iter().enumerate() {
-            let v = (a / n) as u8;
-            reduced[(ry * rw) as usize + rx] = v;
-            hist[v as usize] += 1;
+        match fu {
+            1 => block_means::<1>(&acc, out, recip),
+            2 => block_means::<2>(&acc, out, recip),
+            3 => block_means::<3>(&acc, out, recip),
+            4 => block_means::<4>(&acc, out, recip),
+            5 => block_means::<5>(&acc, out, recip),
+            6 => block_means::<6>(&acc, out, recip),
+            8 => block_means::<8>(&acc, out, recip),
+            _ => {
+                for (o, block) in out.iter_mut().zip(acc.chunks_exact(fu)) {
+                    let s: u64 = block.iter().map(|&v| v as u64).sum();
+                    *o = ((s * recip) >> 32) as u8;
+                }
+            }
+        }
+    }
+    // Four histograms side by side, so runs of equal values do not wait on one counter.
+    let mut hists = [[0u64; 256]; 4];
+    let quads = reduced.chunks_exact(4);
+    for &v in quads.remainder() {
+        hists[0][v as usize] += 1;
+    }
+    for q in quads {
+        for (h, &v) in hists.iter_mut().zip(q) {
+            h[v as usize] += 1;
+        }
+    }
+    let mut hist = [0u64; 256];
+    for h in &hists {
+        for (t, &n) in hist.iter_mut().zip(h) {
+            *t += n;
         }
     }
     let total: u64 = hist.iter().sum();
@@ -159,6 +203,14 @@ pub fn survey(img: &GrayImage) -> Survey {
         dark_fraction,
         threshold,
         candidates,
+    }
+}
+
+/// Means of blocks of `F` column sums, `F` known at compile time so the block sum unrolls.
+fn block_means<const F: usize>(acc: &[u16], out: &mut [u8], recip: u64) {
+    for (o, block) in out.iter_mut().zip(acc.chunks_exact(F)) {
+        let s: u32 = block.iter().map(|&v| v as u32).sum();
+        *o = ((s as u64 * recip) >> 32) as u8;
     }
 }
 
@@ -202,32 +254,27 @@ fn blobs(
     img: &GrayImage,
 ) -> Vec<Candidate> {
     let (rw_us, rh_us) = (rw as usize, rh as usize);
-    // Dark mask after a 3×3 dark dilation (closes one-pixel white lines such as a dead
-    // element through a mark).
+    // Dark where the 3×3 minimum is below the threshold: a dark dilation that closes
+    // one-pixel white lines such as a dead element through a mark. Separable: along
+    // rows first, then along columns one output row at a time.
     let t = threshold as u8;
-    // Separable 3×3 minimum: along rows, then along columns; row-major throughout.
     let mut hmin = vec![255u8; rw_us * rh_us];
-    for y in 0..rh_us {
-        let src = &reduced[y * rw_us..(y + 1) * rw_us];
-        let dst = &mut hmin[y * rw_us..(y + 1) * rw_us];
-        for x in 0..rw_us {
-            let a = src[x.saturating_sub(1)];
-            let b = src[(x + 1).min(rw_us - 1)];
-            dst[x] = src[x].min(a).min(b);
+    for (src, dst) in reduced
+        .chunks_exact(rw_us)
+        .zip(hmin.chunks_exact_mut(rw_us))
+    {
+        dst[0] = src[0].min(src[rw_us.min(2) - 1]);
+        dst[rw_us - 1] = src[rw_us - 1].min(src[rw_us.saturating_sub(2)]);
+        if rw_us > 2 {
+            let (l, m, r) = (&src[..rw_us - 2], &src[1..rw_us - 1], &src[2..]);
+            for (((d, &a), &b), &c) in dst[1..rw_us - 1].iter_mut().zip(l).zip(m).zip(r) {
+                *d = a.min(b).min(c);
+            }
         }
     }
-    let mut mask = vec![false; rw_us * rh_us];
-    for y in 0..rh_us {
-        let up = &hmin[y.saturating_sub(1) * rw_us..][..rw_us];
-        let mid = &hmin[y * rw_us..][..rw_us];
-        let down = &hmin[(y + 1).min(rh_us - 1) * rw_us..][..rw_us];
-        let out = &mut mask[y * rw_us..(y + 1) * rw_us];
-        for x in 0..rw_us {
-            out[x] = up[x].min(mid[x]).min(down[x]) < t;
-        }
-    }
-    // Union-find labelling, 4-connected, with each provisional label's area and bounding
-    // box gathered in the same pass and merged into its root at the end.
+    // Connected dark runs, 4-connected: each row's runs join the overlapping runs of the
+    // row above (union-find over run labels), and every run adds its length and extent to
+    // its label's statistics. The work goes with the number of runs, not of pixels.
     #[derive(Clone, Copy)]
     struct Stat {
         area: u64,
@@ -235,6 +282,12 @@ fn blobs(
         x1: usize,
         y0: usize,
         y1: usize,
+    }
+    #[derive(Clone, Copy)]
+    struct Run {
+        x0: usize,
+        x1: usize,
+        label: u32,
     }
     fn find(p: &mut [u32], mut i: u32) -> u32 {
         while p[i as usize] != i {
@@ -245,47 +298,66 @@ fn blobs(
     }
     let mut parent: Vec<u32> = Vec::new();
     let mut stats: Vec<Stat> = Vec::new();
-    let mut label = vec![u32::MAX; rw_us * rh_us];
+    let mut above: Vec<Run> = Vec::new();
+    let mut here: Vec<Run> = Vec::new();
+    let mut line = vec![false; rw_us];
     for y in 0..rh_us {
-        for x in 0..rw_us {
-            let i = y * rw_us + x;
-            if !mask[i] {
+        let up = &hmin[y.saturating_sub(1) * rw_us..][..rw_us];
+        let mid = &hmin[y * rw_us..][..rw_us];
+        let down = &hmin[(y + 1).min(rh_us - 1) * rw_us..][..rw_us];
+        for (((o, &u), &m), &d) in line.iter_mut().zip(up).zip(mid).zip(down) {
+            *o = u.min(m).min(d) < t;
+        }
+        here.clear();
+        let mut j = 0;
+        let mut x = 0;
+        while x < rw_us {
+            if !line[x] {
+                x += 1;
                 continue;
             }
-            let left = if x > 0 { label[i - 1] } else { u32::MAX };
-            let up = if y > 0 { label[i - rw_us] } else { u32::MAX };
-            let l = match (left != u32::MAX, up != u32::MAX) {
-                (false, false) => {
-                    parent.push(parent.len() as u32);
-                    stats.push(Stat {
-                        area: 0,
-                        x0: x,
-                        x1: x,
-                        y0: y,
-                        y1: y,
-                    });
-                    parent.len() as u32 - 1
+            let x0 = x;
+            while x < rw_us && line[x] {
+                x += 1;
+            }
+            let x1 = x;
+            // Runs above that end before this one starts cannot touch later runs either.
+            while j < above.len() && above[j].x1 <= x0 {
+                j += 1;
+            }
+            let mut label = u32::MAX;
+            let mut k = j;
+            while k < above.len() && above[k].x0 < x1 {
+                let r = find(&mut parent, above[k].label);
+                if label == u32::MAX {
+                    label = r;
+                } else if r != label {
+                    let (lo, hi) = (label.min(r), label.max(r));
+                    parent[hi as usize] = lo;
+                    label = lo;
                 }
-                (true, false) => left,
-                (false, true) => up,
-                (true, true) => {
-                    if left != up {
-                        let (a, b) = (find(&mut parent, left), find(&mut parent, up));
-                        if a != b {
-                            parent[a.max(b) as usize] = a.min(b);
-                        }
-                    }
-                    left
-                }
-            };
-            label[i] = l;
-            let st = &mut stats[l as usize];
-            st.area += 1;
-            st.x0 = st.x0.min(x);
-            st.x1 = st.x1.max(x);
+                k += 1;
+            }
+            if label == u32::MAX {
+                label = parent.len() as u32;
+                parent.push(label);
+                stats.push(Stat {
+                    area: 0,
+                    x0,
+                    x1: x1 - 1,
+                    y0: y,
+                    y1: y,
+                });
+            }
+            let st = &mut stats[label as usize];
+            st.area += (x1 - x0) as u64;
+            st.x0 = st.x0.min(x0);
+            st.x1 = st.x1.max(x1 - 1);
             st.y0 = st.y0.min(y);
             st.y1 = st.y1.max(y);
+            here.push(Run { x0, x1, label });
         }
+        std::mem::swap(&mut above, &mut here);
     }
     let mut merged: Vec<Option<Stat>> = vec![None; stats.len()];
     for (l, &s) in stats.iter().enumerate() {

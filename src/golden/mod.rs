@@ -10,7 +10,6 @@ pub use judge::{judge, judge_with, Comparison, Finding, Judgement};
 use crate::analysis::Analysis;
 use crate::util::fsio::write_atomic;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA: &str = "printrig.golden/1";
@@ -168,10 +167,7 @@ impl Golden {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::util::sha256_hex;
 
 pub use crate::util::clock::now_rfc3339;
 
@@ -181,7 +177,7 @@ pub fn bless(
     model: &str,
     condition: Option<&str>,
     scan_name: &str,
-    scan_bytes: &[u8],
+    scan_sha256: &str,
     allow_defects: bool,
 ) -> Result<Golden, GoldenError> {
     let (Some(reg), Some(cal), Some(prof)) = (&a.registration, &a.calibration, &a.profiles) else {
@@ -230,7 +226,7 @@ pub fn bless(
         tolerances: Tolerances::default(),
         provenance: Provenance {
             scan: scan_name.into(),
-            scan_sha256: sha256_hex(scan_bytes),
+            scan_sha256: scan_sha256.into(),
             tool: "printrig".into(),
             tool_version: crate::VERSION.into(),
             blessed_at: now_rfc3339(),

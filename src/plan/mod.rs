@@ -24,7 +24,6 @@ pub use station::{
     SIM_NOMINAL_VOLTAGE,
 };
 
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 /// The simulated stations shipped in `rig/stations/sim.toml`, built into the binary: what
@@ -66,16 +65,7 @@ fn utf8<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, PlanErrors> {
     })
 }
 
-/// SHA-256 of some bytes, lowercase hex.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub(crate) use crate::util::sha256_hex;
 
 #[cfg(test)]
 mod tests {

@@ -476,7 +476,7 @@ fn check_scan(
 ) -> StepResult<Checked> {
     let pattern = pattern::render(case.pattern, dots, case.serial)
         .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
-    let (img, _) = crate::scanfile::read_scan(scan)
+    let img = crate::scanfile::read_scan(scan)
         .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
     let mut a = crate::analysis::analyze(&img, &pattern);
     let tol: Option<Tolerances> = Some(
