@@ -142,9 +142,14 @@ pub fn survey(img: &GrayImage) -> Survey {
     // adds less than s / 2³² < 1 / (f·f).
     let recip = (1u64 << 32).div_ceil((f * f) as u64);
     for (ry, out) in reduced.chunks_exact_mut(rw_us).enumerate() {
-        acc.fill(0);
         let first = ry * fu;
-        for row in raw[first * w_us..(first + fu) * w_us].chunks_exact(w_us) {
+        let mut rows = raw[first * w_us..(first + fu) * w_us].chunks_exact(w_us);
+        if let Some(row) = rows.next() {
+            for (a, &p) in acc.iter_mut().zip(&row[..rw_us * fu]) {
+                *a = p as u16;
+            }
+        }
+        for row in rows {
             for (a, &p) in acc.iter_mut().zip(&row[..rw_us * fu]) {
                 *a += p as u16;
             }
@@ -266,9 +271,15 @@ fn blobs(
         dst[0] = src[0].min(src[rw_us.min(2) - 1]);
         dst[rw_us - 1] = src[rw_us - 1].min(src[rw_us.saturating_sub(2)]);
         if rw_us > 2 {
-            let (l, m, r) = (&src[..rw_us - 2], &src[1..rw_us - 1], &src[2..]);
-            for (((d, &a), &b), &c) in dst[1..rw_us - 1].iter_mut().zip(l).zip(m).zip(r) {
-                *d = a.min(b).min(c);
+            let n = rw_us - 2;
+            let (l, m, r, d) = (
+                &src[..n],
+                &src[1..n + 1],
+                &src[2..n + 2],
+                &mut dst[1..n + 1],
+            );
+            for x in 0..n {
+                d[x] = l[x].min(m[x]).min(r[x]);
             }
         }
     }
