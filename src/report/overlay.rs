@@ -2,21 +2,38 @@
 //! defect marked in printer dot space mapped onto the scan.
 
 use crate::analysis::{Analysis, Axis};
-use image::{GrayImage, Rgb, RgbImage};
+use image::{GrayImage, RgbImage};
 
 /// Longest side of the overlay in pixels.
 pub const MAX_SIDE: u32 = 1600;
 
 fn blend(img: &mut RgbImage, x: u32, y: u32, c: [u8; 3], alpha: f32) {
     if x < img.width() && y < img.height() {
-        let p = img.get_pixel_mut(x, y);
-        for (ch, &want) in p.0.iter_mut().zip(&c) {
-            *ch = (*ch as f32 * (1.0 - alpha) + want as f32 * alpha) as u8;
+        blend_span(img, x, x, y, c, alpha);
+    }
+}
+
+/// Blends pixels `x0..=x1` of row `y` (clipped to the image) with a colour.
+fn blend_span(img: &mut RgbImage, x0: u32, x1: u32, y: u32, c: [u8; 3], alpha: f32) {
+    let (w, h) = img.dimensions();
+    if y >= h || x0 >= w {
+        return;
+    }
+    let x1 = x1.min(w - 1);
+    let row = y as usize * w as usize * 3;
+    let Some(span) = img.get_mut(row + x0 as usize * 3..row + (x1 as usize + 1) * 3) else {
+        return;
+    };
+    let keep = 1.0 - alpha;
+    for p in span.chunks_exact_mut(3) {
+        for (ch, &want) in p.iter_mut().zip(&c) {
+            *ch = (*ch as f32 * keep + want as f32 * alpha) as u8;
         }
     }
 }
 
-/// Fills a convex quadrilateral (points in order) with a translucent colour.
+/// Fills a convex quadrilateral (points in order) with a translucent colour: the pixels
+/// whose centres lie inside (on an edge counts as inside).
 fn fill_quad(img: &mut RgbImage, q: [(f64, f64); 4], c: [u8; 3], alpha: f32) {
     let minx = q.iter().map(|p| p.0).fold(f64::INFINITY, f64::min).max(0.0) as u32;
     let maxx = q
@@ -30,26 +47,28 @@ fn fill_quad(img: &mut RgbImage, q: [(f64, f64); 4], c: [u8; 3], alpha: f32) {
         .map(|p| p.1)
         .fold(f64::NEG_INFINITY, f64::max)
         .min(img.height() as f64) as u32;
-    for y in miny..maxy {
-        for x in minx..maxx {
-            let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
-            let mut sign = 0i32;
-            let mut inside = true;
-            for i in 0..4 {
-                let (a, b) = (q[i], q[(i + 1) % 4]);
-                let cross = (b.0 - a.0) * (py - a.1) - (b.1 - a.1) * (px - a.0);
-                let s = if cross >= 0.0 { 1 } else { -1 };
-                if sign == 0 {
-                    sign = s;
-                } else if s != sign {
-                    inside = false;
-                    break;
-                }
-            }
-            if inside {
-                blend(img, x, y, c, alpha);
+    let inside = |x: u32, y: u32| {
+        let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+        let mut sign = 0i32;
+        for i in 0..4 {
+            let (a, b) = (q[i], q[(i + 1) % 4]);
+            let cross = (b.0 - a.0) * (py - a.1) - (b.1 - a.1) * (px - a.0);
+            let s = if cross >= 0.0 { 1 } else { -1 };
+            if sign == 0 {
+                sign = s;
+            } else if s != sign {
+                return false;
             }
         }
+        true
+    };
+    // A convex shape meets a row in one run: find its ends, fill between.
+    for y in miny..maxy {
+        let Some(x0) = (minx..maxx).find(|&x| inside(x, y)) else {
+            continue;
+        };
+        let x1 = (x0..maxx).rev().find(|&x| inside(x, y)).unwrap_or(x0);
+        blend_span(img, x0, x1, y, c, alpha);
     }
 }
 
@@ -80,12 +99,20 @@ pub fn draw_sized(scan: &GrayImage, a: &Analysis, max_side: u32) -> RgbImage {
     let k = (w.max(h) as f64 / max_side.max(16) as f64).max(1.0);
     let (ow, oh) = (((w as f64) / k) as u32, ((h as f64) / k) as u32);
     let mut img = RgbImage::new(ow.max(1), oh.max(1));
-    for y in 0..img.height() {
-        for x in 0..img.width() {
-            let sx = ((x as f64 + 0.5) * k) as u32;
-            let sy = ((y as f64 + 0.5) * k) as u32;
-            let g = scan.get_pixel(sx.min(w - 1), sy.min(h - 1)).0[0];
-            img.put_pixel(x, y, Rgb([g, g, g]));
+    // Each picture pixel shows the scan pixel under its centre: the source columns are
+    // worked out once, then every row is copied from one scan row.
+    let source = |i: u32, n: u32| (((i as f64 + 0.5) * k) as u32).min(n.saturating_sub(1)) as usize;
+    let columns: Vec<usize> = (0..img.width()).map(|x| source(x, w)).collect();
+    let row_len = img.width() as usize * 3;
+    let scan_w = w as usize;
+    for (y, out) in img.chunks_exact_mut(row_len).enumerate() {
+        let sy = source(y as u32, h);
+        let Some(src) = scan.as_raw().get(sy * scan_w..(sy + 1) * scan_w) else {
+            continue;
+        };
+        for (px, &sx) in out.chunks_exact_mut(3).zip(&columns) {
+            let g = src.get(sx).copied().unwrap_or(0);
+            px.copy_from_slice(&[g, g, g]);
         }
     }
     let red = [220, 30, 30];

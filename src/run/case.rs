@@ -466,8 +466,10 @@ struct Checked {
     thumb: Vec<u8>,
 }
 
+/// Analyses and judges one scan; `bytes` are the file's contents when already read.
 fn check_scan(
     scan: &Path,
+    bytes: Option<&[u8]>,
     case: &CaseWork,
     dots: u32,
     golden: Option<&Golden>,
@@ -476,8 +478,11 @@ fn check_scan(
 ) -> StepResult<Checked> {
     let pattern = pattern::render(case.pattern, dots, case.serial)
         .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
-    let img = crate::scanfile::read_scan(scan)
-        .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
+    let img = match bytes {
+        Some(b) => crate::scanfile::decode_scan(scan, b),
+        None => crate::scanfile::read_scan(scan),
+    }
+    .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
     let mut a = crate::analysis::analyze(&img, &pattern);
     let tol: Option<Tolerances> = Some(
         case.tolerances
@@ -641,19 +646,21 @@ async fn attempt_steps(
         Ok(v)
     })
     .await?;
-    for s in &scans {
-        if let Ok(bytes) = std::fs::read(s) {
-            if let Ok(rel) = s.strip_prefix(&ctx.run_dir) {
-                ctx.record(Event::Artifact {
-                    time: now(),
-                    case: case.info.id.clone(),
-                    attempt: n,
-                    path: rel.to_string_lossy().into_owned(),
-                    sha256: crate::golden::sha256_hex(&bytes),
-                    bytes: bytes.len() as u64,
-                });
-            }
+    // Each scan file is read once: hashed for the journal here, decoded by the analysis.
+    let mut read = Vec::with_capacity(scans.len());
+    for s in scans {
+        let bytes = std::fs::read(&s).ok();
+        if let (Some(bytes), Ok(rel)) = (&bytes, s.strip_prefix(&ctx.run_dir)) {
+            ctx.record(Event::Artifact {
+                time: now(),
+                case: case.info.id.clone(),
+                attempt: n,
+                path: rel.to_string_lossy().into_owned(),
+                sha256: crate::golden::sha256_hex(bytes),
+                bytes: bytes.len() as u64,
+            });
         }
+        read.push((s, bytes));
     }
 
     let golden = match Golden::load(&case.golden) {
@@ -673,11 +680,12 @@ async fn attempt_steps(
                 })
             );
             let resent = work.power_cycle.is_some_and(|p| p.resend);
-            for (i, s) in scans.iter().enumerate() {
+            let count = read.len();
+            for (i, (s, bytes)) in read.into_iter().enumerate() {
                 // A page torn off by a power cut mid-job is expected to be truncated; the
                 // reprint after it is judged in full, whatever the condition expects of
                 // the cut page.
-                let torn = cut_mid_job && (i + 1 < scans.len() || !resent);
+                let torn = cut_mid_job && (i + 1 < count || !resent);
                 let mut expected = work.expected.clone();
                 if torn {
                     expected.push(DefectKind::Truncated);
@@ -685,7 +693,8 @@ async fn attempt_steps(
                     expected.retain(|k| *k != DefectKind::Truncated);
                 }
                 out.push(check_scan(
-                    s,
+                    &s,
+                    bytes.as_deref(),
                     &work,
                     dots,
                     golden.as_ref(),

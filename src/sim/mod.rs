@@ -20,6 +20,7 @@ pub use printer::{print_job, PrintOutcome, SimPrinter, Stop};
 pub use scanner::{scan, Scan, ScanError, ScanSettings, ScanTruth, PAPER_DPI};
 
 use crate::util::rng::Rng;
+use std::sync::OnceLock;
 
 /// Grey level of blank paper on the simulated page (the scanner maps it to its white).
 pub const PAPER_WHITE: f64 = 250.0;
@@ -50,6 +51,33 @@ impl Normals {
         let i = (key >> (64 - Self::BITS)) as usize;
         self.table.get(i).copied().unwrap_or(0.0)
     }
+}
+
+/// Blocks in [`normal_blocks`].
+pub(crate) const NORMAL_BLOCKS: usize = 1 << 14;
+
+/// A fixed table of standard normal values in blocks of four (read with one load), drawn
+/// once per process from a constant seed and scaled to mean 0 and variance 1 exactly. A
+/// scan picks its own path through it from its seed, so noise stays deterministic for a
+/// seed without drawing a table per scan.
+pub(crate) fn normal_blocks() -> &'static [[f32; 4]; NORMAL_BLOCKS] {
+    static TABLE: OnceLock<Box<[[f32; 4]; NORMAL_BLOCKS]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut rng = Rng::new(0x4E4F_524D_414C_5321);
+        let v: Vec<f64> = (0..4 * NORMAL_BLOCKS).map(|_| rng.normal()).collect();
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let sd = (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+        let sd = if sd > 0.0 { sd } else { 1.0 };
+        let blocks: Vec<[f32; 4]> = v
+            .chunks_exact(4)
+            .map(|c| [c[0], c[1], c[2], c[3]].map(|x| ((x - mean) / sd) as f32))
+            .collect();
+        blocks
+            .into_boxed_slice()
+            .try_into()
+            .unwrap_or_else(|_| Box::new([[0.0; 4]; NORMAL_BLOCKS]))
+    })
 }
 
 /// A 64-bit mixing function (the SplitMix64 finaliser): neighbouring inputs give
@@ -85,6 +113,20 @@ impl KeyStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_normal_table_is_standard_and_fixed() {
+        let blocks = normal_blocks();
+        let t = blocks.as_flattened();
+        let n = t.len() as f64;
+        let mean = t.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let var = t.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+        assert!(mean.abs() < 1e-6, "mean {mean}");
+        assert!((var - 1.0).abs() < 1e-5, "var {var}");
+        let beyond_2 = t.iter().filter(|x| x.abs() > 2.0).count() as f64 / n;
+        assert!((beyond_2 - 0.0455).abs() < 0.005, "tail {beyond_2}");
+        assert!(std::ptr::eq(blocks, normal_blocks()));
+    }
 
     #[test]
     fn normals_table_has_unit_spread_along_a_key_stream() {

@@ -10,7 +10,7 @@
 //! [`ScanTruth::dot_to_px`] maps these continuous coordinates exactly. A positive skew
 //! turns the print clockwise as seen in the scan (image rows run downwards).
 
-use super::{mix, KeyStream, Normals, INK_BLACK, PAPER_WHITE};
+use super::{mix, normal_blocks, INK_BLACK, NORMAL_BLOCKS, PAPER_WHITE};
 use crate::util::rng::Rng;
 use image::GrayImage;
 use serde::{Deserialize, Serialize};
@@ -283,51 +283,40 @@ pub fn scan(paper: &GrayImage, settings: &ScanSettings) -> Result<Scan, ScanErro
     // shifted into the padded buffer.
     let det = a * e - b * d;
     let (ia, ib, id, ie) = (e / det, -b / det, -d / det, a / det);
-    let inv = |u: f64, v: f64| {
-        let (du, dv) = (u - c, v - f);
-        (
-            ia * du + ib * dv - 0.5 + pad as f64,
-            id * du + ie * dv - 0.5 + pad as f64,
-        )
+    let mut sampler = Sampler::new(&src, [ia, ib, c, id, ie, f], pad as f64, width);
+
+    // Sensor: levels and noise; the gain is folded into the vertical blur weights.
+    let noise_seed = mix(s.seed ^ 0x5CA4_4E01);
+    let sensor = Sensor {
+        normals: normal_blocks(),
+        noise: s.noise as f32,
+        lift: black as f32 - INK_BLACK as f32 * gain as f32,
+        weights: blur.iter().map(|w| w * gain as f32).collect(),
     };
 
-    let mut normals_rng = rng.fork(6);
-    let normals = Normals::new(&mut normals_rng);
-    let noise_seed = mix(s.seed ^ 0x5CA4_4E01);
-    let noise = s.noise as f32;
-    let gain = gain as f32;
-    let lift = black as f32 - INK_BLACK as f32 * gain;
-
+    // Work rows are padded to whole LANEs; the columns past the scan's width are dropped.
+    let lanes = width.div_ceil(LANE) * LANE;
     let mut out = vec![0u8; width * height];
-    let mut line = vec![0f32; width + 2 * r];
-    let mut ring = vec![0f32; taps * width];
-    let mut acc = vec![0f32; width];
+    let mut line = vec![0f32; lanes + 2 * r];
+    let mut ring = vec![0f32; taps * lanes];
+    let mut taps_at = vec![0usize; taps];
+    let mut acc = vec![0f32; lanes];
     let mut next_row = 0usize;
     for (v, dst) in out.chunks_exact_mut(width).enumerate() {
         let need = (v + r).min(height - 1);
         while next_row <= need {
-            let (x0, y0) = inv(0.5, next_row as f64 + 0.5);
-            src.sample_row(x0, y0, ia, id, &mut line[r..r + width]);
+            sampler.row(next_row, &mut line[r..r + width]);
             let (first, last) = (line[r], line[r + width - 1]);
             line[..r].fill(first);
             line[r + width..].fill(last);
-            let slot = &mut ring[(next_row % taps) * width..(next_row % taps + 1) * width];
-            convolve(&line, &blur, slot);
+            let slot = next_row % taps;
+            blur_symmetric(&line, &blur, &mut ring[slot * lanes..(slot + 1) * lanes]);
             next_row += 1;
         }
-        acc.fill(0.0);
-        for (t, &w) in blur.iter().enumerate() {
-            let j = (v + t).saturating_sub(r).min(height - 1);
-            let slot = &ring[(j % taps) * width..(j % taps + 1) * width];
-            for (o, &p) in acc.iter_mut().zip(slot) {
-                *o += w * p;
-            }
+        for (t, at) in taps_at.iter_mut().enumerate() {
+            *at = (v + t).saturating_sub(r).min(height - 1) % taps * lanes;
         }
-        let mut keys = KeyStream::new(noise_seed ^ v as u64);
-        for (o, &p) in dst.iter_mut().zip(&acc) {
-            let g = lift + gain * p + noise * normals.at(keys.next_key());
-            *o = (g + 0.5).clamp(0.0, 255.0) as u8;
-        }
+        sensor.row(&ring, &taps_at, noise_walk(noise_seed, v), &mut acc, dst);
     }
 
     let image =
@@ -399,6 +388,159 @@ fn box_kernel(width: f64) -> Vec<f32> {
     w.into_iter().map(|x| (x / sum) as f32).collect()
 }
 
+/// Work rows are padded to a multiple of this many pixels (noise comes in blocks of four).
+const LANE: usize = 8;
+
+/// Where row `v`'s sensor noise starts in the normal table and how it steps along the row,
+/// in blocks. The step is odd, so a row reads distinct blocks (rows up to 65 536 pixels),
+/// and rows less than 8 192 apart never share a step, so no row repeats another's noise.
+fn noise_walk(seed: u64, v: usize) -> (u16, u16) {
+    let key = mix(seed ^ v as u64);
+    let mut s = (v as u32).wrapping_add((seed >> 40) as u32) & 0x1FFF;
+    // A bijection of 13-bit numbers (odd multipliers, xor-shifts): neighbouring rows get
+    // unrelated steps.
+    s = s.wrapping_mul(0x0B3D) & 0x1FFF;
+    s ^= s >> 6;
+    s = s.wrapping_mul(0x1C69) & 0x1FFF;
+    s ^= s >> 7;
+    (key as u16, ((s << 1) | 1) as u16)
+}
+
+/// The scanner's sensor: blurred rows in, grey levels with noise out.
+struct Sensor {
+    normals: &'static [[f32; 4]; NORMAL_BLOCKS],
+    /// Noise σ, grey levels.
+    noise: f32,
+    /// Scanner grey of paper grey 0: a paper grey `p` reads `lift + gain·p`.
+    lift: f32,
+    /// Vertical blur weights times the gain (paper grey → scanner grey); symmetric.
+    weights: Vec<f32>,
+}
+
+impl Sensor {
+    /// One scan row: the vertical blur over the ring rows starting at `taps_at` (one a
+    /// weight, each `acc.len()` long and horizontally blurred), levels, noise along the
+    /// `(start, step)` walk, rounded to grey levels. `acc` is scratch, a multiple of four
+    /// long.
+    fn row(
+        &self,
+        ring: &[f32],
+        taps_at: &[usize],
+        (start, step): (u16, u16),
+        acc: &mut [f32],
+        dst: &mut [u8],
+    ) {
+        let n = acc.len();
+        let mut at = start;
+        for a in acc.chunks_exact_mut(4) {
+            let z = self.normals[usize::from(at) % NORMAL_BLOCKS];
+            at = at.wrapping_add(step);
+            a.copy_from_slice(&z.map(|z| self.lift + self.noise * z));
+        }
+        let row = |&at: &usize| ring.get(at..at + n).unwrap_or(&[]);
+        if taps_at.len() <= MAX_FIXED_TAPS {
+            let mut rows = [&[][..]; MAX_FIXED_TAPS];
+            for (r, at) in rows.iter_mut().zip(taps_at) {
+                *r = row(at);
+            }
+            blur_taps(acc, &rows[..taps_at.len()], &self.weights, true);
+        } else {
+            let rows: Vec<&[f32]> = taps_at.iter().map(row).collect();
+            blur_taps(acc, &rows, &self.weights, true);
+        }
+        if let Some(acc) = acc.get(..dst.len()) {
+            for (d, &g) in dst.iter_mut().zip(acc) {
+                *d = to_grey(g);
+            }
+        }
+    }
+}
+
+/// A scanner grey rounded to the nearest whole level in 0..=255. Adding 1.5·2²³ leaves
+/// the rounded value in the low mantissa bits (a bit pattern, not a conversion, so it
+/// vectorises).
+#[inline]
+fn to_grey(x: f32) -> u8 {
+    const ROUND: f32 = 12_582_912.0;
+    (x.clamp(0.0, 255.0) + ROUND).to_bits() as u8
+}
+
+/// `out[u] = Σ_t w[t]·line[u + t]` for a symmetric kernel (`w[t] = w[len − 1 − t]`, as
+/// [`gaussian_kernel`] makes). `line` is `out.len() + w.len() − 1` long.
+fn blur_symmetric(line: &[f32], w: &[f32], out: &mut [f32]) {
+    if w.len() > MAX_FIXED_TAPS {
+        return convolve(line, w, out);
+    }
+    let mut rows = [&[][..]; MAX_FIXED_TAPS];
+    for (t, row) in rows.iter_mut().enumerate().take(w.len()) {
+        *row = line.get(t..).unwrap_or(&[]);
+    }
+    blur_taps(out, &rows[..w.len()], w, false);
+}
+
+/// Most taps of a blur done in one pass; wider kernels (a blur of more than 2.3 scan
+/// pixels) go tap by tap.
+const MAX_FIXED_TAPS: usize = 15;
+
+/// `out[u] = Σ_t w[t]·rows[t][u]` (added to `out` when `add`), for a symmetric kernel:
+/// one pass with the taps in registers for the usual kernel sizes, else a pass per tap.
+/// Every row is at least as long as `out`.
+fn blur_taps(out: &mut [f32], rows: &[&[f32]], w: &[f32], add: bool) {
+    match rows.len() {
+        1 => blur_fixed::<1>(out, rows, w, add),
+        3 => blur_fixed::<3>(out, rows, w, add),
+        5 => blur_fixed::<5>(out, rows, w, add),
+        7 => blur_fixed::<7>(out, rows, w, add),
+        9 => blur_fixed::<9>(out, rows, w, add),
+        11 => blur_fixed::<11>(out, rows, w, add),
+        13 => blur_fixed::<13>(out, rows, w, add),
+        15 => blur_fixed::<15>(out, rows, w, add),
+        _ => {
+            if !add {
+                out.fill(0.0);
+            }
+            let taps = rows.len().min(w.len());
+            for (t, &wt) in w.iter().enumerate().take(taps) {
+                add_scaled(out, rows[t], wt);
+            }
+        }
+    }
+}
+
+/// [`blur_taps`] with `T` taps known at compile time; mirrored rows are added before
+/// they are weighted (`w[t] = w[T − 1 − t]`).
+fn blur_fixed<const T: usize>(out: &mut [f32], rows: &[&[f32]], w: &[f32], add: bool) {
+    let n = out.len();
+    let (Ok(w), Ok(rows)) = (<[f32; T]>::try_from(w), <[&[f32]; T]>::try_from(rows)) else {
+        return;
+    };
+    let mut exact = [&[][..]; T];
+    for (e, r) in exact.iter_mut().zip(rows) {
+        match r.get(..n) {
+            Some(r) => *e = r,
+            None => return,
+        }
+    }
+    let rows = exact;
+    for (i, o) in out.iter_mut().enumerate() {
+        let mut s = if add { *o } else { 0.0 };
+        for t in 0..T / 2 {
+            s += w[t] * (rows[t][i] + rows[T - 1 - t][i]);
+        }
+        s += w[T / 2] * rows[T / 2][i];
+        *o = s;
+    }
+}
+
+/// `acc[u] += w·a[u]`; `a` is at least as long as `acc`.
+fn add_scaled(acc: &mut [f32], a: &[f32], w: f32) {
+    if let Some(a) = a.get(..acc.len()) {
+        for (o, &x) in acc.iter_mut().zip(a) {
+            *o += w * x;
+        }
+    }
+}
+
 /// The paper as grey levels with `pad` dots of bed around it.
 struct Padded {
     w: usize,
@@ -423,34 +565,189 @@ impl Padded {
         }
         Padded { w, h, px, bed }
     }
+}
 
-    /// Bilinear samples along a line starting at padded-paper point `(x, y)` (dot
-    /// centres at integers), stepping `(dx, dy)` per output sample; the bed outside.
-    fn sample_row(&self, mut x: f64, mut y: f64, dx: f64, dy: f64, out: &mut [f32]) {
-        let xmax = (self.w - 1) as f64;
-        let ymax = (self.h - 1) as f64;
-        for o in out.iter_mut() {
-            *o = if x >= 0.0 && x < xmax && y >= 0.0 && y < ymax {
-                let (ix, iy) = (x as usize, y as usize);
-                let (fx, fy) = ((x - ix as f64) as f32, (y - iy as f64) as f32);
-                let i = iy * self.w + ix;
-                match (
-                    self.px.get(i..i + 2),
-                    self.px.get(i + self.w..i + self.w + 2),
-                ) {
-                    (Some(top), Some(bottom)) => {
-                        let t = top[0] + (top[1] - top[0]) * fx;
-                        let b = bottom[0] + (bottom[1] - bottom[0]) * fx;
-                        t + (b - t) * fy
-                    }
-                    _ => self.bed,
-                }
-            } else {
-                self.bed
-            };
-            x += dx;
-            y += dy;
+/// Fraction bits of the fixed-point sample coordinates (in dots).
+const FRAC: u32 = 24;
+/// One dot in fixed point.
+const ONE: i64 = 1 << FRAC;
+/// Fixed-point fraction → f32 (exact: 24 bits fit an f32's mantissa).
+const FRAC_TO_F32: f32 = 1.0 / ONE as f32;
+
+/// A coordinate in fixed point; saturates on values far outside any paper.
+fn fixed(x: f64) -> i64 {
+    (x * ONE as f64).round() as i64
+}
+
+/// Ceiling of `n / d` for `n ≥ 0`, `d > 0`.
+fn ceil_div(n: i64, d: i64) -> i64 {
+    n / d + i64::from(n % d != 0)
+}
+
+/// Linear interpolation of the padded paper at every scan pixel, in two 1-D passes.
+///
+/// Scan column `u` is a straight line on the paper. Pass one samples each paper row where
+/// the scan columns cross it (a row of the scan's width, kept in a small ring while scan
+/// rows need it); pass two interpolates down each scan column between the two paper rows
+/// around the pixel's sample point. Each sample is taken at the exact point the inverse
+/// map gives; with skew, the interpolation runs along the scan column rather than
+/// straight down the paper. Coordinates step in fixed point, and the range of a row that
+/// lies inside the paper is worked out once, so the inner loops do no bounds arithmetic.
+struct Sampler<'a> {
+    src: &'a Padded,
+    width: usize,
+    /// x of paper row `j` at scan column `u`: `x_base + x_per_row·j`, plus `u` steps of
+    /// `x_step` (fixed point).
+    x_base: f64,
+    x_per_row: f64,
+    x_step: i64,
+    /// y of scan pixel `(u, v)`: `y_base + y_per_row·v`, plus `u` steps of `y_step`.
+    y_base: f64,
+    y_per_row: f64,
+    y_step: i64,
+    /// Ring of pass-one rows, `width` samples each, and the paper row each slot holds.
+    rows: Vec<f32>,
+    held: Vec<i64>,
+    /// The bed, for paper rows outside the padded paper.
+    bed_row: Vec<f32>,
+}
+
+impl<'a> Sampler<'a> {
+    /// `inverse` is `[ia, ib, c, id, ie, f]`: the paper point of scan pixel centre `(u, v)`
+    /// is `x = ia·(u − c) + ib·(v − f)`, `y = id·(u − c) + ie·(v − f)` (dot centres at
+    /// `i + 0.5`), shifted by `pad` into the padded buffer.
+    fn new(src: &'a Padded, inverse: [f64; 6], pad: f64, width: usize) -> Sampler<'a> {
+        let [ia, ib, c, id, ie, f] = inverse;
+        // Along scan column u (centre uc), paper y = id·(uc − c) + ie·(vc − f) − 0.5 + pad
+        // gives vc, and so x = (ia − ib·id/ie)·(uc − c) + (ib/ie)·(y + 0.5 − pad) − 0.5 + pad.
+        // ie = a/det is positive for every accepted skew and scale.
+        let k1 = ia - ib * id / ie;
+        let k2 = ib / ie;
+        let x_base = k1 * (0.5 - c) + k2 * (0.5 - pad) - 0.5 + pad;
+        let y_base = id * (0.5 - c) + ie * (0.5 - f) - 0.5 + pad;
+        let y_step = fixed(id);
+        // Paper rows one scan row spans, plus the two around it and a spare.
+        let span = (width as f64 * id.abs()).ceil();
+        let slots = if span.is_finite() {
+            (span as usize).saturating_add(4).min(src.h + 1)
+        } else {
+            src.h + 1
         }
+        .max(2);
+        Sampler {
+            src,
+            width,
+            x_base,
+            x_per_row: k2,
+            x_step: fixed(k1),
+            y_base,
+            y_per_row: ie,
+            y_step,
+            rows: vec![0.0; slots * width],
+            held: vec![i64::MIN; slots],
+            bed_row: vec![src.bed; width],
+        }
+    }
+
+    /// The ring slot holding pass-one paper row `j`, sampled now if it is not there;
+    /// `None` outside the padded paper (the bed).
+    fn ensure(&mut self, j: i64) -> Option<usize> {
+        let jr = usize::try_from(j).ok().filter(|&j| j < self.src.h)?;
+        let slot = jr % self.held.len();
+        if self.held[slot] != j {
+            let x0 = fixed(self.x_base + self.x_per_row * j as f64);
+            let paper = &self.src.px[jr * self.src.w..(jr + 1) * self.src.w];
+            let out = &mut self.rows[slot * self.width..(slot + 1) * self.width];
+            sample_paper_row(paper, self.src.bed, x0, self.x_step, out);
+            self.held[slot] = j;
+        }
+        Some(slot)
+    }
+
+    fn slot_row(&self, slot: Option<usize>) -> &[f32] {
+        match slot {
+            Some(s) => &self.rows[s * self.width..(s + 1) * self.width],
+            None => &self.bed_row,
+        }
+    }
+
+    /// Scan row `v` into `out` (`width` samples).
+    fn row(&mut self, v: usize, out: &mut [f32]) {
+        let n = out.len().min(self.width);
+        let y0 = fixed(self.y_base + self.y_per_row * v as f64);
+        let dy = self.y_step;
+        let mut u = 0usize;
+        while u < n {
+            let y = y0.wrapping_add((u as i64).wrapping_mul(dy));
+            let j = y >> FRAC;
+            let frac = y - (j << FRAC);
+            // The run of columns whose sample point stays between paper rows j and j + 1.
+            let run = match dy {
+                0 => n - u,
+                d if d > 0 => ceil_div(ONE - frac, d) as usize,
+                d => (frac / d.saturating_neg()) as usize + 1,
+            };
+            let end = u.saturating_add(run.max(1)).min(n);
+            let (a, b) = (self.ensure(j), self.ensure(j + 1));
+            let (top, bottom) = (self.slot_row(a), self.slot_row(b));
+            let fy0 = frac as f32 * FRAC_TO_F32;
+            let dfy = dy as f32 * FRAC_TO_F32;
+            let fy = (0i32..).map(|k| fy0 + k as f32 * dfy);
+            for (((o, &p), &q), fy) in out[u..end]
+                .iter_mut()
+                .zip(&top[u..end])
+                .zip(&bottom[u..end])
+                .zip(fy)
+            {
+                *o = p + (q - p) * fy;
+            }
+            u = end;
+        }
+    }
+}
+
+/// Samples one padded paper row at `x0`, `x0 + dx`, … (fixed point, dot centres at
+/// integers): linear interpolation inside, the bed outside.
+fn sample_paper_row(paper: &[f32], bed: f32, x0: i64, dx: i64, out: &mut [f32]) {
+    let n = out.len();
+    let limit = (paper.len() as i64 - 1) << FRAC;
+    // Samples lo..hi lie in [0, limit): both neighbours exist.
+    let (lo, hi) = if dx > 0 {
+        let lo = if x0 >= 0 { 0 } else { ceil_div(-x0, dx) };
+        let hi = if x0 >= limit {
+            0
+        } else {
+            ceil_div(limit - x0, dx)
+        };
+        let lo = usize::try_from(lo).unwrap_or(n).min(n);
+        let hi = usize::try_from(hi).unwrap_or(n).clamp(lo, n);
+        (lo, hi)
+    } else {
+        (0, 0)
+    };
+    // For 0 ≤ x < limit (checked by the callers below).
+    let at = |x: i64| -> f32 {
+        let i = (x >> FRAC) as usize;
+        let fx = (x & (ONE - 1)) as f32 * FRAC_TO_F32;
+        match paper.get(i..i + 2) {
+            Some(p) => p[0] + (p[1] - p[0]) * fx,
+            None => bed,
+        }
+    };
+    if dx <= 0 {
+        let mut x = x0;
+        for o in out.iter_mut() {
+            *o = if (0..limit).contains(&x) { at(x) } else { bed };
+            x = x.wrapping_add(dx);
+        }
+        return;
+    }
+    out[..lo].fill(bed);
+    out[hi..].fill(bed);
+    let mut x = x0.wrapping_add(lo as i64 * dx);
+    for o in &mut out[lo..hi] {
+        *o = at(x);
+        x += dx;
     }
 }
 
@@ -489,6 +786,8 @@ mod tests {
             let k = gaussian_kernel(sigma);
             assert!((k.iter().sum::<f32>() - 1.0).abs() < 1e-5);
             assert_eq!(k.len() % 2, 1);
+            // The blur adds mirrored taps before weighting them.
+            assert!(k.iter().eq(k.iter().rev()));
         }
         assert_eq!(box_kernel(0.7), vec![1.0]);
         let b = box_kernel(1.355);
@@ -513,5 +812,49 @@ mod tests {
         let (u, v) = sc.truth.map(10.0, 20.0);
         let (x, y) = sc.truth.unmap(u, v).expect("invertible");
         assert!((x - 10.0).abs() < 1e-9 && (y - 20.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn sensor_noise_has_its_sigma_and_no_neighbour_correlation() {
+        let paper = GrayImage::from_pixel(200, 200, image::Luma([250]));
+        let sc = scan(
+            &paper,
+            &ScanSettings {
+                dpi: 300.0,
+                skew_deg: 0.7,
+                white: Some(200),
+                black: Some(20),
+                noise: 4.0,
+                seed: 11,
+                ..ScanSettings::default()
+            },
+        )
+        .expect("scan");
+        // A window well inside the paper: the blurred paper is flat there, only noise moves.
+        let (x0, y0) = sc.truth.map(40.0, 40.0);
+        let (x1, y1) = sc.truth.map(160.0, 160.0);
+        let (x0, y0, x1, y1) = (x0 as u32, y0 as u32, x1 as u32, y1 as u32);
+        let g = |x: u32, y: u32| sc.image.get_pixel(x, y).0[0] as f64;
+        let (mut n, mut sum, mut sq, mut right, mut down) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                n += 1.0;
+                sum += g(x, y);
+                sq += g(x, y) * g(x, y);
+            }
+        }
+        let mean = sum / n;
+        let var = sq / n - mean * mean;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                right += (g(x, y) - mean) * (g(x + 1, y) - mean);
+                down += (g(x, y) - mean) * (g(x, y + 1) - mean);
+            }
+        }
+        let (right, down) = (right / n / var, down / n / var);
+        assert!((mean - 200.0).abs() < 0.3, "mean {mean}");
+        // σ² plus the rounding to whole grey levels.
+        assert!((var - 16.0 - 1.0 / 12.0).abs() < 0.8, "variance {var}");
+        assert!(right.abs() < 0.03 && down.abs() < 0.03, "{right} {down}");
     }
 }
