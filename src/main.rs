@@ -195,7 +195,8 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
     let c = check_file(&a.scan, &spec)?;
     if let Some(o) = &a.overlay {
         let img = report::overlay::draw(&c.scan, &c.analysis);
-        scanfile::write_rgb_png(o, &img)?;
+        let png = report::overlay::png(&img).map_err(|e| anyhow::anyhow!("{e}"))?;
+        write_atomic(o, &png).with_context(|| format!("writing {}", o.display()))?;
     }
     let json = report::analysis_json(&c.analysis, &c.judgement);
     if let Some(p) = &a.json_out {

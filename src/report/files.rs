@@ -167,20 +167,30 @@ pub fn rebuild(dir: &Path) -> Result<RunResults, ReportError> {
         });
     }
     let results = from_events(&events);
+    let mut recorded = recorded_artifacts(&events);
+    // The report files are hashed from the bytes written, not read back for the manifest.
+    let mut put = |name: &str, bytes: &[u8]| -> Result<(), ReportError> {
+        write(&dir.join(name), bytes)?;
+        recorded.insert(
+            name.to_string(),
+            Recorded {
+                bytes: bytes.len() as u64,
+                sha256: crate::golden::sha256_hex(bytes),
+                at: SystemTime::now(),
+            },
+        );
+        Ok(())
+    };
     let mut summary = serde_json::to_string_pretty(&results).unwrap_or_default();
     summary.push('\n');
-    write(&dir.join("summary.json"), summary.as_bytes())?;
-    write(&dir.join("junit.xml"), junit::render(&results).as_bytes())?;
+    put("summary.json", summary.as_bytes())?;
+    put("junit.xml", junit::render(&results).as_bytes())?;
     let views: BTreeMap<String, CaseView> = results
         .cases
         .iter()
         .map(|c| (c.info.id.clone(), view_of(dir, &c.info.id)))
         .collect();
-    write(
-        &dir.join("report.html"),
-        html::render(&results, &views).as_bytes(),
-    )?;
-    let recorded = recorded_artifacts(&events);
+    put("report.html", html::render(&results, &views).as_bytes())?;
     write(
         &dir.join("manifest.sha256"),
         manifest_with(dir, &recorded).as_bytes(),

@@ -491,7 +491,7 @@ fn check_scan(
     let j = judge_with(&mut a, golden, nominal_density, tol, expected);
     let json = crate::report::analysis_json(&a, &j);
     let png = |i: &image::RgbImage| {
-        crate::scanfile::rgb_png_bytes(i)
+        crate::report::overlay::png(i)
             .map_err(|e| StepError::Rig(format!("cannot encode the overlay: {e}")))
     };
     let overlay = png(&crate::report::overlay::draw(&img, &a))?;

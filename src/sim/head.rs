@@ -556,7 +556,7 @@ impl Head {
                 let paper =
                     white + fibre_amp * fibre_row[x] + noise * self.normals.at(keys.next_key());
                 let g = paper * (1.0 - d * absorb);
-                dst[x] = g.round().clamp(0.0, 255.0) as u8;
+                dst[x] = grey_level(g);
             }
         }
         if self.rows_lost > 0 {
@@ -689,19 +689,59 @@ impl Fibre {
             return;
         };
         let inv = 1.0 / self.cell as f32;
-        for (x, o) in out.iter_mut().enumerate() {
-            let gx = x / self.cell;
-            let fx = (x % self.cell) as f32 * inv;
-            let top = r0[gx] + (r0[gx + 1] - r0[gx]) * fx;
-            let bottom = r1[gx] + (r1[gx + 1] - r1[gx]) * fx;
-            *o = top + (bottom - top) * fy;
+        // One grid cell at a time: no division per dot.
+        for (gx, cell) in out.chunks_mut(self.cell).enumerate() {
+            let (Some(t), Some(b)) = (r0.get(gx..gx + 2), r1.get(gx..gx + 2)) else {
+                cell.fill(0.0);
+                continue;
+            };
+            for (k, o) in cell.iter_mut().enumerate() {
+                let fx = k as f32 * inv;
+                let top = t[0] + (t[1] - t[0]) * fx;
+                let bottom = b[0] + (b[1] - b[0]) * fx;
+                *o = top + (bottom - top) * fy;
+            }
         }
+    }
+}
+
+/// `g.round().clamp(0.0, 255.0) as u8`, without a library call per dot: for an f32, `g +
+/// 0.5` is exact in f64, and its floor is `g` rounded half away from zero wherever the
+/// clamp leaves it (NaN gives 0, as before).
+#[inline]
+fn grey_level(g: f32) -> u8 {
+    let x = g as f64 + 0.5;
+    if x >= 255.0 {
+        255
+    } else if x > 0.0 {
+        x as u8
+    } else {
+        0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grey_level_rounds_like_round_then_clamp() {
+        let mut probes = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 0.0];
+        for i in -400..=700 {
+            let g = i as f32 * 0.5;
+            let step = |d: i32| f32::from_bits(g.to_bits().wrapping_add_signed(d));
+            probes.extend([g, step(1), step(-1)]);
+        }
+        probes.extend([0.49999997, 254.49998, 254.5, 255.49998, 1e9, -1e9]);
+        for g in probes {
+            assert_eq!(
+                grey_level(g),
+                g.round().clamp(0.0, 255.0) as u8,
+                "{g} ({:#x})",
+                g.to_bits()
+            );
+        }
+    }
 
     #[test]
     fn supply_sag_numbers() {

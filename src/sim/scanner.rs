@@ -300,23 +300,39 @@ pub fn scan(paper: &GrayImage, settings: &ScanSettings) -> Result<Scan, ScanErro
     let mut line = vec![0f32; lanes + 2 * r];
     let mut ring = vec![0f32; taps * lanes];
     let mut taps_at = vec![0usize; taps];
+    // Ring rows that are the bed only (above and below the paper): nothing to blur.
+    let mut bed_only = vec![false; taps];
     let mut acc = vec![0f32; lanes];
     let mut next_row = 0usize;
     for (v, dst) in out.chunks_exact_mut(width).enumerate() {
         let need = (v + r).min(height - 1);
         while next_row <= need {
-            sampler.row(next_row, &mut line[r..r + width]);
-            let (first, last) = (line[r], line[r + width - 1]);
-            line[..r].fill(first);
-            line[r + width..].fill(last);
             let slot = next_row % taps;
-            blur_symmetric(&line, &blur, &mut ring[slot * lanes..(slot + 1) * lanes]);
+            let ring_row = &mut ring[slot * lanes..(slot + 1) * lanes];
+            bed_only[slot] = sampler.row(next_row, &mut line[r..r + width]);
+            if bed_only[slot] {
+                ring_row.fill(src.bed);
+            } else {
+                let (first, last) = (line[r], line[r + width - 1]);
+                line[..r].fill(first);
+                line[r + width..].fill(last);
+                blur_symmetric(&line, &blur, ring_row);
+            }
             next_row += 1;
         }
         for (t, at) in taps_at.iter_mut().enumerate() {
             *at = (v + t).saturating_sub(r).min(height - 1) % taps * lanes;
         }
-        sensor.row(&ring, &taps_at, noise_walk(noise_seed, v), &mut acc, dst);
+        let flat = taps_at.iter().all(|&at| bed_only[at / lanes]);
+        let walk = noise_walk(noise_seed, v);
+        sensor.row(
+            &ring,
+            &taps_at,
+            flat.then_some(src.bed),
+            walk,
+            &mut acc,
+            dst,
+        );
     }
 
     let image =
@@ -420,33 +436,43 @@ struct Sensor {
 impl Sensor {
     /// One scan row: the vertical blur over the ring rows starting at `taps_at` (one a
     /// weight, each `acc.len()` long and horizontally blurred), levels, noise along the
-    /// `(start, step)` walk, rounded to grey levels. `acc` is scratch, a multiple of four
-    /// long.
+    /// `(start, step)` walk, rounded to grey levels. `flat` is the paper grey when every
+    /// one of those rows is that grey alone (the bed): no blur to do. `acc` is scratch, a
+    /// multiple of four long.
     fn row(
         &self,
         ring: &[f32],
         taps_at: &[usize],
+        flat: Option<f32>,
         (start, step): (u16, u16),
         acc: &mut [f32],
         dst: &mut [u8],
     ) {
         let n = acc.len();
+        let lift = match flat {
+            Some(grey) => self.lift + grey * self.weights.iter().sum::<f32>(),
+            None => self.lift,
+        };
         let mut at = start;
         for a in acc.chunks_exact_mut(4) {
             let z = self.normals[usize::from(at) % NORMAL_BLOCKS];
             at = at.wrapping_add(step);
-            a.copy_from_slice(&z.map(|z| self.lift + self.noise * z));
+            a.copy_from_slice(&z.map(|z| lift + self.noise * z));
         }
         let row = |&at: &usize| ring.get(at..at + n).unwrap_or(&[]);
-        if taps_at.len() <= MAX_FIXED_TAPS {
-            let mut rows = [&[][..]; MAX_FIXED_TAPS];
-            for (r, at) in rows.iter_mut().zip(taps_at) {
-                *r = row(at);
+        match flat {
+            Some(_) => {}
+            None if taps_at.len() <= MAX_FIXED_TAPS => {
+                let mut rows = [&[][..]; MAX_FIXED_TAPS];
+                for (r, at) in rows.iter_mut().zip(taps_at) {
+                    *r = row(at);
+                }
+                blur_taps(acc, &rows[..taps_at.len()], &self.weights, true);
             }
-            blur_taps(acc, &rows[..taps_at.len()], &self.weights, true);
-        } else {
-            let rows: Vec<&[f32]> = taps_at.iter().map(row).collect();
-            blur_taps(acc, &rows, &self.weights, true);
+            None => {
+                let rows: Vec<&[f32]> = taps_at.iter().map(row).collect();
+                blur_taps(acc, &rows, &self.weights, true);
+            }
         }
         if let Some(acc) = acc.get(..dst.len()) {
             for (d, &g) in dst.iter_mut().zip(acc) {
@@ -671,9 +697,11 @@ impl<'a> Sampler<'a> {
         }
     }
 
-    /// Scan row `v` into `out` (`width` samples).
-    fn row(&mut self, v: usize, out: &mut [f32]) {
+    /// Scan row `v` into `out` (`width` samples). `true` when the whole row lies off the
+    /// padded paper: then it is all bed and `out` is left as it was.
+    fn row(&mut self, v: usize, out: &mut [f32]) -> bool {
         let n = out.len().min(self.width);
+        let mut bed_only = true;
         let y0 = fixed(self.y_base + self.y_per_row * v as f64);
         let dy = self.y_step;
         let mut u = 0usize;
@@ -689,6 +717,17 @@ impl<'a> Sampler<'a> {
             };
             let end = u.saturating_add(run.max(1)).min(n);
             let (a, b) = (self.ensure(j), self.ensure(j + 1));
+            if a.is_none() && b.is_none() {
+                if !bed_only {
+                    out[u..end].fill(self.src.bed);
+                }
+                u = end;
+                continue;
+            }
+            if bed_only {
+                out[..u].fill(self.src.bed);
+                bed_only = false;
+            }
             let (top, bottom) = (self.slot_row(a), self.slot_row(b));
             let fy0 = frac as f32 * FRAC_TO_F32;
             let dfy = dy as f32 * FRAC_TO_F32;
@@ -703,6 +742,7 @@ impl<'a> Sampler<'a> {
             }
             u = end;
         }
+        bed_only
     }
 }
 
