@@ -258,17 +258,31 @@ where
     out
 }
 
-fn artifact(ctx: &Ctx, case: &CaseWork, attempt: u32, rel: &Path, bytes: &[u8]) -> StepResult<()> {
+/// Writes a case artifact atomically and records it. The write (with its two disk flushes)
+/// and the hash run on a blocking thread, so they never stall the runtime threads that
+/// drive the instruments.
+async fn artifact(
+    ctx: &Ctx,
+    case: &CaseWork,
+    attempt: u32,
+    rel: &Path,
+    bytes: Vec<u8>,
+) -> StepResult<()> {
     let path = ctx.run_dir.join(rel);
-    crate::util::fsio::write_atomic(&path, bytes)
-        .map_err(|e| StepError::Rig(format!("cannot write {}: {e}", path.display())))?;
+    let (sha256, len) = tokio::task::spawn_blocking(move || -> StepResult<(String, u64)> {
+        crate::util::fsio::write_atomic(&path, &bytes)
+            .map_err(|e| StepError::Rig(format!("cannot write {}: {e}", path.display())))?;
+        Ok((crate::golden::sha256_hex(&bytes), bytes.len() as u64))
+    })
+    .await
+    .map_err(|e| StepError::Rig(format!("artifact write task failed: {e}")))??;
     ctx.record(Event::Artifact {
         time: now(),
         case: case.info.id.clone(),
         attempt,
         path: rel.to_string_lossy().into_owned(),
-        sha256: crate::golden::sha256_hex(bytes),
-        bytes: bytes.len() as u64,
+        sha256,
+        bytes: len,
     });
     Ok(())
 }
@@ -562,7 +576,7 @@ async fn attempt_steps(
     step(ctx, case, n, Step::Arrange, t.arrange, arrange(rig, case)).await?;
 
     let job = job_for(case, dots)?;
-    artifact(ctx, case, n, &dir.join("job.bin"), &job.bytes)?;
+    artifact(ctx, case, n, &dir.join("job.bin"), job.bytes.clone()).await?;
     let printed = step(ctx, case, n, Step::Print, t.print, print(rig, case, &job)).await?;
     for (name, st) in [
         ("status.before", &printed.before),
@@ -710,7 +724,7 @@ async fn attempt_steps(
     .await?;
 
     let mut last = None;
-    for (i, c) in checked.into_iter().enumerate() {
+    for (i, mut c) in checked.into_iter().enumerate() {
         let suffix = if pages == 1 {
             String::new()
         } else {
@@ -721,21 +735,25 @@ async fn attempt_steps(
             case,
             n,
             &dir.join(format!("analysis{suffix}.json")),
-            c.json.as_bytes(),
-        )?;
+            c.json.as_bytes().to_vec(),
+        )
+        .await?;
         artifact(
             ctx,
             case,
             n,
             &dir.join(format!("overlay{suffix}.png")),
-            &c.overlay,
-        )?;
+            std::mem::take(&mut c.overlay),
+        )
+        .await?;
         // The report shows the page the verdict is about: the last one.
         if i + 1 == pages {
             if pages > 1 {
-                artifact(ctx, case, n, &dir.join("analysis.json"), c.json.as_bytes())?;
+                let json = c.json.as_bytes().to_vec();
+                artifact(ctx, case, n, &dir.join("analysis.json"), json).await?;
             }
-            artifact(ctx, case, n, &dir.join("thumb.png"), &c.thumb)?;
+            let thumb = std::mem::take(&mut c.thumb);
+            artifact(ctx, case, n, &dir.join("thumb.png"), thumb).await?;
         }
         ctx.record(Event::Measurement {
             time: now(),
