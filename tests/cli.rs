@@ -95,6 +95,24 @@ fn print_and_scan(
     scan
 }
 
+/// `rig analyze SCAN` as the 576-dot solid pattern against the sim-80mm golden record.
+fn analyze_solid_576(dir: &Path, scan: &str) -> (i32, String, String) {
+    let gold = golden("sim-80mm", "solid");
+    rig(
+        dir,
+        &[
+            "analyze",
+            scan,
+            "--pattern",
+            "solid",
+            "--dots",
+            "576",
+            "--golden",
+            &gold,
+        ],
+    )
+}
+
 fn png_size(path: &Path) -> (u32, u32) {
     image::image_dimensions(path).expect("a readable PNG")
 }
@@ -206,20 +224,7 @@ fn healthy_print_passes_against_its_golden_record() {
     let t = tmp();
     let d = t.path();
     let scan = print_and_scan(d, "ok", "solid", 576, &[], 1, 300);
-    let gold = golden("sim-80mm", "solid");
-    let r = rig(
-        d,
-        &[
-            "analyze",
-            &scan,
-            "--pattern",
-            "solid",
-            "--dots",
-            "576",
-            "--golden",
-            &gold,
-        ],
-    );
+    let r = analyze_solid_576(d, &scan);
     assert_code(&r, 0, "analyze (healthy)");
     assert!(r.1.contains("PASS"), "{}", r.1);
     assert!(r.1.contains("no defects"), "{}", r.1);
@@ -352,20 +357,7 @@ fn blank_paper_is_a_blank_failure() {
             "white-scan.png",
         ],
     );
-    let gold = golden("sim-80mm", "solid");
-    let r = rig(
-        d,
-        &[
-            "analyze",
-            "white-scan.png",
-            "--pattern",
-            "solid",
-            "--dots",
-            "576",
-            "--golden",
-            &gold,
-        ],
-    );
+    let r = analyze_solid_576(d, "white-scan.png");
     assert_code(&r, 1, "analyze blank page");
     assert!(r.1.contains("blank"), "{}", r.1);
 }
@@ -598,20 +590,7 @@ fn power_cut_prints_part_of_the_page_and_analysis_finds_it_truncated() {
     assert_code(&r, 0, "sim print --fault cut=0.8");
     assert!(r.1.contains("power cut"), "{}", r.1);
     rig_ok(d, &["sim", "scan", "p.png", "--dpi", "300", "-o", "s.png"]);
-    let gold = golden("sim-80mm", "solid");
-    let r = rig(
-        d,
-        &[
-            "analyze",
-            "s.png",
-            "--pattern",
-            "solid",
-            "--dots",
-            "576",
-            "--golden",
-            &gold,
-        ],
-    );
+    let r = analyze_solid_576(d, "s.png");
     assert_code(&r, 1, "analyze the cut print");
     assert!(r.1.contains("truncated"), "{}", r.1);
     assert!(r.1.contains("FAIL"), "{}", r.1);
@@ -648,20 +627,7 @@ fn a_long_receipt_strip_scanned_with_a_narrow_margin_passes() {
     );
     // (72 + 2·4) mm × (192 + 2·4) mm at 300 dpi.
     assert_eq!(png_size(&d.join("scan.png")), (945, 2362));
-    let g = golden("sim-80mm", "solid");
-    let r = rig(
-        d,
-        &[
-            "analyze",
-            "scan.png",
-            "--pattern",
-            "solid",
-            "--dots",
-            "576",
-            "--golden",
-            &g,
-        ],
-    );
+    let r = analyze_solid_576(d, "scan.png");
     assert_code(&r, 0, "analyze of the long strip");
     assert!(r.1.contains("no defects"), "{}", r.1);
 

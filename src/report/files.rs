@@ -148,8 +148,8 @@ pub fn manifest_with(dir: &Path, recorded: &HashMap<String, Recorded>) -> String
     for (name, p) in files {
         if let Some(hash) = unchanged(&name, &p) {
             s.push_str(&format!("{hash}  {name}\n"));
-        } else if let Ok(bytes) = std::fs::read(&p) {
-            s.push_str(&format!("{}  {name}\n", crate::golden::sha256_hex(&bytes)));
+        } else if let Ok(hash) = crate::util::sha256_file(&p) {
+            s.push_str(&format!("{hash}  {name}\n"));
         }
     }
     s
