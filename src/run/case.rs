@@ -159,6 +159,8 @@ pub struct Ctx {
     pub journal: Arc<Mutex<Journal>>,
     pub timeouts: Timeouts,
     pub cancel: Arc<AtomicBool>,
+    /// The queue in front of decoding, analysing and encoding scans: one per core.
+    pub compute: crate::util::compute::ComputeGate,
 }
 
 impl Ctx {
@@ -504,7 +506,7 @@ fn check_scan(
     );
     let j = judge_with(&mut a, golden, nominal_density, tol, expected);
     let json = crate::report::analysis_json(&a, &j);
-    let png = |i: &image::RgbImage| {
+    let png = |i: &crate::report::overlay::Overlay| {
         crate::report::overlay::png(i)
             .map_err(|e| StepError::Rig(format!("cannot encode the overlay: {e}")))
     };
@@ -660,22 +662,34 @@ async fn attempt_steps(
         Ok(v)
     })
     .await?;
-    // Each scan file is read once: hashed for the journal here, decoded by the analysis.
-    let mut read = Vec::with_capacity(scans.len());
-    for s in scans {
-        let bytes = std::fs::read(&s).ok();
-        if let (Some(bytes), Ok(rel)) = (&bytes, s.strip_prefix(&ctx.run_dir)) {
+    // Each scan file is read once (on a blocking thread): hashed for the journal here,
+    // decoded by the analysis. One that cannot be read is reported by the analysis.
+    let read = tokio::task::spawn_blocking(move || {
+        scans
+            .into_iter()
+            .map(|s| {
+                let bytes = std::fs::read(&s).ok();
+                let sha256 = bytes.as_deref().map(crate::util::sha256_hex);
+                (s, bytes, sha256)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| StepError::Rig(format!("reading the scans failed: {e}")))?;
+    for (s, bytes, sha256) in &read {
+        if let (Some(bytes), Some(sha256), Ok(rel)) = (bytes, sha256, s.strip_prefix(&ctx.run_dir))
+        {
             ctx.record(Event::Artifact {
                 time: now(),
                 case: case.info.id.clone(),
                 attempt: n,
                 path: rel.to_string_lossy().into_owned(),
-                sha256: crate::golden::sha256_hex(bytes),
+                sha256: sha256.clone(),
                 bytes: bytes.len() as u64,
             });
         }
-        read.push((s, bytes));
     }
+    let read: Vec<_> = read.into_iter().map(|(s, bytes, _)| (s, bytes)).collect();
 
     let golden = match Golden::load(&case.golden) {
         Ok(g) => Some(g),
@@ -683,43 +697,45 @@ async fn attempt_steps(
     };
     let nominal = rig.nominal_density;
     let work = case.clone();
+    let compute = ctx.compute.clone();
     let checked = step(ctx, case, n, Step::Analyze, t.analyze, async move {
-        tokio::task::spawn_blocking(move || {
-            let mut out = Vec::new();
-            let cut_mid_job = matches!(
-                work.power_cycle,
-                Some(PowerCycle {
-                    at: CycleAt::During(_),
-                    ..
-                })
-            );
-            let resent = work.power_cycle.is_some_and(|p| p.resend);
-            let count = read.len();
-            for (i, (s, bytes)) in read.into_iter().enumerate() {
-                // A page torn off by a power cut mid-job is expected to be truncated; the
-                // reprint after it is judged in full, whatever the condition expects of
-                // the cut page.
-                let torn = cut_mid_job && (i + 1 < count || !resent);
-                let mut expected = work.expected.clone();
-                if torn {
-                    expected.push(DefectKind::Truncated);
-                } else if cut_mid_job {
-                    expected.retain(|k| *k != DefectKind::Truncated);
+        compute
+            .run(move || {
+                let mut out = Vec::new();
+                let cut_mid_job = matches!(
+                    work.power_cycle,
+                    Some(PowerCycle {
+                        at: CycleAt::During(_),
+                        ..
+                    })
+                );
+                let resent = work.power_cycle.is_some_and(|p| p.resend);
+                let count = read.len();
+                for (i, (s, bytes)) in read.into_iter().enumerate() {
+                    // A page torn off by a power cut mid-job is expected to be truncated; the
+                    // reprint after it is judged in full, whatever the condition expects of
+                    // the cut page.
+                    let torn = cut_mid_job && (i + 1 < count || !resent);
+                    let mut expected = work.expected.clone();
+                    if torn {
+                        expected.push(DefectKind::Truncated);
+                    } else if cut_mid_job {
+                        expected.retain(|k| *k != DefectKind::Truncated);
+                    }
+                    out.push(check_scan(
+                        &s,
+                        bytes.as_deref(),
+                        &work,
+                        dots,
+                        golden.as_ref(),
+                        nominal,
+                        &expected,
+                    )?);
                 }
-                out.push(check_scan(
-                    &s,
-                    bytes.as_deref(),
-                    &work,
-                    dots,
-                    golden.as_ref(),
-                    nominal,
-                    &expected,
-                )?);
-            }
-            Ok(out)
-        })
-        .await
-        .map_err(|e| StepError::Rig(format!("analysis task failed: {e}")))?
+                Ok(out)
+            })
+            .await
+            .map_err(|e| StepError::Rig(format!("analysis: {e}")))?
     })
     .await?;
 

@@ -390,6 +390,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
             analyze: Duration::from_secs_f64(t.analyze),
         },
         cancel: cancel.clone(),
+        compute: crate::util::compute::ComputeGate::per_core(),
     });
 
     // Group the pending cases by station, in file order.

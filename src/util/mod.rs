@@ -3,6 +3,7 @@
 
 pub mod base64;
 pub mod clock;
+pub mod compute;
 pub mod fsio;
 pub mod rng;
 

@@ -2,16 +2,18 @@
 //! they come out, scanned with the station's settings and written to the scan folder as
 //! `scan-NNNN.png` (atomically: temp file + rename).
 //!
-//! Owns the page queue and the scan worker. The scan itself runs on the blocking pool so
-//! the printer's links keep answering meanwhile. It must not panic on a scan or write
+//! Owns the page queue and the scan worker. The scan itself runs on the blocking pool,
+//! behind a queue shared by the process's simulated scanners, so the printer's links keep
+//! answering meanwhile. It must not panic on a scan or write
 //! failure: it logs it and goes on with the next page.
 
 use super::world::World;
 use crate::scanfile::write_gray_png;
 use crate::sim::scanner::{scan, ScanSettings};
+use crate::util::compute::ComputeGate;
 use image::GrayImage;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc;
 
 type Page = (u64, GrayImage);
@@ -58,6 +60,14 @@ impl ScanQueue {
     }
 }
 
+/// The queue in front of scanning and writing pages, shared by every simulated station in
+/// this process: one scan per core at a time, first come first served, so many stations
+/// on a small host take turns instead of all finishing their scans late together.
+fn scanner_compute() -> &'static ComputeGate {
+    static GATE: OnceLock<ComputeGate> = OnceLock::new();
+    GATE.get_or_init(ComputeGate::per_core)
+}
+
 /// The path of page `number`'s scan.
 pub(crate) fn scan_path(dir: &std::path::Path, number: u64) -> PathBuf {
     dir.join(format!("scan-{number:04}.png"))
@@ -75,7 +85,7 @@ pub(crate) async fn run(mut rx: mpsc::UnboundedReceiver<Page>, world: Arc<World>
         };
         let path = scan_path(&spec.scan_dir, number);
         let shown = path.display().to_string();
-        let work = tokio::task::spawn_blocking(move || -> Result<(u32, u32), String> {
+        let work = scanner_compute().run(move || -> Result<(u32, u32), String> {
             let s = scan(&page, &settings).map_err(|e| e.to_string())?;
             write_gray_png(&path, &s.image).map_err(|e| e.to_string())?;
             Ok(s.image.dimensions())
