@@ -48,7 +48,7 @@ const PALETTE_LEN: usize = FIRST_INK + INKS.len();
 const _: () = assert!(PALETTE_LEN <= 256);
 
 /// The grey value of scan level `i` (of `levels`), rounded.
-fn level_grey(i: usize, levels: usize) -> u8 {
+const fn level_grey(i: usize, levels: usize) -> u8 {
     ((i * 255 + (levels - 1) / 2) / (levels - 1)) as u8
 }
 
@@ -72,18 +72,24 @@ fn palette() -> Vec<u8> {
 }
 
 /// For every palette index, the scan grey under it (inks count as white paper).
-fn grey_under() -> [u8; 256] {
+const GREY_UNDER: [u8; 256] = {
     let mut t = [255u8; 256];
-    for (i, g) in t.iter_mut().enumerate().take(GREYS) {
-        *g = level_grey(i, GREYS);
+    let mut i = 0;
+    while i < GREYS {
+        t[i] = level_grey(i, GREYS);
+        i += 1;
     }
-    for k in 0..TINTS.len() {
-        for j in 0..TINT_LEVELS {
+    let mut k = 0;
+    while k < TINTS.len() {
+        let mut j = 0;
+        while j < TINT_LEVELS {
             t[FIRST_TINT + k * TINT_LEVELS + j] = level_grey(j, TINT_LEVELS);
+            j += 1;
         }
+        k += 1;
     }
     t
-}
+};
 
 /// An overlay picture: one palette index per pixel, rows top to bottom.
 #[derive(Clone, Debug)]
@@ -91,7 +97,6 @@ pub struct Overlay {
     width: u32,
     height: u32,
     pixels: Vec<u8>,
-    under: [u8; 256],
 }
 
 impl Overlay {
@@ -133,7 +138,7 @@ impl Overlay {
             let base = FIRST_TINT + k * TINT_LEVELS;
             let shift = (256 / TINT_LEVELS).trailing_zeros();
             for p in span {
-                *p = (base + (self.under[*p as usize] >> shift) as usize) as u8;
+                *p = (base + (GREY_UNDER[*p as usize] >> shift) as usize) as u8;
             }
         } else if let Some(k) = INKS.iter().position(|t| t.0 == mark) {
             span.fill((FIRST_INK + k) as u8);
@@ -230,7 +235,6 @@ pub fn draw_sized(scan: &GrayImage, a: &Analysis, max_side: u32) -> Overlay {
         width: ow,
         height: oh,
         pixels: vec![0; ow as usize * oh as usize],
-        under: grey_under(),
     };
     // Each picture pixel shows the scan pixel under its centre: the source columns are
     // worked out once, then every row is copied from one scan row.

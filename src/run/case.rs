@@ -664,7 +664,7 @@ async fn attempt_steps(
     .await?;
     // Each scan file is read once (on a blocking thread): hashed for the journal here,
     // decoded by the analysis. One that cannot be read is reported by the analysis.
-    let read = tokio::task::spawn_blocking(move || {
+    let hashed = tokio::task::spawn_blocking(move || {
         scans
             .into_iter()
             .map(|s| {
@@ -676,20 +676,21 @@ async fn attempt_steps(
     })
     .await
     .map_err(|e| StepError::Rig(format!("reading the scans failed: {e}")))?;
-    for (s, bytes, sha256) in &read {
-        if let (Some(bytes), Some(sha256), Ok(rel)) = (bytes, sha256, s.strip_prefix(&ctx.run_dir))
+    let mut read = Vec::with_capacity(hashed.len());
+    for (s, bytes, sha256) in hashed {
+        if let (Some(bytes), Some(sha256), Ok(rel)) = (&bytes, sha256, s.strip_prefix(&ctx.run_dir))
         {
             ctx.record(Event::Artifact {
                 time: now(),
                 case: case.info.id.clone(),
                 attempt: n,
                 path: rel.to_string_lossy().into_owned(),
-                sha256: sha256.clone(),
+                sha256,
                 bytes: bytes.len() as u64,
             });
         }
+        read.push((s, bytes));
     }
-    let read: Vec<_> = read.into_iter().map(|(s, bytes, _)| (s, bytes)).collect();
 
     let golden = match Golden::load(&case.golden) {
         Ok(g) => Some(g),

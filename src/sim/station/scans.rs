@@ -4,8 +4,8 @@
 //!
 //! Owns the page queue and the scan worker. The scan itself runs on the blocking pool,
 //! behind a queue shared by the process's simulated scanners, so the printer's links keep
-//! answering meanwhile. It must not panic on a scan or write
-//! failure: it logs it and goes on with the next page.
+//! answering meanwhile. It must not panic on a scan or write failure: it logs it and goes
+//! on with the next page.
 
 use super::world::World;
 use crate::scanfile::write_gray_png;
