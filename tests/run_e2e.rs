@@ -73,7 +73,7 @@ fn check_files(dir: &Path) {
     for line in m.lines() {
         let (hash, name) = line.split_once("  ").expect("manifest line");
         let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(printrig::golden::sha256_hex(&bytes), hash, "{name}");
+        assert_eq!(printrig::util::sha256_hex(&bytes), hash, "{name}");
         if name.ends_with(".png") {
             image::load_from_memory(&bytes)
                 .unwrap_or_else(|e| panic!("{name} does not decode: {e}"));

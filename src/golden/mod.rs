@@ -167,8 +167,6 @@ impl Golden {
     }
 }
 
-pub use crate::util::sha256_hex;
-
 pub use crate::util::clock::now_rfc3339;
 
 /// Builds a golden record from a clean analysis of a scan.

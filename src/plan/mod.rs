@@ -65,8 +65,6 @@ fn utf8<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, PlanErrors> {
     })
 }
 
-pub(crate) use crate::util::sha256_hex;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,13 +89,5 @@ mod tests {
         let e = load_stations(&bad).expect_err("not utf-8");
         let loc = e.0[0].location.clone().expect("located");
         assert_eq!((loc.line, loc.column), (2, 10));
-    }
-
-    #[test]
-    fn sha256_is_lowercase_hex() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

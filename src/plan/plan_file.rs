@@ -8,11 +8,12 @@
 
 use super::read::{check_name, check_range, At, Diag, Span, Tab};
 use super::station::{array_of_tables, Station, StationFile};
-use super::{sha256_hex, PlanErrors};
+use super::PlanErrors;
 use crate::defect::DefectKind;
 use crate::golden::Tolerances;
 use crate::pattern::PatternKind;
 use crate::sim::faults::{TEMPERATURE_RANGE, VOLTAGE_RANGE};
+use crate::util::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -6,10 +6,11 @@
 //! open links, start simulators or talk to instruments: it describes, the drivers act.
 
 use super::read::{check_name, check_range, placeholders, At, Diag, Tab, Val};
-use super::{sha256_hex, PlanErrors};
+use super::PlanErrors;
 use crate::link::{Endpoint, Flow};
 use crate::pattern::check_dots;
 use crate::sim::faults::{Faults, TEMPERATURE_RANGE, VOLTAGE_RANGE};
+use crate::util::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -175,7 +175,7 @@ pub fn rebuild(dir: &Path) -> Result<RunResults, ReportError> {
             name.to_string(),
             Recorded {
                 bytes: bytes.len() as u64,
-                sha256: crate::golden::sha256_hex(bytes),
+                sha256: crate::util::sha256_hex(bytes),
                 at: SystemTime::now(),
             },
         );
@@ -226,7 +226,7 @@ mod tests {
         recorded.insert("journal.ndjson".to_string(), rec(1, SystemTime::UNIX_EPOCH));
         let m = manifest_with(d, &recorded);
         let plain = manifest(d);
-        let hash = |body: &str| crate::golden::sha256_hex(body.as_bytes());
+        let hash = |body: &str| crate::util::sha256_hex(body.as_bytes());
         assert_eq!(
             m,
             format!(

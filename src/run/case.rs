@@ -274,7 +274,7 @@ async fn artifact(
     let (sha256, len) = tokio::task::spawn_blocking(move || -> StepResult<(String, u64)> {
         crate::util::fsio::write_atomic(&path, &bytes)
             .map_err(|e| StepError::Rig(format!("cannot write {}: {e}", path.display())))?;
-        Ok((crate::golden::sha256_hex(&bytes), bytes.len() as u64))
+        Ok((crate::util::sha256_hex(&bytes), bytes.len() as u64))
     })
     .await
     .map_err(|e| StepError::Rig(format!("artifact write task failed: {e}")))??;

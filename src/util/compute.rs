@@ -105,7 +105,7 @@ mod tests {
     async fn waiting_jobs_run_in_arrival_order() {
         let gate = ComputeGate::new(1);
         let order = Arc::new(Mutex::new(Vec::new()));
-        // Hold the only turn so the others queue up in a known order.
+        // Hold the only turn so the others queue up behind it.
         let (release, hold) = std::sync::mpsc::channel::<()>();
         let first = {
             let gate = gate.clone();
@@ -114,21 +114,21 @@ mod tests {
         while gate.permits.available_permits() > 0 {
             tokio::task::yield_now().await;
         }
-        let mut handles = Vec::new();
-        for i in 0..5 {
-            let (g, order) = (gate.clone(), order.clone());
-            handles.push(tokio::spawn(async move {
-                g.run(move || order.lock().expect("order").push(i)).await
-            }));
-            // Let this one reach the queue before the next is spawned.
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        let job = |i: u32| {
+            let order = order.clone();
+            gate.run(move || order.lock().expect("order").push(i))
+        };
+        // A biased `join!` polls its futures in the order written, so the jobs join the
+        // queue as 3, 1, 4, 2; the release comes after all four have been polled.
+        let (a, b, c, d, ()) = tokio::join!(biased; job(3), job(1), job(4), job(2), async {
+            tokio::task::yield_now().await;
+            release.send(()).expect("release");
+        });
+        for r in [a, b, c, d] {
+            r.expect("job");
         }
-        release.send(()).expect("release");
         first.await.expect("task").expect("job");
-        for h in handles {
-            h.await.expect("task").expect("job");
-        }
-        assert_eq!(*order.lock().expect("order"), vec![0, 1, 2, 3, 4]);
+        assert_eq!(*order.lock().expect("order"), vec![3, 1, 4, 2]);
     }
 
     #[tokio::test]

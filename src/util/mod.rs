@@ -44,3 +44,28 @@ fn hex(bytes: &[u8]) -> String {
         s
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn sha256_is_lowercase_hex() {
+        assert_eq!(sha256_hex(b"abc"), ABC);
+    }
+
+    #[test]
+    fn a_file_streamed_hashes_like_its_bytes() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("abc");
+        std::fs::write(&p, b"abc").expect("write");
+        assert_eq!(sha256_file(&p).expect("hash"), ABC);
+        // More than one read block.
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &big).expect("write");
+        assert_eq!(sha256_file(&p).expect("hash"), sha256_hex(&big));
+        assert!(sha256_file(&dir.path().join("missing")).is_err());
+    }
+}
