@@ -108,8 +108,8 @@ fn analysis_vs_decode(c: &mut Criterion) {
             b.iter(|| {
                 let img = printrig::scanfile::decode_scan(Path::new("scan.png"), black_box(&bytes))
                     .expect("decode");
-                let mut a = analyze(&img, &pattern);
-                judge(&mut a, Some(&g), None)
+                let a = analyze(&img, &pattern);
+                judge(&a, Some(&g), None)
             })
         });
         group.finish();

@@ -9,6 +9,7 @@ use printrig::instrument::printer::Printer;
 use printrig::link::{Endpoint, Flow};
 use printrig::pattern::{render, PatternKind};
 use printrig::sim::station::{SimStation, SimStationSpec};
+use printrig::sim::SimConfig;
 use std::time::Duration;
 
 fn streaming(c: &mut Criterion) {
@@ -18,8 +19,11 @@ fn streaming(c: &mut Criterion) {
         .block_on(SimStation::start(SimStationSpec {
             printer_tcp: false,
             printer_pty: true,
-            baud: Some(115_200),
             scan_dir: dir.path().join("scans"),
+            config: SimConfig {
+                baud: Some(115_200),
+                ..SimConfig::default()
+            },
             ..SimStationSpec::default()
         }))
         .expect("station");

@@ -4,7 +4,54 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What is wrong with a print, in the words of DESIGN.md.
+/// How bad a defect or finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Marginal,
+    Fail,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Marginal => "marginal",
+            Severity::Fail => "fail",
+        }
+    }
+
+    /// The verdict a defect of this severity gives a page.
+    pub fn verdict(self) -> crate::verdict::Verdict {
+        match self {
+            Severity::Marginal => crate::verdict::Verdict::Marginal,
+            Severity::Fail => crate::verdict::Verdict::Fail,
+        }
+    }
+}
+
+/// Where a defect lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Axis {
+    /// `start`/`end` are dot columns.
+    Columns,
+    /// `start`/`end` are dot rows along the feed.
+    Rows,
+    /// The whole page.
+    Page,
+}
+
+impl Axis {
+    pub fn name(self) -> &'static str {
+        match self {
+            Axis::Columns => "columns",
+            Axis::Rows => "rows",
+            Axis::Page => "page",
+        }
+    }
+}
+
+/// What is wrong with a print, in the words of docs/design.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DefectKind {

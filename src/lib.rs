@@ -1,11 +1,10 @@
 //! printrig: a hardware-in-the-loop test rig controller for receipt and POS printers.
 //!
 //! The library holds all logic; the `rig` binary only parses arguments and prints. Modules
-//! follow the flow of DESIGN.md: pattern → escpos → (printer: `sim`) → scan → analysis →
-//! golden (judge) → report.
+//! follow the flow of docs/design.md: plan → run (pattern → escpos → instrument → scan →
+//! golden::check) → record → report, with no import cycle among them.
 
 pub mod analysis;
-pub mod check;
 pub mod defect;
 pub mod escpos;
 pub mod golden;
@@ -13,6 +12,7 @@ pub mod instrument;
 pub mod link;
 pub mod pattern;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scanfile;

@@ -6,8 +6,8 @@ mod cli;
 use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{AnalyzeArgs, Cli, Command, GoldenCmd, PatternsCmd, RunArgs, SimCmd};
-use printrig::check::{check_file, CheckSpec};
 use printrig::escpos::encode::{encode_bitmap, EncodeOptions};
+use printrig::golden::check::{check_file, CheckSpec};
 use printrig::sim::{self, Faults, ScanSettings};
 use printrig::util::fsio::write_atomic;
 use printrig::{golden, pattern, report, scanfile};
@@ -194,7 +194,7 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
     };
     let c = check_file(&a.scan, &spec)?;
     if let Some(o) = &a.overlay {
-        let img = report::overlay::draw(&c.scan, &c.analysis);
+        let img = report::overlay::draw(&c.scan, &c.analysis, &c.judgement.defects);
         let png = report::overlay::png(&img).map_err(|e| anyhow::anyhow!("{e}"))?;
         write_atomic(o, &png).with_context(|| format!("writing {}", o.display()))?;
     }
@@ -306,10 +306,7 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
 }
 
 fn sim_station(file: Option<PathBuf>, only: Option<String>, dir: PathBuf) -> Result<u8> {
-    let stations = match &file {
-        Some(f) => printrig::plan::load_stations(f),
-        None => printrig::plan::embedded_sim_stations(),
-    };
+    let stations = printrig::run::load_stations(file.as_deref());
     let stations = match stations {
         Ok(s) => s,
         Err(e) => {
@@ -324,9 +321,10 @@ fn sim_station(file: Option<PathBuf>, only: Option<String>, dir: PathBuf) -> Res
             if only.as_ref().is_some_and(|o| *o != st.name) {
                 continue;
             }
-            let s = printrig::run::assemble::start_sim(st, &dir.join(&st.name)).await?;
-            print!("{}", report::sim_station_lines(&s));
-            running.push(s);
+            if let Some(s) = printrig::run::assemble::start_sim(st, &dir.join(&st.name)).await? {
+                print!("{}", report::sim_station_lines(&s));
+                running.push(s);
+            }
         }
         if running.is_empty() {
             anyhow::bail!("no simulated station to start");

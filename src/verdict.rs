@@ -1,5 +1,5 @@
 //! Case and run verdicts, ranked `pass < marginal < fail < error < aborted`, and the exit
-//! codes DESIGN.md assigns to them.
+//! codes docs/design.md assigns to them.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

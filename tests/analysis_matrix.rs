@@ -36,15 +36,15 @@ fn check(kind: PatternKind, faults: &[&str], want: DefectKind, at: Where) {
             let seed = 1000 + n;
             let p = print(kind, dots, faults, seed);
             let img = scan_page(&first_page(&p), dpi, skew, seed);
-            let (a, j) = analyze_judged(&img, &p.pattern, Some(&golden));
+            let (_, j) = analyze_judged(&img, &p.pattern, Some(&golden));
             let label = format!(
                 "{kind} {faults:?} at {dpi} dpi, skew {skew:+}: found {}",
-                describe(&a)
+                describe_defects(&j.defects)
             );
             if j.verdict < Verdict::Fail && want != DefectKind::Light {
                 failures.push(format!("{label}: verdict {}", j.verdict));
             }
-            let Some(d) = a.defects.iter().find(|d| d.kind == want) else {
+            let Some(d) = j.defects.iter().find(|d| d.kind == want) else {
                 failures.push(format!("{label}: no {want}"));
                 continue;
             };
@@ -261,10 +261,10 @@ fn healthy(kind: PatternKind) {
         let p = print(kind, dots, &[], seed);
         let img = scan_page(&first_page(&p), dpi, skew, seed);
         let (a, j) = analyze_judged(&img, &p.pattern, Some(&golden));
-        if !a.defects.is_empty() || j.verdict != Verdict::Pass {
+        if !j.defects.is_empty() || j.verdict != Verdict::Pass {
             failures.push(format!(
                 "{kind} {dots} dots seed {seed} at {dpi} dpi, skew {skew:+.1}: {} / {:?}",
-                describe(&a),
+                describe_defects(&j.defects),
                 j.reasons
             ));
         }

@@ -1,18 +1,24 @@
 //! Station and plan files: the shipped ones load and expand deterministically; sharding is
 //! stable; malformed files are rejected with the line and column of the offending key or
-//! value, every error at once.
+//! value, every error at once. Station files are loaded the one way every command loads
+//! them (`run::load_stations`: the file reader, then the simulator for sim stations).
 
 use printrig::defect::DefectKind;
 use printrig::pattern::PatternKind;
 use printrig::plan::{
-    expand, load_plan, load_stations, shard, CaseSpec, CycleWhen, Plan, PlanErrors, PowerSpec,
-    PrinterLink, ScannerSpec, StationFile,
+    expand, load_plan, shard, CaseSpec, CycleWhen, Plan, PlanErrors, PowerSpec, PrinterLink,
+    ScannerSpec, StationFile,
 };
+use printrig::sim::SimConfig;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load_stations(path: &Path) -> Result<StationFile, PlanErrors> {
+    printrig::run::load_stations(Some(path))
 }
 
 fn shipped_stations(name: &str) -> StationFile {
@@ -125,8 +131,12 @@ fn shipped_station_files_load() {
     let s80 = sim.get("sim-80mm").expect("sim-80mm");
     assert_eq!((s80.printer.dots, s80.model.as_str()), (576, "sim-80mm"));
     assert_eq!(s80.printer.link, PrinterLink::SimPty);
-    let sim80 = s80.sim.as_ref().expect("sim parameters");
+    let sim80 = SimConfig::from_station(s80)
+        .expect("valid")
+        .expect("sim parameters");
     assert_eq!(sim80.time_scale, 120.0);
+    assert_eq!(s80.envelope.time_scale, 120.0);
+    assert_eq!(s80.envelope.voltage, Some((0.0, 60.0)));
     assert_eq!(sim80.latent.len(), 1);
     assert_eq!(sim80.latent[0].fault, "block=256:64");
     assert!(sim80.latent[0].active(17.5, 23.0, 1.0));
@@ -643,4 +653,70 @@ fn the_documented_examples_load() {
     let cases = expand(&plan, &sf);
     assert!(cases.iter().any(|c| c.id == "lab-tm80/ladder/cold/r1"
         && c.golden == Path::new("golden/tm-80/ladder@cold.json")));
+}
+
+// ---------------------------------------------------------------- simulator's limits
+
+#[test]
+fn only_a_simulated_station_is_held_to_the_simulators_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stations = write(
+        &dir,
+        "stations.toml",
+        r#"[[station]]
+name = "sim-a"
+kind = "sim"
+model = "sim-a"
+[station.printer]
+dots = 576
+link = { kind = "pty" }
+
+[[station]]
+name = "lab"
+kind = "real"
+model = "tm-x"
+[station.printer]
+dots = 576
+link = { kind = "tcp", host = "192.0.2.5" }
+[station.power]
+kind = "scpi"
+address = { kind = "tcp", host = "192.0.2.6" }
+nominal_voltage = 48
+[station.chamber]
+kind = "scpi"
+address = { kind = "tcp", host = "192.0.2.7" }
+[station.scanner]
+kind = "hotfolder"
+dir = "/tmp/scans"
+"#,
+    );
+    let sf = load_stations(&stations).unwrap_or_else(|e| panic!("{e}"));
+    let plan = |station: &str| {
+        format!(
+            "[plan]\nname = \"p\"\nstations = [\"{station}\"]\npatterns = [\"solid\"]\n\
+             [[condition]]\nname = \"surge\"\nvoltage = 72\n\
+             [[condition]]\nname = \"oven\"\nchamber = {{ setpoint = 85, soak_s = 0 }}\n"
+        )
+    };
+    // A 72 V supply and an 85 °C chamber are a real lab's business.
+    let real = write(&dir, "real.toml", &plan("lab"));
+    let p = load_plan(&real, &sf).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(expand(&p, &sf).len(), 2);
+    // The simulated ones stop at 60 V and 60 °C, said where the plan asks for more.
+    let sim = write(&dir, "sim.toml", &plan("sim-a"));
+    let e = load_plan(&sim, &sf).expect_err("beyond the simulator");
+    assert_error_at(
+        &e,
+        &sim,
+        7,
+        1,
+        "condition \"surge\": the supply of station \"sim-a\" sets 0 to 60 V, not 72 V",
+    );
+    assert_error_at(
+        &e,
+        &sim,
+        10,
+        1,
+        "condition \"oven\": the chamber of station \"sim-a\" reaches -40 to 60 °C, not 85 °C",
+    );
 }

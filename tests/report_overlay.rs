@@ -47,7 +47,7 @@ fn at(a: &Analysis, x: f64, y: f64, k: f64) -> (u32, u32) {
 #[test]
 fn a_dead_element_is_tinted_red_down_its_column_and_the_scan_stays_grey_elsewhere() {
     let (img, a) = dead_element_scan();
-    let o = overlay::draw(&img, &a);
+    let o = overlay::draw(&img, &a, &a.defects);
     // A 300-dpi scan is smaller than the longest side allowed: not reduced.
     assert_eq!((o.width(), o.height()), img.dimensions());
     let rgb = o.to_rgb();
@@ -83,7 +83,10 @@ fn a_dead_element_is_tinted_red_down_its_column_and_the_scan_stays_grey_elsewher
 #[test]
 fn the_png_is_a_palette_image_that_decodes_to_the_same_picture() {
     let (img, a) = dead_element_scan();
-    for o in [overlay::draw(&img, &a), overlay::draw_sized(&img, &a, 360)] {
+    for o in [
+        overlay::draw(&img, &a, &a.defects),
+        overlay::draw_sized(&img, &a, &a.defects, 360),
+    ] {
         let bytes = overlay::png(&o).expect("encodes");
         let decoder = png::Decoder::new(std::io::Cursor::new(bytes.as_slice()));
         let reader = decoder.read_info().expect("a PNG");
@@ -104,9 +107,9 @@ fn a_large_scan_is_reduced_to_the_longest_side_and_thumbnails_further() {
     let p = print(PatternKind::Solid, 576, &[], 3);
     let img = scan_page(&first_page(&p), 1200.0, 0.0, 3);
     let (a, _) = analyze_judged(&img, &p.pattern, None);
-    let o = overlay::draw(&img, &a);
+    let o = overlay::draw(&img, &a, &a.defects);
     assert_eq!(o.width().max(o.height()), overlay::MAX_SIDE);
-    let t = overlay::draw_sized(&img, &a, 360);
+    let t = overlay::draw_sized(&img, &a, &a.defects, 360);
     assert_eq!(t.width().max(t.height()), 360);
     let ratio = |w: u32, h: u32| w as f64 / h as f64;
     let (w, h) = img.dimensions();
@@ -121,7 +124,7 @@ fn a_scan_that_cannot_be_registered_is_framed_in_red() {
     let blank = GrayImage::from_pixel(600, 700, image::Luma([240]));
     let (a, _) = analyze_judged(&blank, &p.pattern, None);
     assert!(a.registration.is_none());
-    let rgb = overlay::draw(&blank, &a).to_rgb();
+    let rgb = overlay::draw(&blank, &a, &a.defects).to_rgb();
     for (x, y) in [(0, 0), (599, 350), (300, 699), (2, 2), (5, 300)] {
         assert_eq!(rgb.get_pixel(x, y).0, [220, 30, 30], "frame at ({x}, {y})");
     }

@@ -569,3 +569,65 @@ fn sim_station_serves_the_built_in_stations_until_ctrl_c() {
     // Stopped: nothing listens any more.
     assert!(std::net::TcpStream::connect(&psu).is_err());
 }
+
+#[test]
+fn a_golden_record_cut_short_stops_the_run_before_anything_prints() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // A copy of the committed records, with the 80 mm solid record's column profile cut
+    // in half: compared on a prefix it would let a run pass.
+    let golden = tmp.path().join("golden");
+    for model in ["sim-80mm", "sim-58mm"] {
+        std::fs::create_dir_all(golden.join(model)).expect("mkdir");
+        for e in std::fs::read_dir(repo.join("golden").join(model)).expect("records") {
+            let p = e.expect("entry").path();
+            std::fs::copy(&p, golden.join(model).join(p.file_name().expect("name"))).expect("copy");
+        }
+    }
+    let solid = golden.join("sim-80mm/solid.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&solid).expect("record")).expect("json");
+    let columns = record["columns"].as_array_mut().expect("columns");
+    assert_eq!(columns.len(), 576);
+    columns.truncate(288);
+    std::fs::write(&solid, serde_json::to_string(&record).expect("json")).expect("write");
+
+    let results = tmp.path().join("results");
+    let o = rig()
+        .args(["run", "rig/plans/smoke.toml", "--quiet", "--results"])
+        .arg(&results)
+        .arg("--golden-dir")
+        .arg(&golden)
+        .output()
+        .expect("rig runs");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&solid.display().to_string()), "{err}");
+    assert!(
+        err.contains("columns profile has 288 values, the pattern needs 576"),
+        "{err}"
+    );
+    // Nothing printed: no run directory was left behind.
+    let left: Vec<_> = std::fs::read_dir(&results)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+
+    // `rig analyze` refuses the same record through the same check.
+    let o = rig()
+        .args([
+            "analyze",
+            "fixtures/solid-576-dead200-150dpi.png",
+            "--pattern",
+            "solid",
+            "--dots",
+            "576",
+            "--golden",
+        ])
+        .arg(&solid)
+        .output()
+        .expect("rig runs");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("columns profile has 288 values"), "{err}");
+}

@@ -6,7 +6,6 @@ use printrig::pattern::{render, Band, Pattern, PatternKind};
 use printrig::sim::{
     scan, FaultError, Faults, Head, HeadModel, RowOutcome, ScanError, ScanSettings,
 };
-use std::time::Instant;
 
 struct Printed {
     pattern: Pattern,
@@ -592,7 +591,8 @@ fn single_dots_survive_scanning() {
 }
 
 #[test]
-fn a_1200_dpi_scan_is_fast() {
+fn a_1200_dpi_scan_covers_the_paper_at_its_resolution() {
+    // The scanner's speed is measured by `cargo bench --bench sim`, not asserted here.
     let (_, paper) = healthy_page(PatternKind::Solid);
     let settings = ScanSettings {
         dpi: 1200.0,
@@ -600,23 +600,11 @@ fn a_1200_dpi_scan_is_fast() {
         seed: 8,
         ..ScanSettings::default()
     };
-    let t0 = Instant::now();
     let sc = scan(&paper, &settings).expect("scan");
-    let dt = t0.elapsed();
     let (w, h) = sc.image.dimensions();
-    eprintln!(
-        "1200 dpi scan: {w}×{h} = {:.1} MP in {:.0} ms",
-        (w as f64 * h as f64) / 1e6,
-        dt.as_secs_f64() * 1e3
-    );
-    // Generous bound for a loaded CI machine; typically far less.
-    assert!(dt.as_secs_f64() < 5.0, "{dt:?}");
-
-    let t0 = Instant::now();
-    let p = print(PatternKind::Solid, &[]);
-    eprintln!(
-        "print + take_page of the 576-dot solid pattern: {:.1} ms",
-        t0.elapsed().as_secs_f64() * 1e3
-    );
-    assert!(p.page.is_some());
+    // The bed is the paper plus its margins: at 1200 dpi a paper dot (1/203.2 in) is
+    // about 5.9 scan pixels, so the scan is at least that many times the paper.
+    let k = 1200.0 / printrig::DOT_DPI;
+    assert!(w as f64 >= paper.width() as f64 * k * 0.98, "{w} px wide");
+    assert!(h as f64 >= paper.height() as f64 * k * 0.98, "{h} px high");
 }

@@ -9,6 +9,7 @@ use printrig::escpos::encode::{encode_bitmap, EncodeOptions, Job};
 use printrig::escpos::status::process_id_reply;
 use printrig::pattern::{render, Pattern, PatternKind};
 use printrig::sim::station::{SimStation, SimStationSpec};
+use printrig::sim::SimConfig;
 use std::future::Future;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -294,7 +295,10 @@ async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R) -> Vec<u8> {
 async fn answers_status_and_firmware_queries_on_both_links() {
     let dir = tempfile::tempdir().expect("tempdir");
     let station = start(SimStationSpec {
-        firmware: "SIM 9.87-rc1".into(),
+        config: SimConfig {
+            firmware: "SIM 9.87-rc1".into(),
+            ..SimConfig::default()
+        },
         ..spec(&dir)
     })
     .await;
@@ -352,8 +356,11 @@ async fn answers_status_and_firmware_queries_on_both_links() {
 async fn psu_speaks_scpi_and_powers_the_printer() {
     let dir = tempfile::tempdir().expect("tempdir");
     let station = start(SimStationSpec {
-        time_scale: 10.0,
-        boot_s: 5.0, // 0.5 s of wall time
+        config: SimConfig {
+            time_scale: 10.0,
+            boot_s: 5.0, // 0.5 s of wall time
+            ..SimConfig::default()
+        },
         ..spec(&dir)
     })
     .await;
@@ -471,7 +478,10 @@ async fn psu_speaks_scpi_and_powers_the_printer() {
 async fn chamber_temperature_lags_toward_the_set_point() {
     let dir = tempfile::tempdir().expect("tempdir");
     let station = start(SimStationSpec {
-        time_scale: 600.0, // τ = 300 s → 0.5 s of wall time
+        config: SimConfig {
+            time_scale: 600.0, // τ = 300 s → 0.5 s of wall time
+            ..SimConfig::default()
+        },
         ..spec(&dir)
     })
     .await;
@@ -642,7 +652,10 @@ async fn send_and_wait_ack(addr: SocketAddr, bytes: &[u8]) {
 async fn a_baud_rate_throttles_the_link() {
     let dir = tempfile::tempdir().expect("tempdir");
     let station = start(SimStationSpec {
-        baud: Some(19_200), // 1920 bytes per second
+        config: SimConfig {
+            baud: Some(19_200), // 1920 bytes per second
+            ..SimConfig::default()
+        },
         ..spec(&dir)
     })
     .await;
@@ -687,8 +700,11 @@ async fn ink_drains_across_jobs_and_persists() {
 async fn a_brownout_resets_the_printer_which_boots_again() {
     let dir = tempfile::tempdir().expect("tempdir");
     let station = start(SimStationSpec {
-        time_scale: 10.0,
-        boot_s: 3.0,
+        config: SimConfig {
+            time_scale: 10.0,
+            boot_s: 3.0,
+            ..SimConfig::default()
+        },
         ..spec(&dir)
     })
     .await;

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use printrig::check::{check_file, CheckSpec};
 use printrig::defect::DefectKind;
+use printrig::golden::check::{check_file, CheckSpec};
 use printrig::pattern::PatternKind;
 use printrig::report::analysis_json;
 use printrig::verdict::Verdict;

@@ -12,7 +12,6 @@ pub mod register;
 
 use crate::defect::DefectKind;
 use crate::pattern::{self, BandKind, Edge, Pattern, PatternId, PatternKind};
-use crate::verdict::Verdict;
 use dotmap::{finite_sum, finite_sum_at, median, Calibration, DotMap};
 use image::GrayImage;
 use register::{FiducialMatch, Registration};
@@ -21,25 +20,7 @@ use serde::{Deserialize, Serialize};
 /// Version tag of the analysis JSON (docs/analysis-json.md).
 pub const SCHEMA: &str = "printrig.analysis/1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Marginal,
-    Fail,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Axis {
-    /// `start`/`end` are dot columns.
-    Columns,
-    /// `start`/`end` are dot rows along the feed.
-    Rows,
-    /// The whole page.
-    Page,
-}
-
-pub use crate::defect::Side;
+pub use crate::defect::{Axis, Severity, Side};
 
 /// A named finding: what, where (inclusive `start..=end` on `axis`), how much and how sure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,18 +166,6 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    /// The verdict from the defects alone (golden comparison may raise it).
-    pub fn defect_verdict(&self) -> Verdict {
-        self.defects
-            .iter()
-            .map(|d| match d.severity {
-                Severity::Fail => Verdict::Fail,
-                Severity::Marginal => Verdict::Marginal,
-            })
-            .max()
-            .unwrap_or(Verdict::Pass)
-    }
-
     pub fn has(&self, kind: DefectKind) -> bool {
         self.defects.iter().any(|d| d.kind == kind)
     }

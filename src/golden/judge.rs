@@ -1,5 +1,9 @@
 //! Judging an analysis: its defects, the nominal density limit and, when there is one, the
 //! golden record, give the verdict and its reasons.
+//!
+//! Judging reads the analysis and returns its own findings (the page's defects, with a
+//! `light` defect the density check adds, and the golden comparison); it never changes
+//! the analysis, which stays what was measured.
 
 use super::Golden;
 use crate::analysis::{Analysis, Axis, Defect, Severity};
@@ -44,6 +48,9 @@ pub struct Comparison {
 pub struct Judgement {
     pub verdict: Verdict,
     pub reasons: Vec<String>,
+    /// Every defect of the page: the analysis' own, then those judging found (a `light`
+    /// print against the golden or nominal density).
+    pub defects: Vec<Defect>,
     /// The density the `light` check used and where it came from.
     pub density_reference: Option<(f64, &'static str)>,
     pub golden: Option<Comparison>,
@@ -220,9 +227,9 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
     }
 }
 
-/// Judges an analysis. Adds a `light` defect when the solid density falls short of the
-/// golden record's (or, without one, of `nominal_density`).
-pub fn judge(a: &mut Analysis, golden: Option<&Golden>, nominal_density: Option<f64>) -> Judgement {
+/// Judges an analysis. The judgement's defects gain a `light` defect when the solid density
+/// falls short of the golden record's (or, without one, of `nominal_density`).
+pub fn judge(a: &Analysis, golden: Option<&Golden>, nominal_density: Option<f64>) -> Judgement {
     judge_with(a, golden, nominal_density, None, &[])
 }
 
@@ -230,7 +237,7 @@ pub fn judge(a: &mut Analysis, golden: Option<&Golden>, nominal_density: Option<
 /// record's, and defects expected under the condition (reported, but not held against
 /// the print).
 pub fn judge_with(
-    a: &mut Analysis,
+    a: &Analysis,
     golden: Option<&Golden>,
     nominal_density: Option<f64>,
     tolerances: Option<super::Tolerances>,
@@ -242,6 +249,7 @@ pub fn judge_with(
     let reference = golden
         .map(|g| (g.solid_density, "golden"))
         .or(nominal_density.map(|d| (d, "nominal")));
+    let mut defects = a.defects.clone();
     if let (Some((refd, from)), Some(cal)) = (reference, a.calibration.as_ref()) {
         let loss = 1.0 - cal.solid_density / refd.max(1e-6);
         if loss > tol.density_marginal && !a.has(DefectKind::Light) {
@@ -250,7 +258,7 @@ pub fn judge_with(
             } else {
                 Severity::Marginal
             };
-            a.defects.push(Defect {
+            defects.push(Defect {
                 kind: DefectKind::Light,
                 severity,
                 axis: Axis::Page,
@@ -277,19 +285,16 @@ pub fn judge_with(
     });
     let mut verdict = Verdict::Pass;
     let mut reasons = Vec::new();
-    for d in &a.defects {
+    for d in &defects {
         if expected.contains(&d.kind) {
             reasons.push(format!("{} (expected here): {}", d.kind, d.detail));
             continue;
         }
-        verdict = verdict.max(match d.severity {
-            Severity::Fail => Verdict::Fail,
-            Severity::Marginal => Verdict::Marginal,
-        });
-        reasons.push(format!("{} ({}): {}", d.kind, sev(d.severity), d.detail));
+        verdict = verdict.max(d.severity.verdict());
+        reasons.push(format!("{} ({}): {}", d.kind, d.severity.name(), d.detail));
     }
     // Where a defect is expected, the golden comparison would only repeat it.
-    let comparison = if a.defects.iter().any(|d| expected.contains(&d.kind)) {
+    let comparison = if defects.iter().any(|d| expected.contains(&d.kind)) {
         comparison.map(|mut c| {
             c.findings.clear();
             c
@@ -299,14 +304,11 @@ pub fn judge_with(
     };
     if let Some(c) = &comparison {
         for f in &c.findings {
-            verdict = verdict.max(match f.severity {
-                Severity::Fail => Verdict::Fail,
-                Severity::Marginal => Verdict::Marginal,
-            });
+            verdict = verdict.max(f.severity.verdict());
             reasons.push(format!(
                 "golden {} ({}): {}",
                 f.what,
-                sev(f.severity),
+                f.severity.name(),
                 f.detail
             ));
         }
@@ -314,14 +316,8 @@ pub fn judge_with(
     Judgement {
         verdict,
         reasons,
+        defects,
         density_reference: reference,
         golden: comparison,
-    }
-}
-
-fn sev(s: Severity) -> &'static str {
-    match s {
-        Severity::Fail => "fail",
-        Severity::Marginal => "marginal",
     }
 }

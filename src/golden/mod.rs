@@ -1,13 +1,16 @@
-//! Golden records: load, bless and compare, and the judgement of an analysis against its
-//! golden record (or, without one, against the defects and nominal limits alone).
+//! Golden records: load, validate against the pattern, bless and compare; the judgement
+//! of an analysis against its record (or, without one, against the defects and nominal
+//! limits alone); and the one scan-check path ([`check`]) every command goes through.
 //!
 //! A golden record is written only by `bless`; comparing never changes it.
 
+pub mod check;
 mod judge;
 
 pub use judge::{judge, judge_with, Comparison, Finding, Judgement};
 
 use crate::analysis::Analysis;
+use crate::pattern::Pattern;
 use crate::util::fsio::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -108,6 +111,14 @@ pub enum GoldenError {
         what: String,
         expected: String,
     },
+    #[error("golden record {path} does not fit {pattern}: its {profile} profile has {len} values, the pattern needs {expected}")]
+    ProfileLength {
+        path: PathBuf,
+        profile: &'static str,
+        len: usize,
+        expected: usize,
+        pattern: String,
+    },
     #[error("cannot bless from this scan: {0}")]
     NotBlessable(String),
     #[error("{path} already exists: pass --force to replace it")]
@@ -138,24 +149,33 @@ impl Golden {
         Ok(g)
     }
 
-    /// Checks that this record belongs to the analysed pattern and width.
-    pub fn check_matches(&self, path: &Path, a: &Analysis) -> Result<(), GoldenError> {
-        if self.pattern != a.pattern.name || self.dots != a.pattern.dots {
+    /// Checks that this record belongs to `pattern` (name and width) and that its
+    /// profiles have one value per dot column and per pattern row: a record cut short
+    /// would otherwise be compared on a prefix and pass.
+    pub fn check_fits(&self, path: &Path, pattern: &Pattern) -> Result<(), GoldenError> {
+        let l = &pattern.layout;
+        if self.pattern != l.kind.name() || self.dots != l.dots {
             return Err(GoldenError::Mismatch {
                 path: path.to_path_buf(),
                 what: format!("{} at {} dots", self.pattern, self.dots),
-                expected: format!("{} at {} dots", a.pattern.name, a.pattern.dots),
+                expected: format!("{} at {} dots", l.kind.name(), l.dots),
             });
         }
-        let n = a.pattern.dots as usize;
-        if self.columns.as_ref().is_some_and(|c| c.len() != n)
-            || self.elements.as_ref().is_some_and(|e| e.len() != n)
-            || self.rows.len() != a.pattern.rows as usize
-        {
-            return Err(GoldenError::Parse {
-                path: path.to_path_buf(),
-                detail: "profile lengths do not match the pattern".into(),
-            });
+        let lengths = [
+            ("columns", self.columns.as_ref().map(Vec::len), l.dots),
+            ("elements", self.elements.as_ref().map(Vec::len), l.dots),
+            ("rows", Some(self.rows.len()), l.rows),
+        ];
+        for (profile, len, expected) in lengths {
+            if let Some(len) = len.filter(|&n| n != expected as usize) {
+                return Err(GoldenError::ProfileLength {
+                    path: path.to_path_buf(),
+                    profile,
+                    len,
+                    expected: expected as usize,
+                    pattern: format!("{} at {} dots", l.kind.name(), l.dots),
+                });
+            }
         }
         Ok(())
     }

@@ -1,7 +1,10 @@
 //! The instruments of a station, one folder per kind (printer, power, chamber, scanner,
-//! supply). Each kind is a trait in its folder's `mod.rs`; each backend (real protocol,
-//! `exec` command, simulated) is a file beside its siblings, so adding a backend touches
-//! one folder. Drivers own their link and their timeouts; they never judge prints.
+//! supply). Each kind is a trait in its folder's `mod.rs`, beside the one `build`
+//! function that turns the station file's table of that kind into a backend; each
+//! backend (real protocol, `exec` command) is a file beside its siblings, so adding a
+//! backend touches one folder (and its reader in `plan/station/`). A simulated station's
+//! instruments are reached with these same drivers, aimed at its servers. Drivers own
+//! their link and their timeouts; they never judge prints.
 
 pub mod chamber;
 pub mod exec;
@@ -73,3 +76,17 @@ impl InstrumentError {
 }
 
 pub type Result<T> = std::result::Result<T, InstrumentError>;
+
+/// A simulated instrument asked for before its station was started (the station, once
+/// running, turns its instruments into ordinary addresses).
+pub(crate) fn not_running(device: &str) -> InstrumentError {
+    InstrumentError::Io {
+        device: device.to_string(),
+        detail: "simulated, but its station is not running".to_string(),
+    }
+}
+
+/// Seconds from a station file as a duration (negative: zero).
+pub(crate) fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
+}

@@ -1,6 +1,6 @@
 //! Where something is in a station or plan file, and the errors that say so.
 //!
-//! Owns [`Location`] (file, 1-based line and column), [`PlanError`], [`PlanErrors`] and the
+//! Owns [`Location`] and [`Declared`] (file, 1-based line and column), [`PlanError`], [`PlanErrors`] and the
 //! conversion of byte offsets into lines and columns. It must not read files or know the
 //! shape of either file format.
 
@@ -8,7 +8,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// A position in a file: 1-based line, 1-based column counted in characters.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Location {
     pub file: PathBuf,
     pub line: usize,
@@ -18,6 +20,21 @@ pub struct Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// A value as a file declares it, with where it was written, so that whoever checks it
+/// later (the simulator, for a sim station's parameters) can name the place.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Declared<T> {
+    pub value: T,
+    pub at: Location,
+}
+
+impl<T> Declared<T> {
+    /// An error about this value: `what: message` at its place.
+    pub fn error(&self, what: &str, message: impl std::fmt::Display) -> PlanError {
+        PlanError::at(self.at.clone(), format!("{what}: {message}"))
     }
 }
 

@@ -13,15 +13,15 @@ mod read;
 mod station;
 
 pub use expand::{case_id, expand, fnv1a64, golden_path, parse_shard, shard, CaseSpec};
-pub use location::{Location, PlanError, PlanErrors};
+pub use location::{Declared, Location, PlanError, PlanErrors};
 pub use plan_file::{
     parse_plan, Accept, ChamberSoak, Condition, CycleWhen, Plan, PowerCycle, Timeouts,
     TolerancesOverride,
 };
 pub use station::{
-    parse_stations, ChamberSpec, LatentFault, PowerSpec, PrinterLink, PrinterSpec, ScannerSpec,
-    SimSpec, Station, StationFile, StationKind, SupplySpec, PRINTER_TCP_PORT, SCPI_TCP_PORT,
-    SIM_NOMINAL_VOLTAGE,
+    parse_stations, parse_stations_with, ChamberSpec, SimCheck, SimDeclaration, Envelope, LatentSpec, PowerSpec, PrinterLink, PrinterSpec,
+    ScannerSpec, SimSpec, Station, StationFile, StationKind, SupplySpec, PRINTER_TCP_PORT,
+    SCPI_READ_COMMAND, SCPI_SET_COMMAND, SCPI_TCP_PORT,
 };
 
 use std::path::Path;
@@ -30,11 +30,17 @@ use std::path::Path;
 /// runs when no station file is given.
 pub const EMBEDDED_SIM_STATIONS: &str = include_str!("../../rig/stations/sim.toml");
 
-/// Reads, parses and validates a station file.
+/// Reads, parses and validates a station file (a sim station's parameters unchecked:
+/// see [`load_stations_with`]).
 pub fn load_stations(path: &Path) -> Result<StationFile, PlanErrors> {
+    load_stations_with(path, &|_| Vec::new())
+}
+
+/// [`load_stations`], with `check` run on what each sim station declares.
+pub fn load_stations_with(path: &Path, check: SimCheck<'_>) -> Result<StationFile, PlanErrors> {
     let bytes = read(path)?;
     let text = utf8(path, &bytes)?;
-    parse_stations(text, path)
+    parse_stations_with(text, path, check)
 }
 
 /// Reads, parses and validates a plan file, and checks it against `stations` (every
@@ -48,8 +54,12 @@ pub fn load_plan(path: &Path, stations: &StationFile) -> Result<Plan, PlanErrors
 
 /// The embedded simulated stations ([`EMBEDDED_SIM_STATIONS`]), named
 /// `rig/stations/sim.toml` in errors and provenance.
-pub fn embedded_sim_stations() -> Result<StationFile, PlanErrors> {
-    parse_stations(EMBEDDED_SIM_STATIONS, Path::new("rig/stations/sim.toml"))
+pub fn embedded_sim_stations(check: SimCheck<'_>) -> Result<StationFile, PlanErrors> {
+    parse_stations_with(
+        EMBEDDED_SIM_STATIONS,
+        Path::new("rig/stations/sim.toml"),
+        check,
+    )
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, PlanErrors> {
@@ -71,7 +81,7 @@ mod tests {
 
     #[test]
     fn the_embedded_stations_are_valid() {
-        let sf = embedded_sim_stations().expect("embedded stations");
+        let sf = embedded_sim_stations(&|_| Vec::new()).expect("embedded stations");
         assert!(sf.stations.iter().all(Station::is_sim));
         assert!(sf.get("sim-80mm").is_some());
     }

@@ -12,7 +12,6 @@ use super::PlanErrors;
 use crate::defect::DefectKind;
 use crate::golden::Tolerances;
 use crate::pattern::PatternKind;
-use crate::sim::faults::{TEMPERATURE_RANGE, VOLTAGE_RANGE};
 use crate::util::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -520,7 +519,8 @@ fn read_condition(
                 &x,
                 "condition.voltage",
                 Some((0.0, true)),
-                Some((VOLTAGE_RANGE.1, false)),
+                // A guard against typos; what a station's supply reaches is its own.
+                Some((1000.0, false)),
             );
             Some(x.v)
         }
@@ -621,17 +621,23 @@ fn check_station(
     }
     if let (Some(key), Some(v)) = (&keys.voltage, c.voltage) {
         if !st.can_set_voltage() {
-            let has = match &st.power {
-                super::station::PowerSpec::Relay { .. } => "a relay, which can only switch",
-                super::station::PowerSpec::Exec { .. } => {
-                    "an exec power control without set_voltage"
-                }
-                _ => "no power control",
-            };
             d.at(
                 key,
                 format!(
-                    "condition \"{cname}\": voltage = {v} needs a supply that can set its voltage (scpi, exec with set_voltage, sim), but station \"{sname}\" has {has}"
+                    "condition \"{cname}\": voltage = {v} needs a supply that can set its voltage ({}), but station \"{sname}\" has {}",
+                    super::PowerSpec::VOLTAGE_KINDS,
+                    st.power.lacks_voltage()
+                ),
+            );
+        } else if let Some((lo, hi)) = st
+            .envelope
+            .voltage
+            .filter(|(lo, hi)| !(*lo..=*hi).contains(&v))
+        {
+            d.at(
+                key,
+                format!(
+                    "condition \"{cname}\": the supply of station \"{sname}\" sets {lo} to {hi} V, not {v} V"
                 ),
             );
         }
@@ -644,19 +650,21 @@ fn check_station(
                     "condition \"{cname}\": chamber needs a climate chamber, but station \"{sname}\" has none"
                 ),
             );
-        } else if st.is_sim()
-            && !(TEMPERATURE_RANGE.0..=TEMPERATURE_RANGE.1).contains(&soak.setpoint)
+        } else if let Some((lo, hi)) = st
+            .envelope
+            .temperature
+            .filter(|(lo, hi)| !(*lo..=*hi).contains(&soak.setpoint))
         {
             d.at(
                 key,
                 format!(
-                    "condition \"{cname}\": the simulated chamber of station \"{sname}\" reaches {} to {} °C, not {} °C",
-                    TEMPERATURE_RANGE.0, TEMPERATURE_RANGE.1, soak.setpoint
+                    "condition \"{cname}\": the chamber of station \"{sname}\" reaches {lo} to {hi} °C, not {} °C",
+                    soak.setpoint
                 ),
             );
         }
         // Station seconds run `time_scale` times faster than the wall clock on a sim station.
-        let scale = st.sim.as_ref().map_or(1.0, |s| s.time_scale);
+        let scale = st.envelope.time_scale;
         let least = (soak.hold_s + soak.soak_s) / scale;
         if let Some(arrange) = arrange.filter(|&a| least >= a) {
             d.at(
@@ -927,6 +935,13 @@ mod tests {
              [station.power]\nkind = \"none\"\n",
             Path::new("st.toml"),
         )
+        .map(|mut sf| {
+            // What a simulator would tell the plan about its chamber.
+            for st in &mut sf.stations {
+                st.envelope.temperature = Some((-40.0, 60.0));
+            }
+            sf
+        })
         .expect("stations")
     }
 
@@ -1014,7 +1029,7 @@ mod tests {
     }
 
     #[test]
-    fn sim_chambers_have_a_range() {
+    fn chambers_are_held_to_their_envelope() {
         let errs = plan(
             "[plan]\nname = \"x\"\nstations = [\"a\"]\n\
              [[condition]]\nname = \"c\"\nchamber = { setpoint = -55, soak_s = 0 }\n",
@@ -1022,7 +1037,7 @@ mod tests {
         .expect_err("invalid");
         assert!(
             errs.to_string()
-                .contains("p.toml:6:1: condition \"c\": the simulated chamber"),
+                .contains("p.toml:6:1: condition \"c\": the chamber of station \"a\" reaches -40 to 60 °C, not -55 °C"),
             "{errs}"
         );
     }

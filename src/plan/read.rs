@@ -5,7 +5,7 @@
 //! Owns the walk helpers ([`Diag`], [`Tab`], [`At`]); it knows neither file format and
 //! never panics on input.
 
-use super::location::{LineIndex, PlanError, PlanErrors};
+use super::location::{Declared, LineIndex, Location, PlanError, PlanErrors};
 use std::ops::Range;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
@@ -42,10 +42,28 @@ impl<'s> Diag<'s> {
         self.errors.push(PlanError::at(loc, message));
     }
 
+    /// Records an error found by someone else (already located).
+    pub(crate) fn push(&mut self, e: PlanError) {
+        self.errors.push(e);
+    }
+
     /// Records an error about the whole file.
     pub(crate) fn whole(&mut self, message: impl Into<String>) {
         let e = PlanError::file(self.index.file(), message);
         self.errors.push(e);
+    }
+
+    /// Where a span starts.
+    pub(crate) fn locate(&self, span: &Span) -> Location {
+        self.index.locate(span.start)
+    }
+
+    /// A value read from the file, kept with its place for a later check.
+    pub(crate) fn declared<T>(&self, x: At<T>) -> Declared<T> {
+        Declared {
+            at: self.locate(&x.span),
+            value: x.v,
+        }
     }
 
     pub(crate) fn line_of(&self, span: &Span) -> usize {

@@ -62,7 +62,7 @@ pub fn coverage_svg(view: &CaseView, case: &CaseResult) -> Option<String> {
         ));
     }
     for d in &case.defects {
-        if d.axis == "columns" {
+        if d.axis == crate::defect::Axis::Columns {
             s.push_str(&format!(
                 "<rect x=\"{:.1}\" y=\"{t}\" width=\"{:.1}\" height=\"{}\" fill=\"#c53030\" fill-opacity=\"0.18\"><title>{}</title></rect>",
                 x(d.start as f64),
@@ -158,7 +158,7 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
                 if d.expected {
                     format!("{} (expected)", d.kind)
                 } else {
-                    d.kind.clone()
+                    d.kind.to_string()
                 }
             })
             .collect();
@@ -217,9 +217,9 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
             for d in &c.defects {
                 s.push_str(&format!(
                     "<li><b>{}</b>{} {} {}–{}: {}<br><span class=\"hint\">likely: {}</span></li>",
-                    escape(&d.kind),
+                    escape(d.kind.name()),
                     if d.expected { " (expected here)" } else { "" },
-                    escape(&d.axis),
+                    escape(d.axis.name()),
                     d.start,
                     d.end,
                     escape(&d.detail),

@@ -1,20 +1,35 @@
-//! Everything the user reads: the console summary of an analysis, its JSON, and the
-//! overlay picture of a scan with its defects marked. Formats only; no measuring.
+//! Everything the user reads: the console summary of an analysis, its JSON, the overlay
+//! picture of a scan with its defects marked, a run's report files (read from its record)
+//! and the console progress of a run. Formats only; no measuring, no judging, and it
+//! never imports `run`: a run's results are read through `record`.
 
 pub mod files;
 pub mod html;
 pub mod junit;
 pub mod overlay;
+pub mod progress;
 pub mod results;
 
 use crate::analysis::{Analysis, Axis};
 use crate::golden::Judgement;
 use serde::Serialize;
 
+/// The analysis JSON document: what was measured, with the page's defects as judged
+/// (the analysis' own and those judging found), then the verdict.
 #[derive(Serialize)]
 struct AnalysisDoc<'a> {
-    #[serde(flatten)]
-    analysis: &'a Analysis,
+    schema: &'static str,
+    pattern: &'a crate::analysis::PatternInfo,
+    scan: &'a crate::analysis::ScanInfo,
+    registration: &'a Option<crate::analysis::RegistrationInfo>,
+    id: &'a crate::analysis::IdInfo,
+    calibration: &'a Option<crate::analysis::CalibrationInfo>,
+    bands: &'a [crate::analysis::BandMeasure],
+    profiles: &'a Option<crate::analysis::Profiles>,
+    printed_rows: Option<u32>,
+    expected_rows: u32,
+    defects: &'a [crate::analysis::Defect],
+    notes: &'a [String],
     verdict: crate::verdict::Verdict,
     reasons: &'a [String],
     density_reference: Option<DensityRef>,
@@ -29,8 +44,33 @@ struct DensityRef {
 
 /// The analysis JSON (schema in docs/analysis-json.md).
 pub fn analysis_json(a: &Analysis, j: &Judgement) -> String {
+    let Analysis {
+        schema,
+        pattern,
+        scan,
+        registration,
+        id,
+        calibration,
+        bands,
+        profiles,
+        printed_rows,
+        expected_rows,
+        defects: _,
+        notes,
+    } = a;
     let doc = AnalysisDoc {
-        analysis: a,
+        schema,
+        pattern,
+        scan,
+        registration,
+        id,
+        calibration,
+        bands,
+        profiles,
+        printed_rows: *printed_rows,
+        expected_rows: *expected_rows,
+        defects: &j.defects,
+        notes,
         verdict: j.verdict,
         reasons: &j.reasons,
         density_reference: j
@@ -93,10 +133,10 @@ pub fn analysis_summary(a: &Analysis, j: &Judgement) -> String {
     if let (Some(p), e) = (a.printed_rows, a.expected_rows) {
         s.push_str(&format!("  printed length: {p} of {e} rows\n"));
     }
-    if a.defects.is_empty() {
+    if j.defects.is_empty() {
         s.push_str("  no defects\n");
     }
-    for d in &a.defects {
+    for d in &j.defects {
         let side = d
             .side
             .map(|x| format!(" on the {}", x.name()))

@@ -7,7 +7,7 @@
 //! outline colours. A scan preview loses nothing visible at 7 bits of grey, and the PNG is
 //! a third of the bytes to compress (and about a quarter of the file) that RGB would be.
 
-use crate::analysis::{Analysis, Axis, Severity};
+use crate::analysis::{Analysis, Axis, Defect, Severity};
 use image::{GrayImage, RgbImage};
 
 /// Longest side of the overlay in pixels.
@@ -218,13 +218,14 @@ pub fn png(img: &Overlay) -> Result<Vec<u8>, String> {
     )
 }
 
-/// Draws the overlay for a scan and its analysis.
-pub fn draw(scan: &GrayImage, a: &Analysis) -> Overlay {
-    draw_sized(scan, a, MAX_SIDE)
+/// Draws the overlay for a scan, its analysis (registration, fiducials) and the page's
+/// defects (the judgement's: the analysis' own and those judging found).
+pub fn draw(scan: &GrayImage, a: &Analysis, defects: &[Defect]) -> Overlay {
+    draw_sized(scan, a, defects, MAX_SIDE)
 }
 
 /// Draws the overlay reduced so its longest side is at most `max_side` (thumbnails).
-pub fn draw_sized(scan: &GrayImage, a: &Analysis, max_side: u32) -> Overlay {
+pub fn draw_sized(scan: &GrayImage, a: &Analysis, defects: &[Defect], max_side: u32) -> Overlay {
     let (w, h) = scan.dimensions();
     let k = (w.max(h) as f64 / max_side.max(16) as f64).max(1.0);
     let (ow, oh) = (
@@ -263,7 +264,7 @@ pub fn draw_sized(scan: &GrayImage, a: &Analysis, max_side: u32) -> Overlay {
         )
     };
     let (dots, rows) = (a.pattern.dots as f64, a.expected_rows as f64);
-    for d in &a.defects {
+    for d in defects {
         let mark = match d.severity {
             Severity::Fail => Mark::FailTint,
             Severity::Marginal => Mark::MarginalTint,

@@ -2,7 +2,7 @@
 //! attempt, its artifacts and measurements; per run, the verdict and the counts. Pure: the
 //! caller reads the journal; this only folds its events.
 
-use crate::run::journal::{CaseInfo, DefectNote, Event, FileRef};
+use crate::record::{CaseInfo, DefectNote, Event, FileRef};
 use crate::verdict::Verdict;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -2,19 +2,22 @@
 //! step is bounded by its timeout and recorded in the journal; an instrument fault ends
 //! the attempt as `error` with its cause, a printer that falls short as `fail`.
 
-use super::journal::{CaseInfo, DefectNote, Event, Journal, Step};
-use crate::analysis::Analysis;
+use crate::analysis::Defect;
 use crate::defect::DefectKind;
-use crate::escpos::encode::{encode_bitmap, EncodeOptions, Job};
-use crate::golden::{judge_with, Golden, Judgement, Tolerances};
+use crate::escpos::encode::{encode_bitmap, EncodeError, EncodeOptions, Job};
+use crate::golden::check::{self, Cut, Judging, Page, Record};
+use crate::golden::{GoldenError, Judgement};
 use crate::instrument::chamber::Chamber;
 use crate::instrument::power::Power;
 use crate::instrument::printer::{PrintReport, Printer};
 use crate::instrument::scanner::Scanner;
 use crate::instrument::supply::{Consumable, Supply};
-use crate::pattern::{self, PatternKind};
-use crate::report::files::case_dir;
+use crate::instrument::InstrumentError;
+use crate::pattern::{self, Pattern, PatternError, PatternKind};
+use crate::record::journal::{CaseInfo, DefectNote, Event, Journal, Step};
+use crate::record::layout::{case_dir, page_suffix, scan_stem};
 use crate::util::clock::now_rfc3339_precise as now;
+use crate::util::compute::ComputeError;
 use crate::verdict::Verdict;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -90,7 +93,8 @@ pub struct Rig {
     pub supply: Option<Box<dyn Supply>>,
     /// Station seconds per wall second (simulated stations run faster).
     pub time_scale: f64,
-    pub nominal_voltage: f64,
+    /// What teardown restores on a supply that sets voltages.
+    pub nominal_voltage: Option<f64>,
     pub ambient: f64,
     pub ack_timeout: Duration,
     pub boot_timeout: Duration,
@@ -114,11 +118,11 @@ impl Rig {
 
     /// Brings the station back to a safe state: chamber to ambient, PSU to nominal and on.
     /// Best effort: every instrument is tried, the first error is returned.
-    pub async fn teardown(&mut self) -> Result<(), String> {
-        let mut first: Option<String> = None;
+    pub async fn teardown(&mut self) -> Result<(), InstrumentError> {
+        let mut first: Option<InstrumentError> = None;
         if let Some(c) = self.chamber.as_mut() {
             if let Err(e) = c.set_point(self.ambient).await {
-                first.get_or_insert(e.to_string());
+                first.get_or_insert(e);
             }
         }
         if let Some(s) = self.supply.as_mut() {
@@ -128,19 +132,19 @@ impl Rig {
             ] {
                 if changed {
                     if let Err(e) = s.set_level(what, 1.0).await {
-                        first.get_or_insert(e.to_string());
+                        first.get_or_insert(e);
                     }
                 }
             }
         }
         if let Some(p) = self.power.as_mut() {
-            if let Err(e) = p.set_voltage(self.nominal_voltage).await {
-                if !matches!(e, crate::instrument::InstrumentError::Unsupported { .. }) {
-                    first.get_or_insert(e.to_string());
+            if let (Some(v), Some(nominal)) = (p.voltage(), self.nominal_voltage) {
+                if let Err(e) = v.set_voltage(nominal).await {
+                    first.get_or_insert(e);
                 }
             }
             if let Err(e) = p.set_output(true).await {
-                first.get_or_insert(e.to_string());
+                first.get_or_insert(e);
             }
         }
         if first.is_none() {
@@ -187,23 +191,61 @@ pub struct AttemptResult {
     pub verdict: Verdict,
     pub reasons: Vec<String>,
     pub defects: Vec<DefectNote>,
+    /// The rig fault that ended the attempt as `error`, with its causes.
     pub error: Option<String>,
 }
 
 /// The run was interrupted inside the attempt: the case stays unfinished.
 pub struct Interrupted;
 
+/// A rig fault: the rig could not judge the print, and the attempt ends as `error`.
+#[derive(Debug, thiserror::Error)]
+pub enum RigError {
+    #[error(transparent)]
+    Instrument(#[from] InstrumentError),
+    #[error("{} step timed out after {:.0} s", step.name(), limit.as_secs_f64())]
+    Timeout { step: Step, limit: Duration },
+    #[error("{station}: no power control for a power cycle")]
+    NoPowerControl { station: String },
+    #[error("{station}: no chamber for a soak")]
+    NoChamber { station: String },
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error(transparent)]
+    Golden(#[from] GoldenError),
+    #[error(transparent)]
+    Check(#[from] check::CheckError),
+    #[error("analysis: {0}")]
+    Compute(#[from] ComputeError),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{what} failed: {source}")]
+    Task {
+        what: &'static str,
+        source: tokio::task::JoinError,
+    },
+    #[error("cannot encode the overlay: {0}")]
+    Overlay(String),
+    #[error("no page was scanned")]
+    NoPage,
+}
+
 type StepResult<T> = Result<T, StepError>;
 
 pub enum StepError {
     /// A rig fault: the case ends as `error`.
-    Rig(String),
+    Rig(RigError),
     Interrupted,
 }
 
-impl From<crate::instrument::InstrumentError> for StepError {
-    fn from(e: crate::instrument::InstrumentError) -> Self {
-        StepError::Rig(crate::util::error_chain(&e))
+impl<E: Into<RigError>> From<E> for StepError {
+    fn from(e: E) -> Self {
+        StepError::Rig(e.into())
     }
 }
 
@@ -240,7 +282,7 @@ where
     let out = tokio::select! {
         r = tokio::time::timeout(limit, fut) => match r {
             Ok(r) => r,
-            Err(_) => Err(StepError::Rig(format!("{} step timed out after {:.0} s", s.name(), limit.as_secs_f64()))),
+            Err(_) => Err(StepError::Rig(RigError::Timeout { step: s, limit })),
         },
         _ = watch => Err(StepError::Interrupted),
     };
@@ -252,7 +294,7 @@ where
         duration_s: t0.elapsed().as_secs_f64(),
         ok: out.is_ok(),
         error: match &out {
-            Err(StepError::Rig(e)) => Some(e.clone()),
+            Err(StepError::Rig(e)) => Some(crate::util::error_chain(e)),
             Err(StepError::Interrupted) => Some("interrupted".into()),
             Ok(_) => None,
         },
@@ -271,13 +313,16 @@ async fn artifact(
     bytes: Vec<u8>,
 ) -> StepResult<()> {
     let path = ctx.run_dir.join(rel);
-    let (sha256, len) = tokio::task::spawn_blocking(move || -> StepResult<(String, u64)> {
+    let (sha256, len) = tokio::task::spawn_blocking(move || -> Result<(String, u64), RigError> {
         crate::util::fsio::write_atomic(&path, &bytes)
-            .map_err(|e| StepError::Rig(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|source| RigError::Write { path, source })?;
         Ok((crate::util::sha256_hex(&bytes), bytes.len() as u64))
     })
     .await
-    .map_err(|e| StepError::Rig(format!("artifact write task failed: {e}")))??;
+    .map_err(|source| RigError::Task {
+        what: "artifact write task",
+        source,
+    })??;
     ctx.record(Event::Artifact {
         time: now(),
         case: case.info.id.clone(),
@@ -291,8 +336,8 @@ async fn artifact(
 
 async fn power_off_on(rig: &mut Rig, off_s: f64) -> StepResult<()> {
     let off = rig.wall(off_s);
-    let power = rig.power.as_mut().ok_or_else(|| {
-        StepError::Rig(format!("{}: no power control for a power cycle", rig.name))
+    let power = rig.power.as_mut().ok_or_else(|| RigError::NoPowerControl {
+        station: rig.name.clone(),
     })?;
     power.set_output(false).await?;
     tokio::time::sleep(off).await;
@@ -317,12 +362,17 @@ async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
         rig.stressed.paper = case.paper.is_some_and(|l| l < 1.0);
     }
     if let Some(p) = rig.power.as_mut() {
-        let v = case.voltage.unwrap_or(rig.nominal_voltage);
-        match p.set_voltage(v).await {
-            Ok(()) => {}
-            Err(crate::instrument::InstrumentError::Unsupported { .. })
-                if case.voltage.is_none() => {}
-            Err(e) => return Err(e.into()),
+        let device = p.device().to_string();
+        match (p.voltage(), case.voltage.or(rig.nominal_voltage)) {
+            (Some(control), Some(v)) => control.set_voltage(v).await?,
+            (None, Some(_)) if case.voltage.is_some() => {
+                return Err(InstrumentError::Unsupported {
+                    device,
+                    what: "set a voltage".into(),
+                }
+                .into())
+            }
+            _ => {}
         }
         p.set_output(true).await?;
     }
@@ -345,10 +395,9 @@ async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
             rig.wall(soak.hold_s + soak.soak_s),
             rig.wall(soak.timeout_s),
         );
-        let chamber = rig
-            .chamber
-            .as_mut()
-            .ok_or_else(|| StepError::Rig(format!("{}: no chamber for a soak", rig.name)))?;
+        let chamber = rig.chamber.as_mut().ok_or_else(|| RigError::NoChamber {
+            station: rig.name.clone(),
+        })?;
         let poll = (hold / 20).clamp(Duration::from_millis(20), Duration::from_secs(5));
         // Until it is back at ambient, the chamber counts as moved.
         rig.stressed.chamber = true;
@@ -375,11 +424,8 @@ async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
     Ok(())
 }
 
-fn job_for(case: &CaseWork, dots: u32) -> StepResult<Job> {
-    let p = pattern::render(case.pattern, dots, case.serial)
-        .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
-    encode_bitmap(&p.bitmap, &EncodeOptions::default())
-        .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))
+fn job_for(pattern: &Pattern) -> StepResult<Job> {
+    Ok(encode_bitmap(&pattern.bitmap, &EncodeOptions::default())?)
 }
 
 /// The first `fraction` of a job: the bytes, and the bands complete within them.
@@ -474,60 +520,55 @@ fn pages_expected(case: &CaseWork, reports: &[PrintReport]) -> usize {
     }
 }
 
+/// A page checked, with the files the report shows of it.
 struct Checked {
-    analysis: Analysis,
-    judgement: Judgement,
+    page: Page,
     json: String,
     overlay: Vec<u8>,
     thumb: Vec<u8>,
 }
 
-/// Analyses and judges one scan; `bytes` are the file's contents when already read.
-fn check_scan(
+/// Checks one scan through the one scan-check path and draws its overlay and thumbnail.
+fn check_page(
     scan: &Path,
     bytes: Option<&[u8]>,
-    case: &CaseWork,
-    dots: u32,
-    golden: Option<&Golden>,
-    nominal_density: Option<f64>,
-    expected: &[DefectKind],
-) -> StepResult<Checked> {
-    let pattern = pattern::render(case.pattern, dots, case.serial)
-        .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
-    let img = match bytes {
-        Some(b) => crate::scanfile::decode_scan(scan, b),
-        None => crate::scanfile::read_scan(scan),
-    }
-    .map_err(|e| StepError::Rig(crate::util::error_chain(&e)))?;
-    let mut a = crate::analysis::analyze(&img, &pattern);
-    let tol: Option<Tolerances> = Some(
-        case.tolerances
-            .apply(golden.map(|g| g.tolerances).unwrap_or_default()),
-    );
-    let j = judge_with(&mut a, golden, nominal_density, tol, expected);
-    let json = crate::report::analysis_json(&a, &j);
+    pattern: &Pattern,
+    record: &Record,
+    judging: &Judging,
+) -> Result<Checked, RigError> {
+    let page = check::check_scan(scan, bytes, pattern, Some(record), judging)?;
+    let json = crate::report::analysis_json(&page.analysis, &page.judgement);
     let png = |i: &crate::report::overlay::Overlay| {
-        crate::report::overlay::png(i)
-            .map_err(|e| StepError::Rig(format!("cannot encode the overlay: {e}")))
+        crate::report::overlay::png(i).map_err(RigError::Overlay)
     };
-    let overlay = png(&crate::report::overlay::draw(&img, &a))?;
-    let thumb = png(&crate::report::overlay::draw_sized(&img, &a, 360))?;
+    let defects = &page.judgement.defects;
+    let overlay = png(&crate::report::overlay::draw(
+        &page.scan,
+        &page.analysis,
+        defects,
+    ))?;
+    let thumb = png(&crate::report::overlay::draw_sized(
+        &page.scan,
+        &page.analysis,
+        defects,
+        360,
+    ))?;
     Ok(Checked {
-        analysis: a,
-        judgement: j,
+        page,
         json,
         overlay,
         thumb,
     })
 }
 
-fn notes(a: &Analysis, expected: &[DefectKind]) -> Vec<DefectNote> {
-    a.defects
+/// The page's defects as the journal keeps them.
+fn notes(defects: &[Defect], expected: &[DefectKind]) -> Vec<DefectNote> {
+    defects
         .iter()
         .map(|d| DefectNote {
-            kind: d.kind.name().into(),
-            severity: format!("{:?}", d.severity).to_lowercase(),
-            axis: format!("{:?}", d.axis).to_lowercase(),
+            kind: d.kind,
+            severity: d.severity,
+            axis: d.axis,
             start: d.start,
             end: d.end,
             depth: d.depth,
@@ -536,6 +577,16 @@ fn notes(a: &Analysis, expected: &[DefectKind]) -> Vec<DefectNote> {
             expected: expected.contains(&d.kind),
         })
         .collect()
+}
+
+/// An attempt that ended with a judgement but no page to analyse.
+fn judged(j: Judgement, expected: &[DefectKind]) -> AttemptResult {
+    AttemptResult {
+        verdict: j.verdict,
+        defects: notes(&j.defects, expected),
+        reasons: j.reasons,
+        error: None,
+    }
 }
 
 /// Runs one attempt of a case.
@@ -556,12 +607,15 @@ pub async fn attempt(
     let out = match result {
         Ok(r) => r,
         Err(StepError::Interrupted) => return Err(Interrupted),
-        Err(StepError::Rig(e)) => AttemptResult {
-            verdict: Verdict::Error,
-            reasons: vec![format!("rig error: {e}")],
-            defects: Vec::new(),
-            error: Some(e),
-        },
+        Err(StepError::Rig(e)) => {
+            let e = crate::util::error_chain(&e);
+            AttemptResult {
+                verdict: Verdict::Error,
+                reasons: vec![format!("rig error: {e}")],
+                defects: Vec::new(),
+                error: Some(e),
+            }
+        }
     };
     Ok(out)
 }
@@ -577,7 +631,8 @@ async fn attempt_steps(
     let dir = case_dir(&case.info.id);
     step(ctx, case, n, Step::Arrange, t.arrange, arrange(rig, case)).await?;
 
-    let job = job_for(case, dots)?;
+    let pattern = pattern::render(case.pattern, dots, case.serial)?;
+    let job = job_for(&pattern)?;
     artifact(ctx, case, n, &dir.join("job.bin"), job.bytes.clone()).await?;
     let printed = step(ctx, case, n, Step::Print, t.print, print(rig, case, &job)).await?;
     for (name, st) in [
@@ -616,48 +671,17 @@ async fn attempt_steps(
             .filter_map(|r| r.stopped.clone())
             .collect::<Vec<_>>()
             .join("; ");
-        return Ok(AttemptResult {
-            verdict: Verdict::Fail,
-            reasons: vec![format!(
-                "blank (fail): the printer acknowledged no band of the job ({why})"
-            )],
-            defects: vec![DefectNote {
-                kind: DefectKind::Blank.name().into(),
-                severity: "fail".into(),
-                axis: "page".into(),
-                start: 0,
-                end: 0,
-                depth: 1.0,
-                detail: format!("no band printed: {why}"),
-                hint: DefectKind::Blank.hint().into(),
-                expected: false,
-            }],
-            error: None,
-        });
+        return Ok(judged(check::rejected_job(&why), &case.expected));
     }
     let pages = pages_expected(case, &printed.reports);
     if pages == 0 {
-        // Power went before the first band printed and the job was not sent again: no
-        // paper; what is judged is that the printer came back and answers.
-        return Ok(AttemptResult {
-            verdict: Verdict::Pass,
-            reasons: vec![
-                "power cut before the first band printed; the printer came back and answers".into(),
-            ],
-            defects: Vec::new(),
-            error: None,
-        });
+        return Ok(judged(check::no_page_after_cut(), &case.expected));
     }
     let scan_dir = ctx.run_dir.join(&dir);
     let scans = step(ctx, case, n, Step::Scan, t.scan, async {
         let mut v = Vec::new();
         for i in 1..=pages {
-            let stem = if pages == 1 {
-                "scan".to_string()
-            } else {
-                format!("scan-{i}")
-            };
-            v.push(rig.scanner.scan(&scan_dir, &stem).await?);
+            v.push(rig.scanner.scan(&scan_dir, &scan_stem(i, pages)).await?);
         }
         Ok(v)
     })
@@ -675,7 +699,10 @@ async fn attempt_steps(
             .collect::<Vec<_>>()
     })
     .await
-    .map_err(|e| StepError::Rig(format!("reading the scans failed: {e}")))?;
+    .map_err(|source| RigError::Task {
+        what: "reading the scans",
+        source,
+    })?;
     let mut read = Vec::with_capacity(hashed.len());
     for (s, bytes, sha256) in hashed {
         if let (Some(bytes), Some(sha256), Ok(rel)) = (&bytes, sha256, s.strip_prefix(&ctx.run_dir))
@@ -692,17 +719,13 @@ async fn attempt_steps(
         read.push((s, bytes));
     }
 
-    let golden = match Golden::load(&case.golden) {
-        Ok(g) => Some(g),
-        Err(e) => return Err(StepError::Rig(crate::util::error_chain(&e))),
-    };
+    let record = Record::load_for(&case.golden, &pattern)?;
     let nominal = rig.nominal_density;
     let work = case.clone();
     let compute = ctx.compute.clone();
     let checked = step(ctx, case, n, Step::Analyze, t.analyze, async move {
-        compute
-            .run(move || {
-                let mut out = Vec::new();
+        let pages = compute
+            .run(move || -> Result<Vec<Checked>, RigError> {
                 let cut_mid_job = matches!(
                     work.power_cycle,
                     Some(PowerCycle {
@@ -712,41 +735,39 @@ async fn attempt_steps(
                 );
                 let resent = work.power_cycle.is_some_and(|p| p.resend);
                 let count = read.len();
+                let tolerances = Some(work.tolerances.apply(record.golden.tolerances));
+                let mut out = Vec::new();
                 for (i, (s, bytes)) in read.into_iter().enumerate() {
-                    // A page torn off by a power cut mid-job is expected to be truncated; the
-                    // reprint after it is judged in full, whatever the condition expects of
-                    // the cut page.
-                    let torn = cut_mid_job && (i + 1 < count || !resent);
-                    let mut expected = work.expected.clone();
-                    if torn {
-                        expected.push(DefectKind::Truncated);
-                    } else if cut_mid_job {
-                        expected.retain(|k| *k != DefectKind::Truncated);
-                    }
-                    out.push(check_scan(
+                    let cut = if !cut_mid_job {
+                        Cut::None
+                    } else if i + 1 < count || !resent {
+                        Cut::Torn
+                    } else {
+                        Cut::Reprint
+                    };
+                    let judging = Judging {
+                        nominal_density: nominal,
+                        tolerances,
+                        expected: check::expected_on_page(&work.expected, cut),
+                    };
+                    out.push(check_page(
                         &s,
                         bytes.as_deref(),
-                        &work,
-                        dots,
-                        golden.as_ref(),
-                        nominal,
-                        &expected,
+                        &pattern,
+                        &record,
+                        &judging,
                     )?);
                 }
                 Ok(out)
             })
-            .await
-            .map_err(|e| StepError::Rig(format!("analysis: {e}")))?
+            .await??;
+        Ok(pages)
     })
     .await?;
 
     let mut last = None;
     for (i, mut c) in checked.into_iter().enumerate() {
-        let suffix = if pages == 1 {
-            String::new()
-        } else {
-            format!("-{}", i + 1)
-        };
+        let suffix = page_suffix(i + 1, pages);
         artifact(
             ctx,
             case,
@@ -778,21 +799,16 @@ async fn attempt_steps(
             attempt: n,
             name: format!("page.{}", i + 1),
             value: serde_json::json!({
-                "verdict": c.judgement.verdict,
-                "defects": c.analysis.defects.iter().map(|d| d.kind.name()).collect::<Vec<_>>(),
-                "printed_rows": c.analysis.printed_rows,
-                "solid_density": c.analysis.calibration.as_ref().map(|x| x.solid_density),
+                "verdict": c.page.judgement.verdict,
+                "defects": c.page.judgement.defects.iter().map(|d| d.kind).collect::<Vec<_>>(),
+                "printed_rows": c.page.analysis.printed_rows,
+                "solid_density": c.page.analysis.calibration.as_ref().map(|x| x.solid_density),
             }),
         });
         last = Some(c);
     }
     let Some(c) = last else {
-        return Err(StepError::Rig("no page was scanned".into()));
+        return Err(RigError::NoPage.into());
     };
-    Ok(AttemptResult {
-        verdict: c.judgement.verdict,
-        reasons: c.judgement.reasons.clone(),
-        defects: notes(&c.analysis, &case.expected),
-        error: None,
-    })
+    Ok(judged(c.page.judgement, &case.expected))
 }

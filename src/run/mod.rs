@@ -1,7 +1,10 @@
-//! Rig runs: orchestration of cases on stations, the journal, resume and sharding.
+//! Rig runs: loading stations, orchestration of cases on them, resume and sharding; the
+//! journal and the results directory are written through `record`.
 
 pub mod assemble;
 pub mod case;
-pub mod journal;
 pub mod runner;
 pub mod start;
+pub mod stations;
+
+pub use stations::load_stations;

@@ -3,10 +3,10 @@
 //! at the end of a station's cases, after a failure, a timeout or an interrupt.
 
 use super::case::{attempt, CaseWork, Ctx, Interrupted, Rig};
-use super::journal::Event;
+use crate::record::journal::Event;
+use crate::report::progress::Progress;
 use crate::util::clock::now_rfc3339_precise as now;
 use crate::verdict::Verdict;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
 
 /// A station with its instruments and the cases it runs.
@@ -14,49 +14,6 @@ pub struct StationJob {
     pub rig: Rig,
     pub dots: u32,
     pub cases: Vec<CaseWork>,
-}
-
-/// Progress bars: one per station and one overall; hidden when asked or when stdout is
-/// not a terminal.
-pub struct Progress {
-    multi: MultiProgress,
-    overall: ProgressBar,
-}
-
-impl Progress {
-    pub fn new(total: u64, visible: bool) -> Progress {
-        let multi = MultiProgress::with_draw_target(if visible {
-            ProgressDrawTarget::stdout()
-        } else {
-            ProgressDrawTarget::hidden()
-        });
-        let overall = multi.add(ProgressBar::new(total));
-        overall.set_style(
-            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} cases {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        overall.set_prefix("all stations");
-        Progress { multi, overall }
-    }
-
-    fn station(&self, name: &str, total: u64) -> ProgressBar {
-        let b = self
-            .multi
-            .insert_before(&self.overall, ProgressBar::new(total));
-        b.set_style(
-            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        b.set_prefix(name.to_string());
-        b
-    }
-
-    pub fn finish(&self) {
-        self.overall.finish_and_clear();
-        let _ = self.multi.clear();
-    }
 }
 
 /// Runs every station's cases. Cases left unfinished by an interrupt have no final
@@ -71,13 +28,12 @@ pub async fn execute(
     for mut sj in stations {
         let ctx = ctx.clone();
         let bar = progress.station(&sj.rig.name, sj.cases.len() as u64);
-        let overall = progress.overall.clone();
         tasks.push(tokio::spawn(async move {
             for case in &sj.cases {
                 if ctx.cancelled() {
                     break;
                 }
-                bar.set_message(case.info.id.clone());
+                bar.case(&case.info.id);
                 let mut first_bad = case.failed_before;
                 let mut n = case.first_attempt.max(1);
                 loop {
@@ -112,13 +68,12 @@ pub async fn execute(
                     first_bad |= bad;
                     n += 1;
                 }
-                bar.inc(1);
-                overall.inc(1);
+                bar.done();
             }
             if let Err(e) = sj.rig.teardown().await {
                 tracing::warn!(station = %sj.rig.name, error = %e, "teardown failed");
             }
-            bar.finish_and_clear();
+            bar.finish();
         }));
     }
     for t in tasks {

@@ -5,10 +5,15 @@
 
 use super::assemble::{self, AssembleError};
 use super::case::{CaseWork, Ctx, CycleAt, PowerCycle, Soak, Timeouts};
-use super::journal::{self, CaseInfo, Event, FileRef, Journal, JournalError};
-use super::runner::{execute, Progress, StationJob};
+use super::runner::{execute, StationJob};
+use super::stations::load_stations;
+use crate::golden::check::Record;
+use crate::golden::GoldenError;
 use crate::plan::{self, CaseSpec, CycleWhen, PlanErrors, StationFile};
-use crate::report::files::{rebuild, ReportError, JOURNAL};
+use crate::record::journal::{self, CaseInfo, Event, FileRef, Journal, JournalError};
+use crate::record::layout::{station_dir, JOURNAL};
+use crate::report::files::{rebuild, ReportError};
+use crate::report::progress::Progress;
 use crate::report::results::{from_events, RunResults};
 use crate::util::clock::now_rfc3339_precise as now;
 use std::collections::{BTreeMap, HashSet};
@@ -188,9 +193,9 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
         };
         let stations = match station_refs.first() {
             Some(s) if s.path.starts_with("embedded:") => {
-                plan::embedded_sim_stations().map_err(RunError::Invalid)?
+                load_stations(None).map_err(RunError::Invalid)?
             }
-            Some(s) => plan::load_stations(Path::new(&s.path)).map_err(RunError::Invalid)?,
+            Some(s) => load_stations(Some(Path::new(&s.path))).map_err(RunError::Invalid)?,
             None => return Err(resume_err("its journal names no station file".into())),
         };
         if let Some(s) = station_refs.first() {
@@ -253,10 +258,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
         });
     }
     let plan_path = opts.plan.clone().ok_or(RunError::NoPlan)?;
-    let stations = match &opts.stations {
-        Some(p) => plan::load_stations(p).map_err(RunError::Invalid)?,
-        None => plan::embedded_sim_stations().map_err(RunError::Invalid)?,
-    };
+    let stations = load_stations(opts.stations.as_deref()).map_err(RunError::Invalid)?;
     let plan = plan::load_plan(&plan_path, &stations).map_err(RunError::Invalid)?;
     let mut cases = plan::expand(&plan, &stations);
     if let Some((i, n)) = opts.shard {
@@ -286,7 +288,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
 /// Runs (or resumes) a plan.
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
     let l = load(&opts)?;
-    // Every golden record must load and belong to its case before anything prints.
+    // Every golden record must load and fit its case's pattern before anything prints.
     let mut missing: Vec<String> = Vec::new();
     let mut checked: HashSet<PathBuf> = HashSet::new();
     for c in &l.cases {
@@ -294,13 +296,16 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
         if !checked.insert(p.clone()) {
             continue;
         }
-        match crate::golden::Golden::load(&p) {
-            Ok(g) if g.pattern == c.pattern.name() && g.dots == c.dots => {}
-            Ok(g) => missing.push(format!(
-                "{} is for {} at {} dots, but {} prints {} at {} dots",
+        let fits = crate::pattern::render(c.pattern, c.dots, serial_of(&c.id))
+            .map_err(crate::golden::check::CheckError::from)
+            .and_then(|pattern| Ok(Record::load_for(&p, &pattern)?));
+        match fits {
+            Ok(_) => {}
+            Err(crate::golden::check::CheckError::Golden(GoldenError::Mismatch {
+                what, ..
+            })) => missing.push(format!(
+                "{} is for {what}, but {} prints {} at {} dots",
                 p.display(),
-                g.pattern,
-                g.dots,
                 c.id,
                 c.pattern,
                 c.dots
@@ -405,12 +410,9 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
     for (i, cases) in by_station {
         let st = &l.stations.stations[i];
         let built: Result<_, AssembleError> = async {
-            let sim = if st.is_sim() {
-                Some(assemble::start_sim(st, &l.dir.join("stations").join(&st.name)).await?)
-            } else {
-                None
-            };
-            match assemble::build(st, sim.as_ref()) {
+            let sim = assemble::start_sim(st, &l.dir.join(station_dir(&st.name))).await?;
+            let wired = sim.as_ref().map(|s| s.wired(st));
+            match assemble::build(wired.as_ref().unwrap_or(st)) {
                 Ok(rig) => Ok((sim, rig)),
                 Err(e) => {
                     if let Some(s) = sim {

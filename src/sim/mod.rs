@@ -6,14 +6,17 @@
 //! physics (`head`, `scanner`) knows nothing of ESC/POS; `printer` feeds decoded rows to
 //! the head and applies power cuts; none of these open links, sleep or touch files.
 //! `station` is the one part that does: it serves the simulated instruments on loopback
-//! TCP and ptys, with the real wire protocols.
+//! TCP and ptys, with the real wire protocols. `config` is how a simulated station
+//! behaves, its defaults and limits, resolved from a station file.
 
+pub mod config;
 pub mod faults;
 pub mod head;
 pub mod printer;
 pub mod scanner;
 pub mod station;
 
+pub use config::SimConfig;
 pub use faults::{FaultError, Faults, PowerCut, Side};
 pub use head::{Head, HeadModel, HeadStatus, RowOutcome};
 pub use printer::{print_job, PrintOutcome, SimPrinter, Stop};

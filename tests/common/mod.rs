@@ -69,8 +69,8 @@ pub fn analyze_judged(
     pattern: &Pattern,
     golden: Option<&Golden>,
 ) -> (Analysis, Judgement) {
-    let mut a = analyze(img, pattern);
-    let j = judge(&mut a, golden, None);
+    let a = analyze(img, pattern);
+    let j = judge(&a, golden, None);
     (a, j)
 }
 
@@ -92,7 +92,12 @@ pub fn printed_ink_end(p: &Printed) -> u32 {
 }
 
 pub fn describe(a: &Analysis) -> String {
-    a.defects
+    describe_defects(&a.defects)
+}
+
+/// `kind[start..=end](depth)` for each defect.
+pub fn describe_defects(defects: &[printrig::analysis::Defect]) -> String {
+    defects
         .iter()
         .map(|d| format!("{}[{}..={}]({:.2})", d.kind, d.start, d.end, d.depth))
         .collect::<Vec<_>>()

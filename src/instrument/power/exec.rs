@@ -5,7 +5,7 @@
 //! Owns: which argv runs for which action. Must not: use a shell, or measure (an `exec`
 //! supply reports no measurement).
 
-use super::Power;
+use super::{Power, VoltageControl};
 use crate::instrument::exec;
 use crate::instrument::{InstrumentError, Result};
 use async_trait::async_trait;
@@ -55,6 +55,34 @@ impl Power for ExecPower {
         ))
     }
 
+    async fn set_output(&mut self, on: bool) -> Result<()> {
+        info!(device = %self.device, on, "switching output");
+        let (argv, what) = if on {
+            (&self.on, "switch on")
+        } else {
+            (&self.off, "switch off")
+        };
+        exec::run(&self.device, what, argv, &[], self.timeout)
+            .await
+            .map(|_| ())
+    }
+
+    async fn measure(&mut self) -> Result<Option<(f64, f64)>> {
+        Ok(None)
+    }
+
+    /// Only with a `set_voltage` command.
+    fn voltage(&mut self) -> Option<&mut dyn VoltageControl> {
+        if self.set_voltage.is_some() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+#[async_trait]
+impl VoltageControl for ExecPower {
     async fn set_voltage(&mut self, volts: f64) -> Result<()> {
         let Some(argv) = &self.set_voltage else {
             return Err(InstrumentError::Unsupported {
@@ -78,21 +106,5 @@ impl Power for ExecPower {
         )
         .await
         .map(|_| ())
-    }
-
-    async fn set_output(&mut self, on: bool) -> Result<()> {
-        info!(device = %self.device, on, "switching output");
-        let (argv, what) = if on {
-            (&self.on, "switch on")
-        } else {
-            (&self.off, "switch off")
-        };
-        exec::run(&self.device, what, argv, &[], self.timeout)
-            .await
-            .map(|_| ())
-    }
-
-    async fn measure(&mut self) -> Result<Option<(f64, f64)>> {
-        Ok(None)
     }
 }

@@ -4,9 +4,9 @@
 //! Owns: the relay's on/off strings. Must not: pretend to set or measure a voltage (it
 //! cannot: `set_voltage` is `Unsupported`, `measure` is `None`).
 
-use super::Power;
+use super::{Power, VoltageControl};
 use crate::instrument::scpi::ScpiClient;
-use crate::instrument::{InstrumentError, Result};
+use crate::instrument::Result;
 use crate::link::Endpoint;
 use async_trait::async_trait;
 use std::time::Duration;
@@ -44,13 +44,6 @@ impl Power for RelayPower {
         Ok(format!("relay at {}", self.client.endpoint()))
     }
 
-    async fn set_voltage(&mut self, _volts: f64) -> Result<()> {
-        Err(InstrumentError::Unsupported {
-            device: self.client.device().to_string(),
-            what: "set a voltage (it is a relay)".to_string(),
-        })
-    }
-
     async fn set_output(&mut self, on: bool) -> Result<()> {
         let line = if on { &self.on } else { &self.off };
         info!(device = %self.client.device(), on, line = %line, "switching relay");
@@ -59,5 +52,10 @@ impl Power for RelayPower {
 
     async fn measure(&mut self) -> Result<Option<(f64, f64)>> {
         Ok(None)
+    }
+
+    /// A relay only switches.
+    fn voltage(&mut self) -> Option<&mut dyn VoltageControl> {
+        None
     }
 }

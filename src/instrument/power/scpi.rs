@@ -6,7 +6,7 @@
 //! not: decide voltages or timing (the runner does), or open links itself (the
 //! [`ScpiClient`] does).
 
-use super::Power;
+use super::{Power, VoltageControl};
 use crate::instrument::scpi::ScpiClient;
 use crate::instrument::{InstrumentError, Result};
 use crate::link::Endpoint;
@@ -68,18 +68,6 @@ impl Power for ScpiPower {
         self.client.query("*IDN?").await
     }
 
-    async fn set_voltage(&mut self, volts: f64) -> Result<()> {
-        if !volts.is_finite() || volts < 0.0 {
-            return Err(InstrumentError::Io {
-                device: self.client.device().to_string(),
-                detail: format!("refusing to set an invalid voltage ({volts} V)"),
-            });
-        }
-        info!(device = %self.client.device(), volts, "setting voltage");
-        let cmds = self.with_select(format!("VOLT {volts}"));
-        self.client.send_checked(&cmds).await
-    }
-
     async fn set_output(&mut self, on: bool) -> Result<()> {
         info!(device = %self.client.device(), on, "switching output");
         let cmds = self.with_select(format!("OUTP {}", if on { "ON" } else { "OFF" }));
@@ -93,5 +81,24 @@ impl Power for ScpiPower {
         let volts = self.client.query_f64("MEAS:VOLT?").await?;
         let amps = self.client.query_f64("MEAS:CURR?").await?;
         Ok(Some((volts, amps)))
+    }
+
+    fn voltage(&mut self) -> Option<&mut dyn VoltageControl> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl VoltageControl for ScpiPower {
+    async fn set_voltage(&mut self, volts: f64) -> Result<()> {
+        if !volts.is_finite() || volts < 0.0 {
+            return Err(InstrumentError::Io {
+                device: self.client.device().to_string(),
+                detail: format!("refusing to set an invalid voltage ({volts} V)"),
+            });
+        }
+        info!(device = %self.client.device(), volts, "setting voltage");
+        let cmds = self.with_select(format!("VOLT {volts}"));
+        self.client.send_checked(&cmds).await
     }
 }

@@ -1,10 +1,13 @@
-//! Printers: send an ESC/POS job, read identity and status, follow which bands printed.
+//! Printers: send an ESC/POS job, read identity and status, follow which bands printed;
+//! and the one place that turns a station's `[station.printer]` table into a driver
+//! ([`build`]).
 
 pub mod escpos;
 
-use super::Result;
+use super::{not_running, Result};
 use crate::escpos::encode::Job;
 use crate::escpos::status::PrinterState;
+use crate::plan::{PrinterLink, PrinterSpec};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -49,4 +52,17 @@ pub trait Printer: Send {
     /// After a power cycle: waits, bounded, for the link to come back (a USB serial port
     /// reappears, a TCP printer accepts connections again) and the printer to answer.
     async fn reconnect(&mut self, timeout: Duration) -> Result<()>;
+}
+
+/// The driver for a station's printer table.
+pub fn build(name: &str, spec: &PrinterSpec, io_timeout: Duration) -> Result<Box<dyn Printer>> {
+    let device = format!("{name} printer");
+    match &spec.link {
+        PrinterLink::Real(endpoint) => Ok(Box::new(escpos::EscposPrinter::new(
+            &device,
+            endpoint.clone(),
+            io_timeout,
+        ))),
+        PrinterLink::SimPty | PrinterLink::SimTcp => Err(not_running(&device)),
+    }
 }

@@ -1,4 +1,5 @@
-//! Scanners: produce an image file of the page (SANE `scanimage`, hot folder).
+//! Scanners: produce an image file of the page (SANE `scanimage`, hot folder), and the
+//! one place that turns a station's `[station.scanner]` table into a driver ([`build`]).
 
 pub mod hotfolder;
 pub mod sane;
@@ -6,7 +7,8 @@ pub mod sane;
 pub use hotfolder::HotFolder;
 pub use sane::SaneScanner;
 
-use super::Result;
+use super::{not_running, secs, Result};
+use crate::plan::ScannerSpec;
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 
@@ -22,4 +24,37 @@ pub trait Scanner: Send {
     async fn arm(&mut self) -> Result<()> {
         Ok(())
     }
+}
+
+/// The driver for a station's scanner table.
+pub fn build(name: &str, spec: &ScannerSpec) -> Result<Box<dyn Scanner>> {
+    let device = format!("{name} scanner");
+    Ok(match spec {
+        ScannerSpec::Sane {
+            device: sane_device,
+            resolution,
+            mode,
+            format,
+            scanimage,
+            timeout_s,
+        } => Box::new(
+            SaneScanner::new(&device, sane_device)
+                .with_resolution(*resolution)
+                .with_mode(mode)
+                .with_format(format)
+                .with_program(scanimage)
+                .with_timeout(secs(*timeout_s)),
+        ),
+        ScannerSpec::Hotfolder {
+            dir,
+            settle_s,
+            timeout_s,
+        } => Box::new(HotFolder::new(
+            &device,
+            dir.clone(),
+            secs(*settle_s),
+            secs(*timeout_s),
+        )?),
+        ScannerSpec::Sim { .. } => return Err(not_running(&device)),
+    })
 }

@@ -12,8 +12,8 @@
 use super::scpi::{common, opt, req, run_line, Command, Node, ScpiError};
 use super::world::{Instrument, World};
 
-/// Set points the chamber accepts, °C.
-pub(crate) const SETPOINT_RANGE: (f64, f64) = (-70.0, 180.0);
+/// Set points the chamber accepts, °C: the simulated station's limits.
+pub(crate) const SETPOINT_RANGE: (f64, f64) = crate::sim::config::LIMITS.temperature;
 
 const RST: &[Node] = &[req("*RST")];
 const SETPOINT: &[Node] = &[req("TEMPerature"), req("SPOint")];
@@ -33,7 +33,7 @@ fn exec(world: &World, cmd: &Command<'_>) -> Result<Option<String>, ScpiError> {
         return r;
     }
     if cmd.is(RST) && !cmd.query {
-        world.set_setpoint(world.spec().ambient_c)?;
+        world.set_setpoint(world.spec().config.ambient_c)?;
         return Ok(None);
     }
     if cmd.is(SETPOINT) {
@@ -57,12 +57,16 @@ fn exec(world: &World, cmd: &Command<'_>) -> Result<Option<String>, ScpiError> {
 mod tests {
     use super::*;
     use crate::sim::station::SimStationSpec;
+    use crate::sim::SimConfig;
 
     #[test]
     fn the_command_set() {
         let w = World::new(SimStationSpec {
-            chamber_tau_s: 0.0,
-            ambient_c: 21.5,
+            config: SimConfig {
+                chamber_tau_s: 0.0,
+                ambient_c: 21.5,
+                ..SimConfig::default()
+            },
             ..SimStationSpec::default()
         });
         let h = |l: &str| handle(&w, l);

@@ -17,7 +17,8 @@
 //!   ink, faults (what a job starting now gets), injected, latent, pages, jobs, printing.
 
 use super::world::World;
-use super::{check_station_fault, LatentFault};
+use super::LatentFault;
+use crate::sim::config::stream_problem;
 use crate::sim::faults::Faults;
 
 const KNOWN: &str = "FAULT, CLEAR, INK, LATENT, STATUS?";
@@ -54,11 +55,13 @@ pub(crate) fn handle(world: &World, line: &str) -> Option<String> {
 }
 
 fn check_fault(world: &World, arg: &str) -> Result<Faults, String> {
-    let mut scratch = world.spec().faults.clone();
+    let mut scratch = world.spec().config.faults.clone();
     scratch.apply(arg).map_err(|e| e.to_string())?;
     let mut alone = Faults::default();
     alone.apply(arg).map_err(|e| e.to_string())?;
-    check_station_fault(arg, &alone).map_err(|e| e.to_string())?;
+    if let Some(p) = stream_problem(&alone) {
+        return Err(format!("fault '{arg}': {p}"));
+    }
     Ok(alone)
 }
 

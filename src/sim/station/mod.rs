@@ -33,10 +33,11 @@ mod printer_server;
 mod psu;
 mod scans;
 mod scpi;
+mod wire;
 mod world;
 
-use crate::sim::faults::{FaultError, Faults, PowerCut};
-use crate::sim::scanner::{DPI_RANGE, MAX_SKEW_DEG};
+use crate::sim::config::SimConfig;
+use crate::sim::faults::FaultError;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,7 +53,7 @@ use world::World;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LatentFault {
-    /// The fault in the `KIND=VALUE` syntax of [`Faults::apply`].
+    /// The fault in the `KIND=VALUE` syntax of [`crate::sim::Faults::apply`].
     pub fault: String,
     /// Active while the PSU's set voltage is below this, V.
     pub below_voltage: Option<f64>,
@@ -73,11 +74,14 @@ impl LatentFault {
             || self.below_ink.is_some_and(|i| ink < i)
     }
 
-    /// Checks the fault's syntax and that at least one finite condition is given.
-    pub fn validate(&self) -> Result<(), StationError> {
-        let mut scratch = Faults::default();
-        scratch.apply(&self.fault).map_err(StationError::Fault)?;
-        check_station_fault(&self.fault, &scratch)?;
+    /// Checks the fault's syntax, that a station printer can have it, and that at least
+    /// one finite condition is given.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut scratch = crate::sim::Faults::default();
+        scratch.apply(&self.fault).map_err(|e| e.to_string())?;
+        if let Some(p) = crate::sim::config::stream_problem(&scratch) {
+            return Err(format!("fault '{}': {p}", self.fault));
+        }
         let conditions = [
             self.below_voltage,
             self.above_temperature,
@@ -85,16 +89,16 @@ impl LatentFault {
             self.below_ink,
         ];
         if conditions.iter().all(Option::is_none) {
-            return Err(StationError::Spec(format!(
+            return Err(format!(
                 "latent fault '{}' has no condition: give below_voltage, above_temperature, below_temperature or below_ink",
                 self.fault
-            )));
+            ));
         }
         if conditions.iter().flatten().any(|c| !c.is_finite()) {
-            return Err(StationError::Spec(format!(
+            return Err(format!(
                 "latent fault '{}': conditions must be finite numbers",
                 self.fault
-            )));
+            ));
         }
         Ok(())
     }
@@ -117,17 +121,8 @@ impl LatentFault {
     }
 }
 
-/// Faults the station cannot honour on an open-ended stream.
-fn check_station_fault(arg: &str, parsed: &Faults) -> Result<(), StationError> {
-    if matches!(parsed.power_cut, Some(PowerCut::Fraction(_))) {
-        return Err(StationError::Spec(format!(
-            "fault '{arg}': a station printer receives a stream of unknown length: give the cut as a byte offset, e.g. cut=@12345"
-        )));
-    }
-    Ok(())
-}
-
-/// What a simulated station has and how it behaves.
+/// A simulated station to start: its name, head and links, where its scans go, and how
+/// it behaves ([`SimConfig`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimStationSpec {
@@ -137,42 +132,17 @@ pub struct SimStationSpec {
     pub dots: u32,
     /// Model name the printer reports (GS I 67).
     pub model: String,
-    /// Firmware version the printer reports (GS I 65).
-    pub firmware: String,
     /// Serve the printer on loopback TCP (like a network printer on port 9100).
     pub printer_tcp: bool,
     /// Serve the printer on a pty (like a serial printer).
     pub printer_pty: bool,
-    /// Faults the printer always has.
-    pub faults: Faults,
-    /// Faults present only under some conditions.
-    pub latent: Vec<LatentFault>,
-    /// Station seconds per wall second, > 0.
-    pub time_scale: f64,
-    /// Printer boot time after power comes back, station seconds.
-    pub boot_s: f64,
-    /// Room temperature; the chamber's starting point and set point, °C.
-    pub ambient_c: f64,
-    /// Chamber thermal time constant, station seconds (0: instant).
-    pub chamber_tau_s: f64,
-    /// Starting ink level 0..1; 1 is a full cartridge (or a thermal printer): the ink
-    /// model is on only below 1. A base fault `ink=` wins when it is lower.
-    pub ink: f64,
-    /// Seed of every random draw (paper, scans).
-    pub seed: u64,
-    /// Supply voltage the printer is designed for, V.
-    pub nominal_voltage: f64,
-    /// Scanner resolution, 150..=1200 dpi.
-    pub scan_dpi: f64,
-    /// Skew of the paper on the scanner bed, degrees (-3..=3).
-    pub scan_skew_deg: f64,
     /// Where scans are written (`scan-0001.png`, ...); created if missing.
     pub scan_dir: PathBuf,
     /// Where the symlink to the current pty slave is kept; default
     /// `scan_dir/../printer.tty`.
     pub pty_link: Option<PathBuf>,
-    /// Throttle the printer's link to this line rate, baud (10 bits per byte).
-    pub baud: Option<u32>,
+    /// Faults, clock, room, consumables, flatbed and link rate.
+    pub config: SimConfig,
 }
 
 impl Default for SimStationSpec {
@@ -181,23 +151,11 @@ impl Default for SimStationSpec {
             name: "sim".into(),
             dots: 576,
             model: "sim-80mm".into(),
-            firmware: "SIM 1.0".into(),
             printer_tcp: true,
             printer_pty: true,
-            faults: Faults::default(),
-            latent: Vec::new(),
-            time_scale: 1.0,
-            boot_s: 2.0,
-            ambient_c: 23.0,
-            chamber_tau_s: 300.0,
-            ink: 1.0,
-            seed: 1,
-            nominal_voltage: 24.0,
-            scan_dpi: 600.0,
-            scan_skew_deg: 1.0,
             scan_dir: std::env::temp_dir().join("printrig-sim").join("scans"),
             pty_link: None,
-            baud: None,
+            config: SimConfig::default(),
         }
     }
 }
@@ -217,75 +175,24 @@ impl SimStationSpec {
 
     /// Boot delay in wall time.
     pub fn boot_wall(&self) -> Duration {
-        wall(self.boot_s, self.time_scale)
+        wall(self.config.boot_s, self.config.time_scale)
     }
 
     /// Checks every value; the first problem found.
     pub fn validate(&self) -> Result<(), StationError> {
-        let bad = |what: String| Err(StationError::Spec(what));
         if !self.printer_tcp && !self.printer_pty {
-            return bad("the printer needs a link: set printer_tcp, printer_pty or both".into());
+            return Err(StationError::Spec(
+                "the printer needs a link: set printer_tcp, printer_pty or both".into(),
+            ));
         }
         if self.dots == 0 || self.dots > crate::sim::head::MAX_HEAD_DOTS {
-            return bad(format!(
+            return Err(StationError::Spec(format!(
                 "dots = {}: expected 1 to {}",
                 self.dots,
                 crate::sim::head::MAX_HEAD_DOTS
-            ));
+            )));
         }
-        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
-            return bad(format!(
-                "time_scale = {}: expected a number above 0",
-                self.time_scale
-            ));
-        }
-        for (name, v) in [
-            ("boot_s", self.boot_s),
-            ("chamber_tau_s", self.chamber_tau_s),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return bad(format!("{name} = {v}: expected a number of seconds ≥ 0"));
-            }
-        }
-        if !(self.ambient_c.is_finite() && (-70.0..=180.0).contains(&self.ambient_c)) {
-            return bad(format!(
-                "ambient_c = {}: expected -70 to 180 °C",
-                self.ambient_c
-            ));
-        }
-        if !(self.ink.is_finite() && (0.0..=1.0).contains(&self.ink)) {
-            return bad(format!("ink = {}: expected 0 to 1", self.ink));
-        }
-        if !(self.nominal_voltage.is_finite()
-            && self.nominal_voltage > 0.0
-            && self.nominal_voltage <= psu::MAX_VOLTAGE)
-        {
-            return bad(format!(
-                "nominal_voltage = {}: expected above 0 and at most {} V",
-                self.nominal_voltage,
-                psu::MAX_VOLTAGE
-            ));
-        }
-        if !(self.scan_dpi.is_finite() && (DPI_RANGE.0..=DPI_RANGE.1).contains(&self.scan_dpi)) {
-            return bad(format!(
-                "scan_dpi = {}: expected {} to {} dpi",
-                self.scan_dpi, DPI_RANGE.0, DPI_RANGE.1
-            ));
-        }
-        if !(self.scan_skew_deg.is_finite() && self.scan_skew_deg.abs() <= MAX_SKEW_DEG) {
-            return bad(format!(
-                "scan_skew_deg = {}: expected -{MAX_SKEW_DEG} to {MAX_SKEW_DEG} degrees",
-                self.scan_skew_deg
-            ));
-        }
-        if self.baud == Some(0) {
-            return bad("baud = 0: expected a line rate above 0".into());
-        }
-        check_station_fault(&self.faults.describe(), &self.faults)?;
-        for l in &self.latent {
-            l.validate()?;
-        }
-        Ok(())
+        self.config.validate().map_err(StationError::Spec)
     }
 }
 
@@ -552,12 +459,17 @@ mod tests {
             spec.pty_link_path(),
             spec.scan_dir.parent().expect("parent").join("printer.tty")
         );
-        assert_eq!(spec.boot_wall(), Duration::from_secs(2));
+        assert_eq!(spec.boot_wall(), Duration::from_secs(3));
     }
 
     #[test]
     fn invalid_specs_are_refused_with_the_field_named() {
         let base = SimStationSpec::default();
+        let with = |f: &dyn Fn(&mut SimConfig)| {
+            let mut s = base.clone();
+            f(&mut s.config);
+            s
+        };
         let cases: Vec<(SimStationSpec, &str)> = vec![
             (
                 SimStationSpec {
@@ -567,60 +479,32 @@ mod tests {
                 },
                 "needs a link",
             ),
+            (with(&|c| c.time_scale = 0.0), "time_scale"),
+            (with(&|c| c.ambient_c = 200.0), "ambient_c"),
+            (with(&|c| c.ink = 1.5), "ink"),
+            (with(&|c| c.scan_skew_deg = 4.0), "skew_deg"),
+            (with(&|c| c.baud = Some(0)), "baud"),
             (
-                SimStationSpec {
-                    time_scale: 0.0,
-                    ..base.clone()
-                },
-                "time_scale",
-            ),
-            (
-                SimStationSpec {
-                    ink: 1.5,
-                    ..base.clone()
-                },
-                "ink",
-            ),
-            (
-                SimStationSpec {
-                    scan_skew_deg: 4.0,
-                    ..base.clone()
-                },
-                "scan_skew_deg",
-            ),
-            (
-                SimStationSpec {
-                    baud: Some(0),
-                    ..base.clone()
-                },
-                "baud",
-            ),
-            (
-                SimStationSpec {
-                    faults: Faults::parse_all(["cut=0.5"]).expect("parse"),
-                    ..base.clone()
-                },
+                with(&|c| c.faults = crate::sim::Faults::parse_all(["cut=0.5"]).expect("parse")),
                 "byte offset",
             ),
             (
-                SimStationSpec {
-                    latent: vec![LatentFault {
+                with(&|c| {
+                    c.latent = vec![LatentFault {
                         fault: "dead=3".into(),
                         ..LatentFault::default()
-                    }],
-                    ..base.clone()
-                },
+                    }]
+                }),
                 "no condition",
             ),
             (
-                SimStationSpec {
-                    latent: vec![LatentFault {
+                with(&|c| {
+                    c.latent = vec![LatentFault {
                         fault: "zebra=3".into(),
                         below_ink: Some(0.5),
                         ..LatentFault::default()
-                    }],
-                    ..base.clone()
-                },
+                    }]
+                }),
                 "zebra",
             ),
         ];

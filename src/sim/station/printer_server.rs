@@ -368,7 +368,7 @@ async fn session<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut job = JobPath::new(world.clone(), scans);
-    let mut throttle = Throttle::new(world.spec().baud);
+    let mut throttle = Throttle::new(world.spec().config.baud);
     let mut buf = vec![0u8; throttle.chunk()];
     let mut peer_away = false;
     loop {
@@ -647,6 +647,7 @@ impl JobPath {
 mod tests {
     use super::*;
     use crate::sim::station::SimStationSpec;
+    use crate::sim::SimConfig;
 
     fn job_bytes(rows: u32, cut: bool) -> Vec<u8> {
         let mut b = vec![0x1B, 0x40];
@@ -715,7 +716,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let world = Arc::new(World::new(SimStationSpec {
             scan_dir: dir.path().to_path_buf(),
-            ink: 0.0,
+            config: SimConfig {
+                ink: 0.0,
+                ..SimConfig::default()
+            },
             ..SimStationSpec::default()
         }));
         let (scans, _rx) = ScanQueue::new();

@@ -13,10 +13,6 @@
 
 use super::scpi::{common, opt, req, run_line, Command, Node, ScpiError};
 use super::world::{Instrument, World};
-use crate::sim::faults::VOLTAGE_RANGE;
-
-/// Highest voltage the supply sets, V.
-pub(crate) const MAX_VOLTAGE: f64 = VOLTAGE_RANGE.1;
 
 const RST: &[Node] = &[req("*RST")];
 const VOLT: &[Node] = &[
@@ -45,7 +41,7 @@ fn exec(world: &World, cmd: &Command<'_>) -> Result<Option<String>, ScpiError> {
     }
     if cmd.is(RST) && !cmd.query {
         world.set_output(false);
-        world.set_voltage(world.spec().nominal_voltage)?;
+        world.set_voltage(world.spec().config.nominal_voltage)?;
         return Ok(None);
     }
     if cmd.is(VOLT) {

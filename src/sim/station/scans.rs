@@ -78,9 +78,9 @@ pub(crate) async fn run(mut rx: mpsc::UnboundedReceiver<Page>, world: Arc<World>
     while let Some((number, page)) = rx.recv().await {
         let spec = world.spec();
         let settings = ScanSettings {
-            dpi: spec.scan_dpi,
-            skew_deg: spec.scan_skew_deg,
-            seed: spec.seed.wrapping_add(number),
+            dpi: spec.config.scan_dpi,
+            skew_deg: spec.config.scan_skew_deg,
+            seed: spec.config.seed.wrapping_add(number),
             ..ScanSettings::default()
         };
         let path = scan_path(&spec.scan_dir, number);

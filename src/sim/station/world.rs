@@ -112,16 +112,17 @@ fn round(v: f64, decimals: i32) -> f64 {
 impl World {
     pub fn new(spec: SimStationSpec) -> World {
         let ink = spec
+            .config
             .faults
             .ink
-            .map_or(spec.ink, |f| f.min(spec.ink))
+            .map_or(spec.config.ink, |f| f.min(spec.config.ink))
             .clamp(0.0, 1.0);
         let state = State {
             output: true,
             ready: true,
-            voltage: spec.nominal_voltage,
-            setpoint: spec.ambient_c,
-            temperature: spec.ambient_c,
+            voltage: spec.config.nominal_voltage,
+            setpoint: spec.config.ambient_c,
+            temperature: spec.config.ambient_c,
             temperature_at: Instant::now(),
             ink,
             injected: Vec::new(),
@@ -228,16 +229,16 @@ impl World {
         if !st.output {
             return 0.0;
         }
-        let scale = (st.voltage / self.spec.nominal_voltage).clamp(0.0, 2.0);
+        let scale = (st.voltage / self.spec.config.nominal_voltage).clamp(0.0, 2.0);
         (IDLE_CURRENT_A + PRINT_CURRENT_A * f64::from(st.printing)) * scale
     }
 
     /// Lets the chamber's temperature follow its set point up to now.
     fn settle(&self, st: &mut State) {
         let now = Instant::now();
-        let dt = now.duration_since(st.temperature_at).as_secs_f64() * self.spec.time_scale;
+        let dt = now.duration_since(st.temperature_at).as_secs_f64() * self.spec.config.time_scale;
         st.temperature_at = now;
-        let tau = self.spec.chamber_tau_s;
+        let tau = self.spec.config.chamber_tau_s;
         if tau <= 0.0 || !dt.is_finite() {
             st.temperature = st.setpoint;
         } else if dt > 0.0 {
@@ -360,7 +361,7 @@ impl World {
     fn faults_now(&self, st: &mut State) -> Faults {
         self.settle(st);
         let spec = &self.spec;
-        let mut f = spec.faults.clone();
+        let mut f = spec.config.faults.clone();
         f.ink = None;
         for arg in &st.injected {
             if let Err(e) = f.apply(arg) {
@@ -368,17 +369,17 @@ impl World {
             }
         }
         let (v, t, ink) = (st.voltage, st.temperature, st.ink);
-        for l in spec.latent.iter().chain(&st.latent) {
+        for l in spec.config.latent.iter().chain(&st.latent) {
             if l.active(v, t, ink) {
                 if let Err(e) = f.apply(&l.fault) {
                     tracing::warn!(error = %e, "latent fault does not apply");
                 }
             }
         }
-        if (v - spec.nominal_voltage).abs() > 1e-9 {
+        if (v - spec.config.nominal_voltage).abs() > 1e-9 {
             f.voltage = Some(v.clamp(VOLTAGE_RANGE.0, VOLTAGE_RANGE.1));
         }
-        if (t - spec.ambient_c).abs() > AMBIENT_BAND_C {
+        if (t - spec.config.ambient_c).abs() > AMBIENT_BAND_C {
             f.temperature = Some(t.clamp(TEMPERATURE_RANGE.0, TEMPERATURE_RANGE.1));
         }
         let level = f.ink.map_or(ink, |l| l.min(ink));
@@ -392,16 +393,16 @@ impl World {
         let faults = self.faults_now(&mut st);
         st.jobs += 1;
         let spec = &self.spec;
-        let seed = crate::sim::mix(spec.seed ^ st.jobs.rotate_left(32));
+        let seed = crate::sim::mix(spec.config.seed ^ st.jobs.rotate_left(32));
         let mut model = HeadModel::with_dots(spec.dots);
         let default_nominal = model.nominal_voltage;
-        if (spec.nominal_voltage - default_nominal).abs() > 1e-9 {
-            model.reset_voltage *= spec.nominal_voltage / default_nominal;
-            model.nominal_voltage = spec.nominal_voltage;
+        if (spec.config.nominal_voltage - default_nominal).abs() > 1e-9 {
+            model.reset_voltage *= spec.config.nominal_voltage / default_nominal;
+            model.nominal_voltage = spec.config.nominal_voltage;
         }
         let mut info = sim_info(spec.dots);
         info.model = spec.model.clone();
-        info.firmware = spec.firmware.clone();
+        info.firmware = spec.config.firmware.clone();
         tracing::debug!(job = st.jobs, faults = %faults, "new job on the simulated printer");
         JobSetup {
             model,
@@ -429,6 +430,7 @@ impl World {
             injected: &st.injected,
             latent: self
                 .spec
+                .config
                 .latent
                 .iter()
                 .chain(&st.latent)
@@ -449,6 +451,7 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::SimConfig;
 
     fn world(spec: SimStationSpec) -> World {
         World::new(spec)
@@ -457,8 +460,11 @@ mod tests {
     #[test]
     fn chamber_follows_its_set_point_with_a_first_order_lag() {
         let w = world(SimStationSpec {
-            time_scale: 1.0,
-            chamber_tau_s: 100.0,
+            config: SimConfig {
+                time_scale: 1.0,
+                chamber_tau_s: 100.0,
+                ..SimConfig::default()
+            },
             ..SimStationSpec::default()
         });
         {
@@ -477,12 +483,15 @@ mod tests {
     #[test]
     fn job_faults_follow_the_instruments() {
         let w = world(SimStationSpec {
-            latent: vec![LatentFault {
-                fault: "block=200:64".into(),
-                below_voltage: Some(20.0),
-                ..LatentFault::default()
-            }],
-            chamber_tau_s: 0.0,
+            config: SimConfig {
+                latent: vec![LatentFault {
+                    fault: "block=200:64".into(),
+                    below_voltage: Some(20.0),
+                    ..LatentFault::default()
+                }],
+                chamber_tau_s: 0.0,
+                ..SimConfig::default()
+            },
             ..SimStationSpec::default()
         });
         let f = w.job_setup().faults;

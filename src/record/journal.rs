@@ -10,6 +10,7 @@
 //!
 //! Owns the event types and their file format; it must not decide anything about cases.
 
+use crate::defect::{Axis, DefectKind, Severity};
 use crate::instrument::printer::PrinterIdentity;
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
@@ -61,9 +62,10 @@ impl Step {
 /// A defect as the journal keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DefectNote {
-    pub kind: String,
-    pub severity: String,
-    pub axis: String,
+    /// By its serialised name (`dead_element`, `half_width`, …).
+    pub kind: DefectKind,
+    pub severity: Severity,
+    pub axis: Axis,
     pub start: u32,
     pub end: u32,
     pub depth: f64,
@@ -188,7 +190,7 @@ pub enum JournalError {
     },
 }
 
-/// Appends events, each followed by an fsync.
+/// Appends events, one a line; synced to disk at the commit points (see the module doc).
 pub struct Journal {
     path: PathBuf,
     file: File,

@@ -1,0 +1,171 @@
+//! Artifact hashes and the manifest: what the journal says the rig wrote (size, sha256,
+//! when), and `manifest.sha256`, the hash of every file in a run directory.
+//!
+//! Reads files and hashes them; writes nothing (the caller writes the manifest).
+
+use super::journal;
+use super::layout::MANIFEST;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::SystemTime;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// What the journal says the rig wrote to a path: the size and sha256 of the bytes, and
+/// when (after the write).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub bytes: u64,
+    pub sha256: String,
+    pub at: SystemTime,
+}
+
+/// The latest journal record of every artifact path (a later attempt rewrites a case's
+/// files and records them again).
+pub fn recorded_artifacts(events: &[journal::Event]) -> HashMap<String, Recorded> {
+    let mut out = HashMap::new();
+    for e in events {
+        if let journal::Event::Artifact {
+            time,
+            path,
+            sha256,
+            bytes,
+            ..
+        } = e
+        {
+            let Ok(at) = OffsetDateTime::parse(time, &Rfc3339) else {
+                out.remove(path);
+                continue;
+            };
+            out.insert(
+                path.clone(),
+                Recorded {
+                    bytes: *bytes,
+                    sha256: sha256.clone(),
+                    at: at.into(),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// sha256 of every file in the run directory (but the manifest itself and temp files).
+pub fn manifest(dir: &Path) -> String {
+    manifest_with(dir, &HashMap::new())
+}
+
+/// [`manifest`], taking the hash the journal recorded for an artifact whose file still has
+/// the recorded size and has not been modified since the record: scans and overlays are
+/// hashed once, when they are written, not again for the manifest. Any other file is read
+/// and hashed.
+pub fn manifest_with(dir: &Path, recorded: &HashMap<String, Recorded>) -> String {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                let name = rel.to_string_lossy().to_string();
+                let base = e.file_name().to_string_lossy().to_string();
+                if name != MANIFEST && !base.starts_with('.') {
+                    files.push((name, p));
+                }
+            }
+        }
+    }
+    files.sort();
+    let unchanged = |name: &str, p: &Path| -> Option<&str> {
+        let r = recorded.get(name)?;
+        let meta = std::fs::metadata(p).ok()?;
+        (meta.len() == r.bytes && meta.modified().ok()? <= r.at).then_some(r.sha256.as_str())
+    };
+    let mut s = String::new();
+    for (name, p) in files {
+        if let Some(hash) = unchanged(&name, &p) {
+            s.push_str(&format!("{hash}  {name}\n"));
+        } else if let Ok(hash) = crate::util::sha256_file(&p) {
+            s.push_str(&format!("{hash}  {name}\n"));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_manifest_takes_recorded_hashes_only_for_unchanged_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("cases/a")).expect("mkdir");
+        for (name, body) in [("cases/a/scan.png", "scan"), ("cases/a/x.json", "{}")] {
+            std::fs::write(d.join(name), body).expect("write");
+        }
+        std::fs::write(d.join("journal.ndjson"), "j").expect("write");
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        let rec = |bytes: u64, at: SystemTime| Recorded {
+            bytes,
+            sha256: "recorded".into(),
+            at,
+        };
+        let mut recorded = HashMap::new();
+        // Unchanged since recorded: the recorded hash.
+        recorded.insert("cases/a/scan.png".to_string(), rec(4, later));
+        // Another size, or written after the record: hashed again.
+        recorded.insert("cases/a/x.json".to_string(), rec(3, later));
+        recorded.insert("journal.ndjson".to_string(), rec(1, SystemTime::UNIX_EPOCH));
+        let m = manifest_with(d, &recorded);
+        let plain = manifest(d);
+        let hash = |body: &str| crate::util::sha256_hex(body.as_bytes());
+        assert_eq!(
+            m,
+            format!(
+                "recorded  cases/a/scan.png\n{}  cases/a/x.json\n{}  journal.ndjson\n",
+                hash("{}"),
+                hash("j")
+            )
+        );
+        assert_eq!(
+            plain,
+            format!(
+                "{}  cases/a/scan.png\n{}  cases/a/x.json\n{}  journal.ndjson\n",
+                hash("scan"),
+                hash("{}"),
+                hash("j")
+            )
+        );
+    }
+
+    #[test]
+    fn the_latest_record_of_a_path_counts() {
+        let art = |time: &str, sha: &str| journal::Event::Artifact {
+            time: time.into(),
+            case: "c".into(),
+            attempt: 1,
+            path: "cases/c/scan.png".into(),
+            sha256: sha.into(),
+            bytes: 9,
+        };
+        let r = recorded_artifacts(&[
+            art("2026-11-24T04:00:00.000001Z", "first"),
+            art("2026-11-24T04:00:01.5Z", "second"),
+        ]);
+        let got = r.get("cases/c/scan.png").expect("recorded");
+        assert_eq!(got.sha256, "second");
+        let want: SystemTime = OffsetDateTime::parse("2026-11-24T04:00:01.5Z", &Rfc3339)
+            .expect("time")
+            .into();
+        assert_eq!(got.at, want);
+        // A record whose time does not parse is not trusted.
+        let r = recorded_artifacts(&[art("2026-11-24T04:00:00Z", "a"), art("yesterday", "b")]);
+        assert!(r.is_empty());
+    }
+}

@@ -1,0 +1,476 @@
+//! The simulated station's configuration: every parameter a station file may set for a
+//! simulated station, with its default and its limits, in one place, and the one function
+//! that resolves it from what a station file declares.
+//!
+//! Owns [`SimConfig`], the parameter table ([`Param`]), the simulator's [`LIMITS`] and
+//! [`SimConfig::from_station`]. It must not start anything (`sim::station` runs what this
+//! describes) and it never reads files: the station file was read by `plan`, which keeps
+//! each declared value with its place so that a rejection here names it.
+
+use super::faults::{FaultError, Faults, PowerCut, TEMPERATURE_RANGE, VOLTAGE_RANGE};
+use super::scanner::{DPI_RANGE, MAX_SKEW_DEG};
+use super::station::LatentFault;
+use crate::plan::{
+    ChamberSpec, Declared, Envelope, LatentSpec, PlanError, PlanErrors, PowerSpec, ScannerSpec,
+    SimDeclaration, Station,
+};
+use serde::{Deserialize, Serialize};
+
+/// A numeric parameter of the simulated station: its station-file key, default and the
+/// range it accepts (`lo_open`: the lower bound itself is not accepted).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Param {
+    pub key: &'static str,
+    pub default: f64,
+    pub lo: f64,
+    pub lo_open: bool,
+    pub hi: f64,
+}
+
+impl Param {
+    const fn new(key: &'static str, default: f64, lo: f64, hi: f64) -> Param {
+        Param {
+            key,
+            default,
+            lo,
+            lo_open: false,
+            hi,
+        }
+    }
+
+    const fn above(key: &'static str, default: f64, lo: f64, hi: f64) -> Param {
+        Param {
+            key,
+            default,
+            lo,
+            lo_open: true,
+            hi,
+        }
+    }
+
+    /// `Ok(value)` when the parameter accepts it; the reason otherwise.
+    pub fn check(&self, value: f64) -> Result<f64, String> {
+        let lo_ok = if self.lo_open {
+            value > self.lo
+        } else {
+            value >= self.lo
+        };
+        if value.is_finite() && lo_ok && value <= self.hi {
+            return Ok(value);
+        }
+        let lo = if self.lo_open {
+            format!("greater than {}", self.lo)
+        } else {
+            format!("at least {}", self.lo)
+        };
+        Err(format!(
+            "{value} is out of range for the simulated station: must be {lo} and at most {}",
+            self.hi
+        ))
+    }
+
+    /// The declared value checked, or the default; an error at the declared place.
+    fn resolve(
+        &self,
+        table: &str,
+        declared: Option<&Declared<f64>>,
+        errors: &mut Vec<PlanError>,
+    ) -> f64 {
+        let Some(d) = declared else {
+            return self.default;
+        };
+        match self.check(d.value) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(d.error(&format!("{table}.{}", self.key), e));
+                self.default
+            }
+        }
+    }
+}
+
+/// Station seconds per wall-clock second.
+pub const TIME_SCALE: Param = Param::above("time_scale", 1.0, 0.0, 1.0e6);
+/// Printer boot time after power returns, station seconds.
+pub const BOOT_S: Param = Param::new("boot_s", 3.0, 0.0, 3600.0);
+/// The room around the chamber (and the chamber's start), °C.
+pub const AMBIENT_C: Param =
+    Param::new("ambient_c", 23.0, TEMPERATURE_RANGE.0, TEMPERATURE_RANGE.1);
+/// First-order lag of the chamber, station seconds (0: instant).
+pub const CHAMBER_TAU_S: Param = Param::new("chamber_tau_s", 300.0, 0.0, 86_400.0);
+/// Starting ink level; 1 is a full cartridge or a thermal printer.
+pub const INK: Param = Param::new("ink", 1.0, 0.0, 1.0);
+/// The supply voltage the printer is designed for, V.
+pub const NOMINAL_VOLTAGE: Param = Param::above("nominal_voltage", 24.0, 0.0, VOLTAGE_RANGE.1);
+/// The flatbed's resolution, dpi.
+pub const SCAN_DPI: Param = Param::new("dpi", 600.0, DPI_RANGE.0, DPI_RANGE.1);
+/// Skew of the paper on the flatbed, degrees.
+pub const SCAN_SKEW_DEG: Param = Param::new("skew_deg", 1.0, -MAX_SKEW_DEG, MAX_SKEW_DEG);
+/// Line rates the simulated link can be throttled to, baud.
+pub const BAUD_RANGE: (u32, u32) = (50, 4_000_000);
+/// What the simulated printer reports as its firmware unless told otherwise.
+pub const DEFAULT_FIRMWARE: &str = "SIM 1.0";
+
+/// What the simulated instruments reach.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Voltages the simulated supply sets, V.
+    pub voltage: (f64, f64),
+    /// Set points the simulated chamber accepts (and the head model covers), °C.
+    pub temperature: (f64, f64),
+}
+
+/// The simulated station's limits.
+pub const LIMITS: Limits = Limits {
+    voltage: VOLTAGE_RANGE,
+    temperature: TEMPERATURE_RANGE,
+};
+
+/// How a simulated station behaves: its faults, clock, room, consumables, flatbed and
+/// link. `Default` is a healthy printer at 24 V in a 23 °C room, scanned at 600 dpi.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// Firmware version the printer reports (GS I 65).
+    pub firmware: String,
+    /// Faults the printer always has.
+    pub faults: Faults,
+    /// Faults present only under some conditions.
+    pub latent: Vec<LatentFault>,
+    /// Station seconds per wall second, > 0.
+    pub time_scale: f64,
+    /// Printer boot time after power comes back, station seconds.
+    pub boot_s: f64,
+    /// Room temperature; the chamber's starting point and set point, °C.
+    pub ambient_c: f64,
+    /// Chamber thermal time constant, station seconds (0: instant).
+    pub chamber_tau_s: f64,
+    /// Starting ink level 0..1; 1 is a full cartridge (or a thermal printer): the ink
+    /// model is on only below 1. A base fault `ink=` wins when it is lower.
+    pub ink: f64,
+    /// Seed of every random draw (paper, scans).
+    pub seed: u64,
+    /// Supply voltage the printer is designed for, V.
+    pub nominal_voltage: f64,
+    /// Scanner resolution, dpi.
+    pub scan_dpi: f64,
+    /// Skew of the paper on the scanner bed, degrees.
+    pub scan_skew_deg: f64,
+    /// Throttle the printer's link to this line rate, baud (10 bits per byte).
+    pub baud: Option<u32>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            firmware: DEFAULT_FIRMWARE.into(),
+            faults: Faults::default(),
+            latent: Vec::new(),
+            time_scale: TIME_SCALE.default,
+            boot_s: BOOT_S.default,
+            ambient_c: AMBIENT_C.default,
+            chamber_tau_s: CHAMBER_TAU_S.default,
+            ink: INK.default,
+            seed: 1,
+            nominal_voltage: NOMINAL_VOLTAGE.default,
+            scan_dpi: SCAN_DPI.default,
+            scan_skew_deg: SCAN_SKEW_DEG.default,
+            baud: None,
+        }
+    }
+}
+
+/// Why a fault cannot be a simulated station's (beyond its syntax).
+fn station_fault_problem(parsed: &Faults, dots: Option<u32>) -> Option<String> {
+    if parsed.voltage.is_some() {
+        return Some(
+            "is set by the simulated power supply, not as a fault (use a voltage condition in the plan)"
+                .into(),
+        );
+    }
+    if parsed.temperature.is_some() {
+        return Some("is set by the simulated chamber, not as a fault (use station.sim.ambient_c or a chamber condition)".into());
+    }
+    if parsed.ink.is_some() {
+        return Some("is set by the simulated supply, not as a fault (use station.sim.ink or an ink condition)".into());
+    }
+    if let Some(p) = stream_problem(parsed) {
+        return Some(p.into());
+    }
+    let dots = dots?;
+    let outside = parsed
+        .dead_elements
+        .iter()
+        .find(|&&c| c >= dots)
+        .map(|c| format!("dot {c}"));
+    let block = parsed
+        .dead_block
+        .filter(|&(s, l)| u64::from(s) + u64::from(l) > u64::from(dots))
+        .map(|(s, l)| format!("dots {s}..{}", u64::from(s) + u64::from(l)));
+    outside
+        .or(block)
+        .map(|w| format!("{w} lies outside the {dots}-dot head"))
+}
+
+/// Why a fault cannot apply to a station printer, which receives an open-ended stream
+/// (a cut at a fraction of the job needs the job's length).
+pub(crate) fn stream_problem(parsed: &Faults) -> Option<&'static str> {
+    matches!(parsed.power_cut, Some(PowerCut::Fraction(_))).then_some(
+        "a station printer receives a stream of unknown length: give the cut as a byte offset, e.g. cut=@12345",
+    )
+}
+
+/// Parses one station fault and checks it suits a simulated station of `dots` dots (when
+/// the head width is known).
+pub fn station_fault(text: &str, dots: Option<u32>) -> Result<Faults, String> {
+    let mut f = Faults::default();
+    f.apply(text).map_err(|e: FaultError| e.to_string())?;
+    match station_fault_problem(&f, dots) {
+        Some(p) => Err(format!("\"{text}\" {p}")),
+        None => Ok(f),
+    }
+}
+
+impl SimConfig {
+    /// The configuration a sim station's file declares, with the defaults filled in and
+    /// every value checked against the simulator's limits; `None` for a real station.
+    /// Every problem is reported at the place it was declared, all at once.
+    pub fn from_station(st: &Station) -> Result<Option<SimConfig>, PlanErrors> {
+        let Some(sim) = st.sim.as_ref() else {
+            return Ok(None);
+        };
+        SimConfig::from_declaration(&SimDeclaration {
+            dots: Some(st.printer.dots),
+            sim,
+            power: Some(&st.power),
+            scanner: Some(&st.scanner),
+            firmware: st.printer.firmware.as_deref(),
+        })
+        .map(Some)
+    }
+
+    /// [`SimConfig::from_station`] on what a station file declares, as far as it could be
+    /// read (without a valid head width, faults are not checked against the head).
+    pub fn from_declaration(declared: &SimDeclaration<'_>) -> Result<SimConfig, PlanErrors> {
+        let decl = declared.sim;
+        let dots = declared.dots;
+        let mut errors = Vec::new();
+        let mut c = SimConfig::default();
+        const T: &str = "station.sim";
+        c.time_scale = TIME_SCALE.resolve(T, decl.time_scale.as_ref(), &mut errors);
+        c.boot_s = BOOT_S.resolve(T, decl.boot_s.as_ref(), &mut errors);
+        c.ambient_c = AMBIENT_C.resolve(T, decl.ambient_c.as_ref(), &mut errors);
+        c.chamber_tau_s = CHAMBER_TAU_S.resolve(T, decl.chamber_tau_s.as_ref(), &mut errors);
+        c.ink = INK.resolve(T, decl.ink.as_ref(), &mut errors);
+        c.seed = decl.seed.unwrap_or(c.seed);
+        if let Some(b) = &decl.baud {
+            if (BAUD_RANGE.0..=BAUD_RANGE.1).contains(&b.value) {
+                c.baud = Some(b.value);
+            } else {
+                errors.push(b.error(
+                    "station.sim.baud",
+                    format!(
+                        "{} baud is out of range ({}..={})",
+                        b.value, BAUD_RANGE.0, BAUD_RANGE.1
+                    ),
+                ));
+            }
+        }
+        if let Some(fw) = declared.firmware {
+            c.firmware = fw.to_string();
+        }
+        for f in &decl.faults {
+            let applied = station_fault(&f.value, dots)
+                .and_then(|_| c.faults.apply(&f.value).map_err(|e| e.to_string()));
+            if let Err(e) = applied {
+                errors.push(f.error("station.sim.faults", e));
+            }
+        }
+        for l in &decl.latent {
+            if let Some(l) = latent(l, dots, &mut errors) {
+                c.latent.push(l);
+            }
+        }
+        if let Some(PowerSpec::Sim { nominal_voltage }) = declared.power {
+            c.nominal_voltage =
+                NOMINAL_VOLTAGE.resolve("station.power", nominal_voltage.as_ref(), &mut errors);
+        }
+        if let Some(ScannerSpec::Sim { dpi, skew_deg }) = declared.scanner {
+            c.scan_dpi = SCAN_DPI.resolve("station.scanner", dpi.as_ref(), &mut errors);
+            c.scan_skew_deg =
+                SCAN_SKEW_DEG.resolve("station.scanner", skew_deg.as_ref(), &mut errors);
+        }
+        if errors.is_empty() {
+            Ok(c)
+        } else {
+            Err(PlanErrors::sorted(errors))
+        }
+    }
+
+    /// What a plan needs to know about a station simulated with this configuration.
+    pub fn envelope(&self, st: &Station) -> Envelope {
+        Envelope {
+            voltage: matches!(st.power, PowerSpec::Sim { .. }).then_some(LIMITS.voltage),
+            temperature: matches!(st.chamber, ChamberSpec::Sim).then_some(LIMITS.temperature),
+            time_scale: self.time_scale,
+        }
+    }
+
+    /// Checks every value; the first problem found (for configurations built in code;
+    /// a station file's are checked, with their places, by [`SimConfig::from_station`]).
+    pub fn validate(&self) -> Result<(), String> {
+        for (p, v) in [
+            (TIME_SCALE, self.time_scale),
+            (BOOT_S, self.boot_s),
+            (AMBIENT_C, self.ambient_c),
+            (CHAMBER_TAU_S, self.chamber_tau_s),
+            (INK, self.ink),
+            (NOMINAL_VOLTAGE, self.nominal_voltage),
+            (SCAN_DPI, self.scan_dpi),
+            (SCAN_SKEW_DEG, self.scan_skew_deg),
+        ] {
+            p.check(v).map_err(|e| format!("{} = {e}", p.key))?;
+        }
+        if let Some(b) = self
+            .baud
+            .filter(|b| !(BAUD_RANGE.0..=BAUD_RANGE.1).contains(b))
+        {
+            return Err(format!(
+                "baud = {b}: expected {} to {}",
+                BAUD_RANGE.0, BAUD_RANGE.1
+            ));
+        }
+        if let Some(p) = stream_problem(&self.faults) {
+            return Err(format!("fault '{}': {p}", self.faults.describe()));
+        }
+        for l in &self.latent {
+            l.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// One declared latent fault, checked; `None` (reported) when it is not usable.
+fn latent(l: &LatentSpec, dots: Option<u32>, errors: &mut Vec<PlanError>) -> Option<LatentFault> {
+    let before = errors.len();
+    if let Err(e) = station_fault(&l.fault.value, dots) {
+        errors.push(l.fault.error("station.sim.latent.fault", e));
+    }
+    let mut trigger = |key: &str, d: &Option<Declared<f64>>, lo: f64, hi: f64| {
+        let d = d.as_ref()?;
+        let p = Param::new("", 0.0, lo, hi);
+        match p.check(d.value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(d.error(&format!("station.sim.latent.{key}"), e));
+                None
+            }
+        }
+    };
+    let below_voltage = trigger(
+        "below_voltage",
+        &l.below_voltage,
+        VOLTAGE_RANGE.0,
+        VOLTAGE_RANGE.1,
+    );
+    let above_temperature = trigger(
+        "above_temperature",
+        &l.above_temperature,
+        TEMPERATURE_RANGE.0,
+        TEMPERATURE_RANGE.1,
+    );
+    let below_temperature = trigger(
+        "below_temperature",
+        &l.below_temperature,
+        TEMPERATURE_RANGE.0,
+        TEMPERATURE_RANGE.1,
+    );
+    let below_ink = trigger("below_ink", &l.below_ink, 0.0, 1.0);
+    let declared = [
+        &l.below_voltage,
+        &l.above_temperature,
+        &l.below_temperature,
+        &l.below_ink,
+    ];
+    if declared.iter().all(|d| d.is_none()) {
+        errors.push(PlanError::at(
+            l.at.clone(),
+            "station.sim.latent: needs a trigger: below_voltage, above_temperature, below_temperature or below_ink",
+        ));
+    }
+    (errors.len() == before).then(|| LatentFault {
+        fault: l.fault.value.clone(),
+        below_voltage,
+        above_temperature,
+        below_temperature,
+        below_ink,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::parse_stations;
+    use std::path::Path;
+
+    fn station(text: &str) -> Station {
+        let sf = parse_stations(text, Path::new("st.toml")).expect("valid station file");
+        sf.stations.into_iter().next().expect("one station")
+    }
+
+    const HEAD: &str = "[[station]]\nname = \"s\"\nkind = \"sim\"\nmodel = \"m\"\n\
+                        [station.printer]\ndots = 384\nlink = { kind = \"pty\" }\n";
+
+    #[test]
+    fn an_empty_sim_table_takes_every_default() {
+        let st = station(HEAD);
+        let c = SimConfig::from_station(&st)
+            .expect("valid")
+            .expect("a sim station");
+        assert_eq!(c, SimConfig::default());
+        assert_eq!(c.boot_s, 3.0);
+        let e = c.envelope(&st);
+        assert_eq!(e.voltage, Some((0.0, 60.0)));
+        assert_eq!(e.temperature, Some((-40.0, 60.0)));
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn limits_are_the_simulators_and_name_the_place() {
+        let st = station(&format!(
+            "{HEAD}[station.power]\nkind = \"sim\"\nnominal_voltage = 75\n\
+             [station.scanner]\nkind = \"sim\"\ndpi = 2400\n\
+             [station.sim]\nambient_c = 150\nfaults = [\"dead=400\", \"voltage=12\", \"cut=0.5\"]\n\
+             [[station.sim.latent]]\nfault = \"half=left\"\n\
+             [[station.sim.latent]]\nfault = \"block=0:8\"\nbelow_voltage = 99\n"
+        ));
+        let text = SimConfig::from_station(&st)
+            .expect_err("out of the simulator's range")
+            .to_string();
+        for want in [
+            "st.toml:10:19: station.power.nominal_voltage: 75 is out of range for the simulated station",
+            "st.toml:13:7: station.scanner.dpi: 2400 is out of range",
+            "st.toml:15:13: station.sim.ambient_c: 150 is out of range",
+            "station.sim.faults: \"dead=400\" dot 400 lies outside the 384-dot head",
+            "\"voltage=12\" is set by the simulated power supply",
+            "\"cut=0.5\" a station printer receives a stream of unknown length",
+            "st.toml:17:1: station.sim.latent: needs a trigger",
+            "st.toml:21:17: station.sim.latent.below_voltage: 99 is out of range",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_real_station_has_no_sim_config() {
+        let st = station(
+            "[[station]]\nname = \"r\"\nkind = \"real\"\nmodel = \"m\"\n\
+             [station.printer]\ndots = 576\nlink = { kind = \"tcp\", host = \"p\" }\n\
+             [station.power]\nkind = \"scpi\"\naddress = { kind = \"tcp\", host = \"psu\" }\nnominal_voltage = 80\n\
+             [station.scanner]\nkind = \"hotfolder\"\ndir = \"/srv/scans\"\n",
+        );
+        assert_eq!(SimConfig::from_station(&st).expect("valid"), None);
+        // A real supply is not held to the simulated one's 60 V.
+        assert_eq!(st.power.nominal_voltage(), Some(80.0));
+    }
+}
