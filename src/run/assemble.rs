@@ -9,7 +9,7 @@
 
 use super::case::Rig;
 use crate::instrument::{chamber, power, printer, scanner, supply, InstrumentError};
-use crate::plan::{ChamberSpec, PlanErrors, Station};
+use crate::plan::{PlanErrors, Station};
 use crate::sim::station::{SimStation, SimStationSpec, StationError};
 use crate::sim::SimConfig;
 use std::path::Path;
@@ -78,10 +78,6 @@ pub async fn start_sim(st: &Station, dir: &Path) -> Result<Option<SimStation>, A
 /// simulation first ([`SimStation::wired`]).
 pub fn build(st: &Station) -> Result<Rig, AssembleError> {
     let name = &st.name;
-    let ambient = match &st.chamber {
-        ChamberSpec::Scpi { ambient, .. } | ChamberSpec::Exec { ambient, .. } => *ambient,
-        ChamberSpec::None | ChamberSpec::Sim => ROOM_C,
-    };
     Ok(Rig {
         name: name.clone(),
         printer: printer::build(name, &st.printer, IO_TIMEOUT)?,
@@ -91,7 +87,7 @@ pub fn build(st: &Station) -> Result<Rig, AssembleError> {
         supply: supply::build(name, &st.supply, IO_TIMEOUT)?,
         time_scale: st.envelope.time_scale,
         nominal_voltage: st.power.nominal_voltage(),
-        ambient,
+        ambient: st.chamber.ambient().unwrap_or(ROOM_C),
         ack_timeout: Duration::from_secs_f64(st.printer.ack_timeout_s.max(0.0)),
         boot_timeout: Duration::from_secs_f64(st.printer.boot_timeout_s.max(0.0)),
         nominal_density: st.nominal_density,

@@ -40,6 +40,17 @@ pub enum ChamberSpec {
     Sim,
 }
 
+impl ChamberSpec {
+    /// The set point teardown restores, when the station file gives one (a simulated
+    /// chamber's room is the simulator's).
+    pub fn ambient(&self) -> Option<f64> {
+        match self {
+            ChamberSpec::Scpi { ambient, .. } | ChamberSpec::Exec { ambient, .. } => Some(*ambient),
+            ChamberSpec::None | ChamberSpec::Sim => None,
+        }
+    }
+}
+
 impl Absent for ChamberSpec {
     fn absent(sim: bool) -> Self {
         if sim {
