@@ -301,3 +301,135 @@ fn healthy_dense_sparse_has_no_defects() {
 fn healthy_receipt_has_no_defects() {
     healthy(PatternKind::Receipt);
 }
+
+// ---------------------------------------------------------------- orientation and proof
+
+/// A page turned by a quarter, half or three-quarter turn on the bed is analysed as if it
+/// lay upright: the same defects at the same dots, and the turn said in the JSON.
+#[test]
+fn turned_pages_are_analysed_as_upright() {
+    use image::imageops::{rotate180, rotate270, rotate90};
+    let mut failures = Vec::new();
+    for (n, (kind, faults, want)) in [
+        (PatternKind::Solid, &[][..], None),
+        (PatternKind::Solid, &["dead=100"][..], Some((100, 100))),
+        (
+            PatternKind::Elements,
+            &["block=300:40"][..],
+            Some((300, 339)),
+        ),
+        (PatternKind::Receipt, &[][..], None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dots = 576;
+        let golden = golden_for(kind, dots);
+        let seed = 70 + n as u64;
+        let p = print(kind, dots, faults, seed);
+        let upright = scan_page(&first_page(&p), 600.0, 1.0, seed);
+        for (turn, img) in [
+            (90u16, rotate90(&upright)),
+            (180, rotate180(&upright)),
+            (270, rotate270(&upright)),
+        ] {
+            let (a, j) = analyze_judged(&img, &p.pattern, Some(&golden));
+            let label = format!(
+                "{kind} {faults:?} turned {turn}°: {}",
+                describe_defects(&j.defects)
+            );
+            let Some(r) = &a.registration else {
+                failures.push(format!("{label}: not registered"));
+                continue;
+            };
+            if r.orientation_deg != turn || !r.proven {
+                failures.push(format!(
+                    "{label}: orientation {} proven {}",
+                    r.orientation_deg, r.proven
+                ));
+            }
+            match want {
+                None if !j.defects.is_empty() || j.verdict != Verdict::Pass => {
+                    failures.push(format!("{label}: verdict {}", j.verdict))
+                }
+                Some((s, e)) => {
+                    let located = j.defects.iter().any(|d| {
+                        matches!(d.kind, DefectKind::DeadElement | DefectKind::BlockDropout)
+                            && d.start.abs_diff(s) <= 2
+                            && d.end.abs_diff(e) <= 2
+                    });
+                    if !located || j.defects.len() != 1 {
+                        failures.push(format!("{label}: expected one defect at {s}..={e}"));
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A fit of the marks proves itself by reading the pattern id back; a mirrored page, a
+/// page of squares that merely look like marks, or a stretched image is `unregistered`
+/// and nothing else is reported on it.
+#[test]
+fn a_registration_must_prove_itself() {
+    use image::imageops::flip_horizontal;
+    let kind = PatternKind::Solid;
+    let p = print(kind, 576, &[], 5);
+    let upright = scan_page(&first_page(&p), 600.0, 0.5, 5);
+    let only_unregistered = |img: &image::GrayImage, what: &str| {
+        let a = printrig::analysis::analyze(img, &p.pattern);
+        let kinds: Vec<_> = a.defects.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, [DefectKind::Unregistered], "{what}: {a:#?}");
+        assert!(a.registration.as_ref().is_none_or(|r| !r.proven), "{what}");
+        a
+    };
+    only_unregistered(&flip_horizontal(&upright), "mirrored page");
+
+    // Squares the size of marks in the corners of a page, with a block of "text": the
+    // constellation fits, but no id strip reads back under it.
+    let mut fake = image::GrayImage::from_pixel(1500, 2200, image::Luma([235]));
+    let mark = 32 * 600 / 203;
+    for &(x, y) in &[
+        (60, 60),
+        (1350, 60),
+        (60, 2000),
+        (1350, 2000),
+        (600, 60),
+        (900, 60),
+    ] {
+        for yy in y..y + mark {
+            for xx in x..x + mark {
+                fake.put_pixel(xx, yy, image::Luma([25]));
+            }
+        }
+    }
+    for row in (300..1800).step_by(40) {
+        for yy in row..row + 18 {
+            for xx in (150..1350).filter(|x| (x / 23) % 3 != 0) {
+                fake.put_pixel(xx, yy, image::Luma([40]));
+            }
+        }
+    }
+    let a = only_unregistered(&fake, "squares that are not this pattern");
+    assert!(
+        a.defects[0].detail.contains("id strip did not read back"),
+        "{}",
+        a.defects[0].detail
+    );
+
+    // The same page stretched to twice its height along the feed.
+    let stretched = image::imageops::resize(
+        &upright,
+        upright.width(),
+        upright.height() * 2,
+        image::imageops::FilterType::Triangle,
+    );
+    let a = printrig::analysis::analyze(&stretched, &p.pattern);
+    assert!(
+        a.defects.iter().all(|d| d.kind == DefectKind::Unregistered),
+        "stretched: {}",
+        describe_defects(&a.defects)
+    );
+}

@@ -88,6 +88,13 @@ pub struct RegistrationInfo {
     /// Dot (x, y) → scan pixel (u, v): u = a·x + b·y + c, v = d·x + e·y + f.
     pub transform: [f64; 6],
     pub rotation_deg: f64,
+    /// How the page lay on the scanner, in quarter turns clockwise (0, 90, 180, 270); the
+    /// analysis reads it as if upright.
+    pub orientation_deg: u16,
+    /// Whether the fit proved itself: marks in a plausible constellation (scale alike
+    /// along both axes, residual small) and the pattern id strip read back under it.
+    /// Nothing but `unregistered` or `wrong_pattern` is reported on an unproven fit.
+    pub proven: bool,
     /// Scan pixels per dot along the dot x and y axes.
     pub scale_x: f64,
     pub scale_y: f64,
@@ -218,7 +225,7 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         ));
         return a;
     }
-    let regs = register::register_all(layout, &survey.candidates, 4);
+    let regs = register::register_all(layout, &survey.candidates, 8);
     if regs.is_empty() {
         if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
             a.id.read = Some(other);
@@ -238,33 +245,85 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         return a;
     }
     // Of the registrations that fit the marks, take the first under which the id strip
-    // reads back (it settles which marks are which when some are missing). The first is
+    // reads back: it settles which marks are which when some are missing, and which way
+    // up the page lay (the marks alone look the same turned by half a turn). The first is
     // nearly always it, so its whole page is sampled at once; the others only their header.
     let header_rows = pattern::HEADER_ROWS.min(layout.rows);
+    let tried = regs.len();
     let mut first = None;
     let mut chosen = None;
     for (i, r) in regs.iter().enumerate() {
         let rows = if i == 0 { layout.rows } else { header_rows };
         let m = DotMap::sample(img, &r.map, layout.dots, rows);
         let (read, copies) = header_id(&m, r, layout, survey.white);
-        if read.is_some() {
-            chosen = Some((i, read, copies, (i == 0).then_some(m)));
+        if let Some(pid) = read {
+            chosen = Some((i, pid, copies, (i == 0).then_some(m)));
             break;
         }
         if i == 0 {
             first = Some(m);
         }
     }
-    let (idx, read, copies, map) = chosen.unwrap_or((0, None, 0, first));
+    let Some((idx, pid, copies, map)) = chosen else {
+        // No fit proves itself: a page of another pattern, or not this page at all.
+        if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
+            a.id.read = Some(other);
+            a.id.matches = Some(false);
+            a.defects
+                .push(wrong_pattern(layout.kind, layout.dots, &other));
+            return a;
+        }
+        if let (Some(best), Some(m)) = (regs.first(), first) {
+            a.registration = Some(registration_info(
+                best,
+                layout.fiducials.len(),
+                m.inside_fraction(),
+            ));
+        }
+        a.defects.push(Defect::page(
+            DefectKind::Unregistered,
+            format!(
+                "mark-like squares fit the pattern's marks ({} of {} under the best of {tried} fits), but the pattern id strip did not read back under any: not this pattern, or its header is unreadable",
+                regs.first().map_or(0, |r| r.found()),
+                layout.fiducials.len()
+            ),
+        ));
+        return a;
+    };
     let Some(reg) = regs.into_iter().nth(idx) else {
         return a;
     };
     let map = map.unwrap_or_else(|| DotMap::sample(img, &reg.map, layout.dots, layout.rows));
-    a.registration = Some(registration_info(
-        &reg,
-        layout.fiducials.len(),
-        map.inside_fraction(),
-    ));
+    let mut info = registration_info(&reg, layout.fiducials.len(), map.inside_fraction());
+    a.id.read = Some(pid);
+    a.id.copies_read = copies;
+    let ok = pid.kind == layout.kind && pid.dots == layout.dots;
+    a.id.matches = Some(ok);
+    if !ok {
+        a.registration = Some(info);
+        a.defects
+            .push(wrong_pattern(layout.kind, layout.dots, &pid));
+        return a;
+    }
+    if let Some(why) = implausible(&reg) {
+        a.registration = Some(info);
+        a.defects.push(Defect::page(DefectKind::Unregistered, why));
+        return a;
+    }
+    info.proven = true;
+    let orientation = info.orientation_deg;
+    a.registration = Some(info);
+    if orientation != 0 {
+        a.notes.push(format!(
+            "the page lay turned {orientation}° on the scanner; analysed as upright"
+        ));
+    }
+    if pid.serial != layout.serial {
+        a.notes.push(format!(
+            "page carries serial {} (expected {}): a page from another job of the same pattern",
+            pid.serial, layout.serial
+        ));
+    }
 
     let Some(cal) = calibrate(&map, pattern, &reg) else {
         a.defects.push(Defect::page(
@@ -278,28 +337,6 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         solid: cal.solid,
         solid_density: cal.solid_density(),
     });
-
-    a.id.copies_read = copies;
-    let read = read.or_else(|| identify_other(img, &survey, layout.kind, layout.dots));
-    a.id.read = read;
-    if let Some(pid) = read {
-        let ok = pid.kind == layout.kind && pid.dots == layout.dots;
-        a.id.matches = Some(ok);
-        if !ok {
-            a.defects
-                .push(wrong_pattern(layout.kind, layout.dots, &pid));
-            return a;
-        }
-        if pid.serial != layout.serial {
-            a.notes.push(format!(
-                "page carries serial {} (expected {}): a page from another job of the same pattern",
-                pid.serial, layout.serial
-            ));
-        }
-    } else {
-        a.notes
-            .push("pattern id strip unreadable on both copies".into());
-    }
     if reg.residual_dots > 1.5 {
         a.notes.push(format!(
             "registration residual {:.2} dots: locations may be off by that much",
@@ -318,6 +355,30 @@ fn wrong_pattern(kind: PatternKind, dots: u32, got: &PatternId) -> Defect {
             got.kind, got.dots, got.serial, kind, dots
         ),
     )
+}
+
+/// Scan pixels per dot may differ between the axes by this share at most (a scanner's
+/// per-axis dpi error and a stretched feed stay well inside it).
+const MAX_ASPECT_ERROR: f64 = 0.07;
+/// Beyond this residual the marks do not form the pattern's constellation, dots.
+const MAX_RESIDUAL_DOTS: f64 = 4.0;
+
+/// Why a fit that read the id strip is still not a plausible scan of the page, if it is not.
+fn implausible(reg: &Registration) -> Option<String> {
+    let (sx, sy) = reg.map.scale();
+    let aspect = sx / sy.max(1e-9);
+    if (aspect - 1.0).abs() > MAX_ASPECT_ERROR {
+        return Some(format!(
+            "the marks fit with {sx:.3} scan pixels per dot across and {sy:.3} along the feed: no scanner stretches a page that unevenly"
+        ));
+    }
+    if reg.residual_dots > MAX_RESIDUAL_DOTS {
+        return Some(format!(
+            "the marks fit the pattern's constellation only to {:.1} dots (more than {MAX_RESIDUAL_DOTS})",
+            reg.residual_dots
+        ));
+    }
+    None
 }
 
 /// Tries the top marks and id strip of the common widths to name the page that is there.
@@ -390,6 +451,8 @@ fn registration_info(reg: &Registration, expected: usize, inside: f64) -> Regist
         fiducials_expected: expected,
         transform: reg.map.as_array(),
         rotation_deg: reg.map.rotation_deg(),
+        orientation_deg: reg.map.orientation_deg(),
+        proven: false,
         scale_x: sx,
         scale_y: sy,
         dpi_x: sx * crate::DOT_DPI,

@@ -35,6 +35,18 @@ impl Affine {
         self.d.atan2(self.a).to_degrees()
     }
 
+    /// How the page lay on the bed, in quarter turns clockwise: 0, 90, 180 or 270.
+    pub fn orientation_deg(&self) -> u16 {
+        let q = (self.rotation_deg() / 90.0).round().rem_euclid(4.0);
+        (q as u16 % 4) * 90
+    }
+
+    /// Rotation left once the page's quarter turns are taken out: the skew, degrees.
+    pub fn skew_deg(&self) -> f64 {
+        let r = self.rotation_deg() - f64::from(self.orientation_deg());
+        (r + 180.0).rem_euclid(360.0) - 180.0
+    }
+
     pub fn as_array(&self) -> [f64; 6] {
         [self.a, self.b, self.c, self.d, self.e, self.f]
     }
@@ -479,8 +491,11 @@ pub fn register_all(layout: &Layout, candidates: &[Candidate], max: usize) -> Ve
                     if !(0.8..=1.25).contains(&ratio) {
                         continue;
                     }
+                    // The page may lie turned by quarter turns on the bed, each within a
+                    // few degrees of skew.
                     let dang = wrap(ang_c - dpy.atan2(dpx));
-                    if dang.abs() > 5f64.to_radians() {
+                    let quarter = std::f64::consts::FRAC_PI_2;
+                    if wrap(dang - (dang / quarter).round() * quarter).abs() > 5f64.to_radians() {
                         continue;
                     }
                     if !(MIN_PX_PER_DOT..=MAX_PX_PER_DOT).contains(&(dc / dp)) {
@@ -514,6 +529,10 @@ fn finish(
         .filter_map(|(i, a)| a.map(|j| (pts[i], (candidates[j].u, candidates[j].v))))
         .collect();
     let (map, affine) = fit(&pairs)?;
+    // A mirrored fit is not a page lying on the bed (the print faces the glass): refused.
+    if map.a * map.e - map.b * map.d <= 0.0 {
+        return None;
+    }
     let (sx, sy) = map.scale();
     let px_per_dot = ((sx + sy) / 2.0).max(1e-9);
     let sq: f64 = pairs
