@@ -433,3 +433,41 @@ fn a_registration_must_prove_itself() {
         describe_defects(&a.defects)
     );
 }
+
+/// A print at 40 % of its normal optical density, or even 8 % (its solid a pale grey
+/// that hardly any pixel counts as dark), is `light`: its marks still register, and the
+/// golden density names it.
+#[test]
+fn a_very_light_print_is_light_not_blank() {
+    for (kind, od_scale) in [
+        (PatternKind::Solid, 0.4),
+        (PatternKind::Ladder, 0.4),
+        (PatternKind::Solid, 0.08),
+    ] {
+        let p = print(kind, 576, &[], 9);
+        let scan = scan_page(&first_page(&p), 600.0, 0.7, 9);
+        let white = scan.pixels().map(|px| px.0[0]).max().unwrap_or(255) as f64;
+        // Optical density scales by 0.4: reflectance r → r^0.4 of the paper's.
+        let light = image::GrayImage::from_fn(scan.width(), scan.height(), |x, y| {
+            let r = (scan.get_pixel(x, y).0[0] as f64 / white).clamp(1e-3, 1.0);
+            image::Luma([(r.powf(od_scale) * white).round() as u8])
+        });
+        let (a, j) = analyze_judged(&light, &p.pattern, Some(&golden_for(kind, 576)));
+        assert!(
+            a.registration.as_ref().is_some_and(|r| r.proven),
+            "{kind} at {od_scale}: {}",
+            describe_defects(&a.defects)
+        );
+        assert!(!j.defects.iter().any(|d| d.kind == DefectKind::Blank));
+        assert!(
+            j.defects.iter().any(|d| d.kind == DefectKind::Light),
+            "{kind} at {od_scale}: {}",
+            describe_defects(&j.defects)
+        );
+        assert!(
+            j.verdict >= Verdict::Fail,
+            "{kind} at {od_scale}: {}",
+            j.verdict
+        );
+    }
+}

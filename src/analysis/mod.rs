@@ -215,19 +215,22 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         defects: Vec::new(),
         notes: Vec::new(),
     };
-    if survey.dark_fraction < BLANK_INK {
+    // A page with hardly any dark pixels may still carry a print too light to count as
+    // dark: it is blank only if no registration proves itself on it.
+    let blank = |a: &mut Analysis| {
         a.defects.push(Defect::page(
             DefectKind::Blank,
             format!(
-                "no ink on the page ({:.4} % of pixels darker than paper)",
+                "no ink on the page ({:.4} % of pixels darker than paper, and no pattern marks)",
                 survey.dark_fraction * 100.0
             ),
         ));
-        return a;
-    }
+    };
     let regs = register::register_all(layout, &survey.candidates, 8);
     if regs.is_empty() {
-        if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
+        if survey.dark_fraction < BLANK_INK {
+            blank(&mut a);
+        } else if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
             a.id.read = Some(other);
             a.id.matches = Some(false);
             a.defects
@@ -271,6 +274,10 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
             a.id.matches = Some(false);
             a.defects
                 .push(wrong_pattern(layout.kind, layout.dots, &other));
+            return a;
+        }
+        if survey.dark_fraction < BLANK_INK {
+            blank(&mut a);
             return a;
         }
         if let (Some(best), Some(m)) = (regs.first(), first) {
