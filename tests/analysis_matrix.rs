@@ -471,3 +471,82 @@ fn a_very_light_print_is_light_not_blank() {
         );
     }
 }
+
+// ---------------------------------------------------------------- flat field
+
+/// Light falling off by a fifth across the bed and a tenth along it, on a greyer roll,
+/// moves nothing: healthy pages pass against records blessed on evenly lit scans.
+#[test]
+fn illumination_falloff_does_not_move_the_verdict() {
+    let mut failures = Vec::new();
+    for (n, kind) in PatternKind::ALL.into_iter().enumerate() {
+        let seed = 200 + n as u64;
+        let p = print(kind, 576, &[], seed);
+        let scan = scan_page(&first_page(&p), 600.0, 1.2, seed);
+        let (w, h) = scan.dimensions();
+        let lit = image::GrayImage::from_fn(w, h, |x, y| {
+            let gain = 0.93 * (1.0 - 0.2 * x as f64 / w as f64) * (1.0 - 0.1 * y as f64 / h as f64);
+            image::Luma([(scan.get_pixel(x, y).0[0] as f64 * gain).round() as u8])
+        });
+        let (a, j) = analyze_judged(&lit, &p.pattern, Some(&golden_for(kind, 576)));
+        if !j.defects.is_empty() || j.verdict != Verdict::Pass {
+            failures.push(format!(
+                "{kind}: {} / {:?}",
+                describe_defects(&j.defects),
+                j.reasons
+            ));
+        }
+        let field = a.calibration.as_ref().and_then(|c| c.white_field.clone());
+        assert!(
+            field.as_ref().is_some_and(|f| f.max - f.min > 0.15),
+            "{kind}: the falloff is measured: {field:?}"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A page of a grey roll torn off after a quarter of its length, lying on a lid much
+/// brighter than the roll: the lid is not paper, so the print stops where the paper does
+/// and nothing fades.
+#[test]
+fn a_torn_page_on_a_bright_lid_stops_where_the_paper_does() {
+    let kind = PatternKind::Solid;
+    let p = print(kind, 576, &[], 31);
+    let scan = scan_page(&first_page(&p), 600.0, 0.0, 31);
+    let clean = printrig::analysis::analyze(&scan, &p.pattern);
+    let t = clean.registration.as_ref().expect("registered").transform;
+    let stop = (p.pattern.layout.ink_end as f64 * 0.25).round();
+    // Scan row of the stop along the page's middle column.
+    let x = p.pattern.layout.dots as f64 / 2.0;
+    let v_stop = (t[3] * x + t[4] * stop + t[5]) as u32;
+    let torn = image::GrayImage::from_fn(scan.width(), scan.height(), |u, v| {
+        if v >= v_stop {
+            image::Luma([252])
+        } else {
+            image::Luma([(scan.get_pixel(u, v).0[0] as f64 * 0.7).round() as u8])
+        }
+    });
+    let (a, j) = analyze_judged(&torn, &p.pattern, Some(&golden_for(kind, 576)));
+    let field = a.calibration.as_ref().and_then(|c| c.white_field.clone());
+    assert!(
+        field.as_ref().and_then(|f| f.paper_end).is_some(),
+        "the paper's end is found: {field:?} {}",
+        describe_defects(&a.defects)
+    );
+    let cut = j
+        .defects
+        .iter()
+        .find(|d| d.kind == DefectKind::Truncated)
+        .unwrap_or_else(|| panic!("truncated: {}", describe_defects(&j.defects)));
+    let len = p.pattern.layout.ink_end as f64;
+    assert!(
+        (cut.start as f64 - stop).abs() <= 0.02 * len,
+        "stops at {} for {stop}",
+        cut.start
+    );
+    assert!(
+        !j.defects.iter().any(|d| d.kind == DefectKind::FadeAlong),
+        "{}",
+        describe_defects(&j.defects)
+    );
+}

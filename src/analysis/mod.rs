@@ -7,6 +7,7 @@
 
 pub mod defects;
 pub mod dotmap;
+pub mod flatfield;
 pub mod idread;
 pub mod register;
 
@@ -122,6 +123,9 @@ pub struct CalibrationInfo {
     pub solid: f64,
     /// Optical density of the solid reference against the paper.
     pub solid_density: f64,
+    /// The paper's white over the page, read from the pattern's bare paper: every grey was
+    /// scaled to the header's white before anything was measured.
+    pub white_field: Option<flatfield::WhiteFieldInfo>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -332,7 +336,15 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         ));
     }
 
-    let Some(cal) = calibrate(&map, pattern, &reg) else {
+    // Flat field: every dot scaled to the header's paper white, the dots past the paper's
+    // end (a torn-off page on the bed) dropped.
+    let sites = dotmap::white_sites(&pattern.bitmap, layout);
+    let mut map = map;
+    let field = flatfield::WhiteField::fit(&map, &sites, header_rows);
+    if let Some(f) = &field {
+        f.apply(&mut map);
+    }
+    let Some(cal) = calibrate(&map, pattern, &reg, &sites) else {
         a.defects.push(Defect::page(
             DefectKind::Unregistered,
             "marks found but the print's white or solid areas fall outside the scan".into(),
@@ -343,6 +355,7 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         white: cal.white,
         solid: cal.solid,
         solid_density: cal.solid_density(),
+        white_field: field.as_ref().map(|f| f.info()),
     });
     if reg.residual_dots > 1.5 {
         a.notes.push(format!(
@@ -473,8 +486,12 @@ fn registration_info(reg: &Registration, expected: usize, inside: f64) -> Regist
 
 /// Paper white from the pattern's blank areas; the solid reference from the darkest
 /// fiducial found (its inner half, clear of blur).
-fn calibrate(map: &DotMap, pattern: &Pattern, reg: &Registration) -> Option<Calibration> {
-    let sites = dotmap::white_sites(&pattern.bitmap, &pattern.layout);
+fn calibrate(
+    map: &DotMap,
+    pattern: &Pattern,
+    reg: &Registration,
+    sites: &[(u32, u32)],
+) -> Option<Calibration> {
     let mut whites: Vec<f32> = sites.iter().map(|&(x, y)| map.at(x, y)).collect();
     let white = median(&mut whites)?;
     let mut solid = f64::INFINITY;

@@ -212,7 +212,27 @@ pub fn survey(img: &GrayImage) -> Survey {
     // Otsu splits paper from ink, however light the ink; on bare paper it splits the
     // noise, which the cap keeps below: nothing within 8 % of the paper is ink.
     let threshold = otsu(&hist).min(white * 0.92);
-    let candidates = blobs(&reduced, rw, rh, threshold, f, img);
+    let mut candidates = blobs(&reduced, rw, rh, threshold, f, img);
+    // A page lying on a lid or bed brighter than itself: the most common bright grey is
+    // the lid, and the first split falls between lid and paper. When a paper-like level
+    // holds a good share of the scan below that split, the marks are looked for again
+    // between it and the ink.
+    let below = threshold as usize;
+    let below_mass: u64 = hist[..below.min(256)].iter().sum();
+    let below_peak = (0..below.min(256)).max_by_key(|&i| hist[i]).unwrap_or(0);
+    if below_peak as f64 > 0.45 * white && below_mass * 20 > total {
+        let mut lower = [0u64; 256];
+        lower[..below].copy_from_slice(&hist[..below]);
+        let t2 = otsu(&lower).min(below_peak as f64 * 0.92);
+        for c in blobs(&reduced, rw, rh, t2, f, img) {
+            if !candidates
+                .iter()
+                .any(|d| (d.u - c.u).hypot(d.v - c.v) < d.side.max(c.side) / 2.0)
+            {
+                candidates.push(c);
+            }
+        }
+    }
     Survey {
         white,
         dark_fraction,
