@@ -550,3 +550,41 @@ fn a_torn_page_on_a_bright_lid_stops_where_the_paper_does() {
         describe_defects(&j.defects)
     );
 }
+
+// ---------------------------------------------------------------- the receipt's columns
+
+#[test]
+fn half_width_on_receipt() {
+    check(
+        PatternKind::Receipt,
+        &["half=right"],
+        DefectKind::HalfWidth,
+        Where::Side(Side::Right),
+    );
+    check(
+        PatternKind::Receipt,
+        &["half=left"],
+        DefectKind::HalfWidth,
+        Where::Side(Side::Left),
+    );
+}
+
+#[test]
+fn dead_block_on_receipt() {
+    check(
+        PatternKind::Receipt,
+        &["block=200:48"],
+        DefectKind::BlockDropout,
+        Where::Columns(200, 247),
+    );
+}
+
+#[test]
+fn dead_elements_on_receipt() {
+    check(
+        PatternKind::Receipt,
+        &["dead=101,102"],
+        DefectKind::DeadElement,
+        Where::Columns(101, 102),
+    );
+}

@@ -50,19 +50,40 @@ pub fn column_defects(rel: &[f64]) -> Vec<Defect> {
     for (i, &r) in rel.iter().enumerate() {
         missing[i] = !r.is_nan() && r < MISSING;
     }
-    let mut c = 0;
-    while c < n {
-        if !missing[c] {
-            c += 1;
+    // Runs of missing columns over the columns that have a value: a column without one
+    // (the pattern asks too little ink there to judge it, e.g. between a receipt's
+    // characters) neither breaks a run nor starts one, and a run from the first or to
+    // the last judged column reaches the edge.
+    let valid: Vec<usize> = (0..n).filter(|&i| !rel[i].is_nan()).collect();
+    let (Some(&first_valid), Some(&last_valid)) = (valid.first(), valid.last()) else {
+        return out;
+    };
+    let mut k = 0;
+    while k < valid.len() {
+        if !missing[valid[k]] {
+            k += 1;
             continue;
         }
-        let start = c;
-        while c < n && missing[c] {
-            c += 1;
+        let mut start = valid[k];
+        while k < valid.len() && missing[valid[k]] {
+            k += 1;
         }
-        let end = c - 1;
+        let mut end = valid[k - 1];
+        let touches = start == first_valid || end == last_valid;
+        if touches && end > start {
+            if start == first_valid {
+                start = 0;
+            }
+            if end == last_valid {
+                end = n - 1;
+            }
+        }
         let len = end - start + 1;
-        let touches = start == 0 || end == n - 1;
+        let judged: Vec<f64> = rel[start..=end]
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect();
         // Nearly every column short is not a column fault: the print is light or faded
         // as a whole, which the density and row checks name.
         if len as f64 >= WHOLE_WIDTH * n as f64 {
@@ -72,7 +93,7 @@ pub fn column_defects(rel: &[f64]) -> Vec<Defect> {
         if touches && len == 1 {
             continue;
         }
-        let mean: f64 = rel[start..=end].iter().sum::<f64>() / len as f64;
+        let mean: f64 = judged.iter().sum::<f64>() / judged.len().max(1) as f64;
         let depth = (1.0 - mean).clamp(0.0, 1.0);
         let fraction = len as f64 / n as f64;
         let (kind, side) = if touches && fraction >= HALF_WIDTH {

@@ -561,13 +561,17 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
             }
         }
     }
-    let columns: Option<Vec<f64>> = have_full.then(|| {
-        col_sum
-            .iter()
-            .zip(&col_want)
-            .map(|(s, w)| if *w > 0.0 { s / w } else { f64::NAN })
-            .collect()
-    });
+    let columns: Option<Vec<f64>> = if have_full {
+        Some(
+            col_sum
+                .iter()
+                .zip(&col_want)
+                .map(|(s, w)| if *w > 0.0 { s / w } else { f64::NAN })
+                .collect(),
+        )
+    } else {
+        content_columns(&cov, pattern, printed_end)
+    };
 
     // Band measures: mean coverage and density, and the band's own column and row
     // profiles (coverage over the rows that printed).
@@ -695,6 +699,54 @@ fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern)
         rows: ink_rows.into_iter().map(|r| r.map(round4)).collect(),
         elements: elements.map(|v| v.into_iter().map(round4).collect()),
     });
+}
+
+/// Dots of ink a column of a content band must ask for to be judged: fewer, and the blur
+/// of the characters beside it decides its value.
+const MIN_CONTENT_DOTS: f64 = 24.0;
+
+/// The column profile of a pattern without full-width bands (the receipt): per dot
+/// column, the coverage that came out over the content's printed rows against the ink the
+/// pattern puts there. Each column is read over itself and its neighbours (blur moves a
+/// character's ink sideways, never off the page); columns the pattern leaves almost bare
+/// have no value.
+fn content_columns(cov: &DotMap, pattern: &Pattern, printed_end: u32) -> Option<Vec<f64>> {
+    let dots = pattern.layout.dots as usize;
+    let mut got = vec![0.0f64; dots];
+    let mut want = vec![0.0f64; dots];
+    let mut any = false;
+    for b in &pattern.layout.bands {
+        if b.kind != BandKind::Content {
+            continue;
+        }
+        for y in b.row_start..b.row_end.min(printed_end) {
+            let bits = pattern.bitmap.row(y);
+            for (c, v) in cov.row(y).iter().enumerate().take(dots) {
+                if !v.is_nan() {
+                    any = true;
+                    got[c] += *v as f64;
+                    want[c] += bits.get(c).map_or(0.0, |&b| f64::from(b));
+                }
+            }
+        }
+    }
+    if !any {
+        return None;
+    }
+    Some(
+        (0..dots)
+            .map(|c| {
+                let lo = c.saturating_sub(1);
+                let hi = (c + 2).min(dots);
+                let w: f64 = want[lo..hi].iter().sum();
+                if want[c] < MIN_CONTENT_DOTS || w <= 0.0 {
+                    f64::NAN
+                } else {
+                    got[lo..hi].iter().sum::<f64>() / w
+                }
+            })
+            .collect(),
+    )
 }
 
 fn round4(v: f64) -> f64 {
