@@ -588,3 +588,64 @@ fn dead_elements_on_receipt() {
         Where::Columns(101, 102),
     );
 }
+
+/// Dense rows printing at about half their darkness, a little worse towards one side (the
+/// supply sags under the load of a full line), while sparse rows print normally: that is
+/// `dense_line_fade`, and no column is missing.
+#[test]
+fn a_deep_dense_line_fade_is_not_a_dropout() {
+    let kind = PatternKind::DenseSparse;
+    let p = print(kind, 576, &[], 44);
+    let scan = scan_page(&first_page(&p), 600.0, 0.8, 44);
+    let clean = printrig::analysis::analyze(&scan, &p.pattern);
+    let t = clean.registration.as_ref().expect("registered").transform;
+    let white = clean.calibration.as_ref().expect("calibrated").white;
+    // Scan pixel → dot: the inverse of the registration's affine map.
+    let det = t[0] * t[4] - t[1] * t[3];
+    let to_dot = |u: f64, v: f64| {
+        let (du, dv) = (u - t[2], v - t[5]);
+        (
+            (t[4] * du - t[1] * dv) / det,
+            (-t[3] * du + t[0] * dv) / det,
+        )
+    };
+    let dense: Vec<(u32, u32)> = p
+        .pattern
+        .layout
+        .bands
+        .iter()
+        .filter(|b| b.kind == printrig::pattern::BandKind::Solid)
+        .map(|b| (b.row_start, b.row_end))
+        .collect();
+    let sagged = image::GrayImage::from_fn(scan.width(), scan.height(), |u, v| {
+        let g = scan.get_pixel(u, v).0[0] as f64;
+        let (x, y) = to_dot(u as f64 + 0.5, v as f64 + 0.5);
+        let in_dense = dense
+            .iter()
+            .any(|&(a, b)| y >= a as f64 + 2.0 && y < b as f64 - 2.0)
+            && (0.0..576.0).contains(&x);
+        if !in_dense {
+            return image::Luma([g as u8]);
+        }
+        // Darkness kept: 58 % at the left, 42 % at the right.
+        let keep = 0.58 - 0.16 * x / 576.0;
+        let r = (g / white).clamp(0.0, 1.0);
+        image::Luma([((1.0 - keep * (1.0 - r)) * white).round().min(255.0) as u8])
+    });
+    let (_, j) = analyze_judged(&sagged, &p.pattern, Some(&golden_for(kind, 576)));
+    assert!(
+        j.defects
+            .iter()
+            .any(|d| d.kind == DefectKind::DenseLineFade),
+        "{}",
+        describe_defects(&j.defects)
+    );
+    assert!(
+        !j.defects.iter().any(|d| matches!(
+            d.kind,
+            DefectKind::BlockDropout | DefectKind::HalfWidth | DefectKind::DeadElement
+        )),
+        "{}",
+        describe_defects(&j.defects)
+    );
+}

@@ -46,9 +46,19 @@ fn severity(loss: f64) -> Severity {
 pub fn column_defects(rel: &[f64]) -> Vec<Defect> {
     let n = rel.len();
     let mut out = Vec::new();
+    // A column is missing against what the page's well-printed columns reach (the upper
+    // quartile, never above 1): on a print that is weak as a whole (rows of dense lines
+    // sagging, a light print) every column is equally short, and none is missing.
+    let mut sorted: Vec<f64> = rel.iter().copied().filter(|v| !v.is_nan()).collect();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let reach = sorted
+        .get(sorted.len() * 3 / 4)
+        .copied()
+        .unwrap_or(1.0)
+        .clamp(0.2, 1.0);
     let mut missing = vec![false; n];
     for (i, &r) in rel.iter().enumerate() {
-        missing[i] = !r.is_nan() && r < MISSING;
+        missing[i] = !r.is_nan() && r < MISSING * reach;
     }
     // Runs of missing columns over the columns that have a value: a column without one
     // (the pattern asks too little ink there to judge it, e.g. between a receipt's
