@@ -29,8 +29,8 @@ pub struct WhiteField {
     coef: [f64; 6],
     dots: f64,
     rows: f64,
-    /// The paper's white in the header (where the marks were found), the value the
-    /// field is scaled to.
+    /// The paper's white at the top of the header (beside the first marks), the value
+    /// the field is scaled to.
     pub reference: f64,
     /// First pattern row that lies off the paper, when the paper ends before the pattern.
     pub paper_end: Option<u32>,
@@ -100,19 +100,26 @@ impl WhiteField {
                 .collect();
             median(&mut v)
         };
+        // The paper's white at the top of the header, beside the first marks (a print
+        // that stopped inside its header has paper there and nowhere else); else over
+        // the whole header.
         let header_cells = header_rows.div_ceil(CELL).max(1);
-        let mut head: Vec<f32> = cells
-            .iter()
-            .filter(|c| c.1 < header_cells)
-            .map(|c| c.2 as f32)
-            .collect();
-        let reference = median(&mut head)?;
-        // Walk down the page from the header: the paper ends where its white steps away
-        // and stays away.
         let whites: Vec<Option<f64>> = (0..cell_rows).map(row_white).collect();
+        let (reference, from) = match whites.first().copied().flatten() {
+            Some(w) => (w, 1),
+            None => {
+                let mut head: Vec<f32> = cells
+                    .iter()
+                    .filter(|c| c.1 < header_cells)
+                    .map(|c| c.2 as f32)
+                    .collect();
+                (median(&mut head)?, header_cells)
+            }
+        };
+        // Walk down the page: the paper ends where its white steps away and stays away.
         let mut prev = reference;
         let mut paper_end = None;
-        for r in header_cells..cell_rows {
+        for r in from..cell_rows {
             let Some(w) = whites[r as usize] else {
                 continue;
             };

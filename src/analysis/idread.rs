@@ -51,3 +51,35 @@ pub fn read(map: &DotMap, strips: &[(u32, u32)], min_contrast: f64) -> (Option<P
     }
     (first, n)
 }
+
+/// How many whole lines of the strip, over every copy, read back as `expected` says: a
+/// page whose print stopped inside its strip still proves which pattern it is by the
+/// lines that printed (each line is 11 bits; two lines agreeing by chance is one in four
+/// million).
+pub fn matching_lines(
+    map: &DotMap,
+    strips: &[(u32, u32)],
+    expected: &PatternId,
+    min_contrast: f64,
+) -> u32 {
+    let want = expected.bits();
+    let mut n = 0;
+    for &(sx, sy) in strips {
+        for line in 0..id::LINES {
+            let bits = line * id::BITS_PER_LINE..(line + 1) * id::BITS_PER_LINE;
+            let ok = bits.into_iter().all(|i| {
+                let (cx, cy) = PatternId::cell_of(i);
+                let (Some(a), Some(b)) = (
+                    cell_mean(map, sx + cx, sy + cy),
+                    cell_mean(map, sx + cx + id::CELL_W, sy + cy),
+                ) else {
+                    return false;
+                };
+                (a - b).abs() >= min_contrast
+                    && want.get(i as usize).is_some_and(|&bit| bit == (a < b))
+            });
+            n += ok as u32;
+        }
+    }
+    n
+}

@@ -284,6 +284,12 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
             blank(&mut a);
             return a;
         }
+        if let Some(stopped) = regs
+            .iter()
+            .find_map(|r| stopped_in_header(img, pattern, r, &a))
+        {
+            return stopped;
+        }
         if let (Some(best), Some(m)) = (regs.first(), first) {
             a.registration = Some(registration_info(
                 best,
@@ -336,20 +342,33 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         ));
     }
 
+    calibrate_and_measure(&mut a, map, pattern, &reg);
+    a
+}
+
+/// Flat field, calibration and every measure of a registered page. False (and
+/// `unregistered` reported) when the print's white or solid areas are not on the scan.
+fn calibrate_and_measure(
+    a: &mut Analysis,
+    map: DotMap,
+    pattern: &Pattern,
+    reg: &Registration,
+) -> bool {
+    let layout = &pattern.layout;
     // Flat field: every dot scaled to the header's paper white, the dots past the paper's
     // end (a torn-off page on the bed) dropped.
     let sites = dotmap::white_sites(&pattern.bitmap, layout);
     let mut map = map;
-    let field = flatfield::WhiteField::fit(&map, &sites, header_rows);
+    let field = flatfield::WhiteField::fit(&map, &sites, pattern::HEADER_ROWS.min(layout.rows));
     if let Some(f) = &field {
         f.apply(&mut map);
     }
-    let Some(cal) = calibrate(&map, pattern, &reg, &sites) else {
+    let Some(cal) = calibrate(&map, pattern, reg, &sites) else {
         a.defects.push(Defect::page(
             DefectKind::Unregistered,
             "marks found but the print's white or solid areas fall outside the scan".into(),
         ));
-        return a;
+        return false;
     };
     a.calibration = Some(CalibrationInfo {
         white: cal.white,
@@ -363,8 +382,72 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
             reg.residual_dots
         ));
     }
-    measure(&mut a, &map, &cal, pattern);
-    a
+    measure(a, &map, &cal, pattern);
+    true
+}
+
+/// The print of a page whose id strip could not be read whole because the print stopped
+/// inside it: every mark of the top row found in place (residual under a dot), the print
+/// over before the strip's last row, and at least two of the strip's lines that printed
+/// reading as this pattern's. Such a page is `truncated`, and nothing else is said of it.
+/// `None` when that is not what the scan shows.
+fn stopped_in_header(
+    img: &GrayImage,
+    pattern: &Pattern,
+    reg: &Registration,
+    base: &Analysis,
+) -> Option<Analysis> {
+    let layout = &pattern.layout;
+    let top_all = layout
+        .fiducials
+        .iter()
+        .zip(&reg.fiducials)
+        .filter(|(f, _)| f.edge == Edge::Top)
+        .all(|(_, m)| m.found.is_some());
+    if !top_all || reg.residual_dots > 1.0 || reg.map.skew_deg().abs() > 5.0 {
+        return None;
+    }
+    let id_end = layout
+        .id_strips
+        .iter()
+        .map(|&(_, y)| y + pattern::id::STRIP_H)
+        .max()?;
+    let map = DotMap::sample(img, &reg.map, layout.dots, layout.rows);
+    let mut trial = base.clone();
+    let mut info = registration_info(reg, layout.fiducials.len(), map.inside_fraction());
+    if !calibrate_and_measure(&mut trial, map, pattern, reg) {
+        return None;
+    }
+    if trial.printed_rows.is_none_or(|r| r >= id_end) {
+        return None;
+    }
+    // The lines of the id strip that printed must read as this pattern's.
+    let cal = trial.calibration.as_ref()?;
+    let expected = PatternId {
+        kind: layout.kind,
+        dots: layout.dots,
+        serial: layout.serial,
+    };
+    let header = DotMap::sample(
+        img,
+        &reg.map,
+        layout.dots,
+        pattern::HEADER_ROWS.min(layout.rows),
+    );
+    let contrast = 0.15 * (cal.white - cal.solid);
+    if idread::matching_lines(&header, &layout.id_strips, &expected, contrast) < 2 {
+        return None;
+    }
+    trial.defects.retain(|d| d.kind == DefectKind::Truncated);
+    if trial.defects.is_empty() {
+        return None;
+    }
+    info.proven = true;
+    trial.registration = Some(info);
+    trial.notes.push(
+        "the print stopped before its id strip: registered on the top row of marks alone".into(),
+    );
+    Some(trial)
 }
 
 fn wrong_pattern(kind: PatternKind, dots: u32, got: &PatternId) -> Defect {
