@@ -655,3 +655,45 @@ fn a_deep_dense_line_fade_is_not_a_dropout() {
         describe_defects(&j.defects)
     );
 }
+
+// ---------------------------------------------------------------- scanner artefacts
+
+/// A stripe along the scanner's travel through print, margins and bed — bright (a dead
+/// sensor element over a solid band looks like a dead heater element) or dark (dust) — is
+/// the scanner's: noted, its columns not judged, the healthy page passes.
+#[test]
+fn a_scanner_streak_is_not_a_printer_defect() {
+    let mut failures = Vec::new();
+    for (n, (kind, grey, width)) in [
+        (PatternKind::Solid, 245u8, 2u32),
+        (PatternKind::Elements, 30, 3),
+        (PatternKind::Ladder, 250, 1),
+        (PatternKind::Solid, 20, 2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seed = 300 + n as u64;
+        let p = print(kind, 576, &[], seed);
+        let mut img = scan_page(&first_page(&p), 600.0, 0.0, seed);
+        let u0 = img.width() * (3 + n as u32) / 9;
+        for v in 0..img.height() {
+            for u in u0..u0 + width {
+                img.put_pixel(u, v, image::Luma([grey]));
+            }
+        }
+        let (a, j) = analyze_judged(&img, &p.pattern, Some(&golden_for(kind, 576)));
+        let label = format!(
+            "{kind}, stripe of {grey} at scan column {u0}: {} / {:?}",
+            describe_defects(&j.defects),
+            j.reasons
+        );
+        if a.scanner_streaks.len() != 1 {
+            failures.push(format!("{label}: streaks {:?}", a.scanner_streaks));
+        }
+        if !j.defects.is_empty() || j.verdict != Verdict::Pass {
+            failures.push(label);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

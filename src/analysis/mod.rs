@@ -10,6 +10,7 @@ pub mod dotmap;
 pub mod flatfield;
 pub mod idread;
 pub mod register;
+pub mod streaks;
 
 use crate::defect::DefectKind;
 use crate::pattern::{self, BandKind, Edge, Pattern, PatternId, PatternKind};
@@ -174,6 +175,9 @@ pub struct Analysis {
     pub expected_rows: u32,
     pub defects: Vec<Defect>,
     pub notes: Vec<String>,
+    /// Stripes the scanner drew along its travel, seen beyond the print: the dot columns
+    /// under them were not judged.
+    pub scanner_streaks: Vec<streaks::Streak>,
 }
 
 impl Analysis {
@@ -218,6 +222,7 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         expected_rows: layout.ink_end,
         defects: Vec::new(),
         notes: Vec::new(),
+        scanner_streaks: Vec::new(),
     };
     // A page with hardly any dark pixels may still carry a print too light to count as
     // dark: it is blank only if no registration proves itself on it.
@@ -342,6 +347,7 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         ));
     }
 
+    a.scanner_streaks = streaks::find(img, &reg.map, layout.dots, layout.rows);
     calibrate_and_measure(&mut a, map, pattern, &reg);
     a
 }
@@ -362,6 +368,20 @@ fn calibrate_and_measure(
     let field = flatfield::WhiteField::fit(&map, &sites, pattern::HEADER_ROWS.min(layout.rows));
     if let Some(f) = &field {
         f.apply(&mut map);
+    }
+    // The columns under a scanner's stripe are not the printer's to answer for.
+    for st in &a.scanner_streaks {
+        let [x0, x1] = st.dot_columns;
+        for row in map.values.chunks_exact_mut(layout.dots as usize) {
+            for v in row.iter_mut().take(x1 as usize + 1).skip(x0 as usize) {
+                *v = f32::NAN;
+            }
+        }
+        a.notes.push(format!(
+            "a stripe along the scanner's travel ({} grey levels, seen {} the print) crosses dots {x0}–{x1}: the scanner's, not judged",
+            st.contrast,
+            if st.seen == "both" { "above and below" } else { st.seen }
+        ));
     }
     let Some(cal) = calibrate(&map, pattern, reg, &sites) else {
         a.defects.push(Defect::page(

@@ -30,6 +30,7 @@ struct AnalysisDoc<'a> {
     expected_rows: u32,
     defects: &'a [crate::analysis::Defect],
     notes: &'a [String],
+    scanner_streaks: &'a [crate::analysis::streaks::Streak],
     verdict: crate::verdict::Verdict,
     reasons: &'a [String],
     density_reference: Option<DensityRef>,
@@ -57,6 +58,7 @@ pub fn analysis_json(a: &Analysis, j: &Judgement) -> String {
         expected_rows,
         defects: _,
         notes,
+        scanner_streaks,
     } = a;
     let doc = AnalysisDoc {
         schema,
@@ -71,6 +73,7 @@ pub fn analysis_json(a: &Analysis, j: &Judgement) -> String {
         expected_rows: *expected_rows,
         defects: &j.defects,
         notes,
+        scanner_streaks,
         verdict: j.verdict,
         reasons: &j.reasons,
         density_reference: j
