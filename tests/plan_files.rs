@@ -53,8 +53,9 @@ fn assert_error_at(errs: &PlanErrors, file: &Path, line: usize, column: usize, n
     );
 }
 
-/// Stations for the plan checks: a sim station, a real one whose power is a relay, and a
-/// real one without any power, chamber or supply control.
+/// Stations for the plan checks: a sim station, a real one whose power is a relay, a real
+/// one without any power, chamber or supply control, and a real one with a SCPI supply
+/// and chamber.
 const STATIONS: &str = r#"[[station]]
 name = "sim-a"
 kind = "sim"
@@ -86,6 +87,24 @@ model = "tm-x"
 [station.printer]
 dots = 384
 link = { kind = "device", path = "/dev/usb/lp0" }
+[station.scanner]
+kind = "hotfolder"
+dir = "/tmp/scans"
+
+[[station]]
+name = "lab"
+kind = "real"
+model = "tm-x"
+[station.printer]
+dots = 576
+link = { kind = "tcp", host = "192.0.2.5" }
+[station.power]
+kind = "scpi"
+address = { kind = "tcp", host = "192.0.2.6" }
+nominal_voltage = 48
+[station.chamber]
+kind = "scpi"
+address = { kind = "tcp", host = "192.0.2.7" }
 [station.scanner]
 kind = "hotfolder"
 dir = "/tmp/scans"
@@ -659,38 +678,8 @@ fn the_documented_examples_load() {
 
 #[test]
 fn only_a_simulated_station_is_held_to_the_simulators_limits() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let stations = write(
-        &dir,
-        "stations.toml",
-        r#"[[station]]
-name = "sim-a"
-kind = "sim"
-model = "sim-a"
-[station.printer]
-dots = 576
-link = { kind = "pty" }
-
-[[station]]
-name = "lab"
-kind = "real"
-model = "tm-x"
-[station.printer]
-dots = 576
-link = { kind = "tcp", host = "192.0.2.5" }
-[station.power]
-kind = "scpi"
-address = { kind = "tcp", host = "192.0.2.6" }
-nominal_voltage = 48
-[station.chamber]
-kind = "scpi"
-address = { kind = "tcp", host = "192.0.2.7" }
-[station.scanner]
-kind = "hotfolder"
-dir = "/tmp/scans"
-"#,
-    );
-    let sf = load_stations(&stations).unwrap_or_else(|e| panic!("{e}"));
+    let f = Fixture::new();
+    let (dir, sf) = (&f.dir, &f.stations);
     let plan = |station: &str| {
         format!(
             "[plan]\nname = \"p\"\nstations = [\"{station}\"]\npatterns = [\"solid\"]\n\
@@ -699,12 +688,12 @@ dir = "/tmp/scans"
         )
     };
     // A 72 V supply and an 85 °C chamber are a real lab's business.
-    let real = write(&dir, "real.toml", &plan("lab"));
-    let p = load_plan(&real, &sf).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(expand(&p, &sf).len(), 2);
+    let real = write(dir, "real.toml", &plan("lab"));
+    let p = load_plan(&real, sf).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(expand(&p, sf).len(), 2);
     // The simulated ones stop at 60 V and 60 °C, said where the plan asks for more.
-    let sim = write(&dir, "sim.toml", &plan("sim-a"));
-    let e = load_plan(&sim, &sf).expect_err("beyond the simulator");
+    let sim = write(dir, "sim.toml", &plan("sim-a"));
+    let e = load_plan(&sim, sf).expect_err("beyond the simulator");
     assert_error_at(
         &e,
         &sim,

@@ -174,18 +174,17 @@ impl WhiteField {
                 break;
             };
             field.coef = coef;
-            let mut res: Vec<f32> = cells
+            let abs: Vec<f32> = cells
                 .iter()
                 .map(|c| {
                     let (x, y) = centre(c);
-                    (c.2 - field.at(x, y)) as f32
+                    (c.2 - field.at(x, y)).abs() as f32
                 })
                 .collect();
-            let abs: Vec<f32> = res.iter().map(|r| r.abs()).collect();
             let mad = median(&mut abs.clone()).unwrap_or(0.0);
             let cut = (4.0 * 1.4826 * mad).max(0.01 * reference);
-            for ((k, r), _) in keep.iter_mut().zip(res.iter_mut()).zip(&abs) {
-                *k = (*r as f64).abs() <= cut;
+            for (k, r) in keep.iter_mut().zip(&abs) {
+                *k = f64::from(*r) <= cut;
             }
         }
         field.cells = keep.iter().filter(|k| **k).count();

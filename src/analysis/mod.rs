@@ -47,7 +47,8 @@ pub struct Defect {
 }
 
 impl Defect {
-    fn page(kind: DefectKind, detail: String) -> Defect {
+    /// A finding about the whole page (blank, unregistered, wrong pattern), failing it.
+    pub fn page(kind: DefectKind, detail: String) -> Defect {
         Defect {
             kind,
             severity: Severity::Fail,
@@ -236,26 +237,6 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         ));
     };
     let regs = register::register_all(layout, &survey.candidates, 8);
-    if regs.is_empty() {
-        if survey.dark_fraction < BLANK_INK {
-            blank(&mut a);
-        } else if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
-            a.id.read = Some(other);
-            a.id.matches = Some(false);
-            a.defects
-                .push(wrong_pattern(layout.kind, layout.dots, &other));
-        } else {
-            a.defects.push(Defect::page(
-                DefectKind::Unregistered,
-                format!(
-                    "fewer than two of the {} fiducial marks found ({} mark-like blobs on the scan)",
-                    layout.fiducials.len(),
-                    survey.candidates.len()
-                ),
-            ));
-        }
-        return a;
-    }
     // Of the registrations that fit the marks, take the first under which the id strip
     // reads back: it settles which marks are which when some are missing, and which way
     // up the page lay (the marks alone look the same turned by half a turn). The first is
@@ -277,7 +258,8 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         }
     }
     let Some((idx, pid, copies, map)) = chosen else {
-        // No fit proves itself: a page of another pattern, or not this page at all.
+        // No fit of the marks (or none that proves itself): a page of another pattern, a
+        // blank one, or not this page at all.
         if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
             a.id.read = Some(other);
             a.id.matches = Some(false);
@@ -291,7 +273,7 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         }
         if let Some(stopped) = regs
             .iter()
-            .find_map(|r| stopped_in_header(img, pattern, r, &a))
+            .find_map(|r| stopped_in_header(img, pattern, r, survey.white, &a))
         {
             return stopped;
         }
@@ -302,14 +284,19 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
                 m.inside_fraction(),
             ));
         }
-        a.defects.push(Defect::page(
-            DefectKind::Unregistered,
-            format!(
+        let why = match regs.first() {
+            None => format!(
+                "fewer than two of the {} fiducial marks found ({} mark-like blobs on the scan)",
+                layout.fiducials.len(),
+                survey.candidates.len()
+            ),
+            Some(best) => format!(
                 "mark-like squares fit the pattern's marks ({} of {} under the best of {tried} fits), but the pattern id strip did not read back under any: not this pattern, or its header is unreadable",
-                regs.first().map_or(0, |r| r.found()),
+                best.found(),
                 layout.fiducials.len()
             ),
-        ));
+        };
+        a.defects.push(Defect::page(DefectKind::Unregistered, why));
         return a;
     };
     let Some(reg) = regs.into_iter().nth(idx) else {
@@ -415,6 +402,7 @@ fn stopped_in_header(
     img: &GrayImage,
     pattern: &Pattern,
     reg: &Registration,
+    white: f64,
     base: &Analysis,
 ) -> Option<Analysis> {
     let layout = &pattern.layout;
@@ -432,6 +420,23 @@ fn stopped_in_header(
         .iter()
         .map(|&(_, y)| y + pattern::id::STRIP_H)
         .max()?;
+    // The lines of the id strip that printed must read as this pattern's: read on the
+    // header alone, before the whole page is measured.
+    let header = DotMap::sample(
+        img,
+        &reg.map,
+        layout.dots,
+        pattern::HEADER_ROWS.min(layout.rows),
+    );
+    let expected = PatternId {
+        kind: layout.kind,
+        dots: layout.dots,
+        serial: layout.serial,
+    };
+    let contrast = id_contrast(&header, reg, layout, white);
+    if idread::matching_lines(&header, &layout.id_strips, &expected, contrast) < 2 {
+        return None;
+    }
     let map = DotMap::sample(img, &reg.map, layout.dots, layout.rows);
     let mut trial = base.clone();
     let mut info = registration_info(reg, layout.fiducials.len(), map.inside_fraction());
@@ -439,23 +444,6 @@ fn stopped_in_header(
         return None;
     }
     if trial.printed_rows.is_none_or(|r| r >= id_end) {
-        return None;
-    }
-    // The lines of the id strip that printed must read as this pattern's.
-    let cal = trial.calibration.as_ref()?;
-    let expected = PatternId {
-        kind: layout.kind,
-        dots: layout.dots,
-        serial: layout.serial,
-    };
-    let header = DotMap::sample(
-        img,
-        &reg.map,
-        layout.dots,
-        pattern::HEADER_ROWS.min(layout.rows),
-    );
-    let contrast = 0.15 * (cal.white - cal.solid);
-    if idread::matching_lines(&header, &layout.id_strips, &expected, contrast) < 2 {
         return None;
     }
     trial.defects.retain(|d| d.kind == DefectKind::Truncated);
@@ -550,6 +538,12 @@ fn header_id(
     layout: &pattern::Layout,
     white: f64,
 ) -> (Option<PatternId>, u32) {
+    idread::read(map, &layout.id_strips, id_contrast(map, reg, layout, white))
+}
+
+/// The grey difference an id cell pair must show to count: 15 % of paper against the
+/// solid of the marks found in the header.
+fn id_contrast(map: &DotMap, reg: &Registration, layout: &pattern::Layout, white: f64) -> f64 {
     let rows = pattern::HEADER_ROWS.min(map.rows);
     let mut solid: Vec<f32> = Vec::new();
     for (f, m) in layout.fiducials.iter().zip(&reg.fiducials) {
@@ -564,7 +558,7 @@ fn header_id(
         }
     }
     let solid = median(&mut solid).unwrap_or(white * 0.3);
-    idread::read(map, &layout.id_strips, 0.15 * (white - solid))
+    0.15 * (white - solid)
 }
 
 fn registration_info(reg: &Registration, expected: usize, inside: f64) -> RegistrationInfo {

@@ -164,6 +164,18 @@ pub fn find(img: &GrayImage, map: &Affine, dots: u32, rows: u32) -> Vec<Streak> 
 mod tests {
     use super::*;
 
+    /// One pixel per dot, the print's corner at scan pixel (50, 100).
+    fn print_at_50_100() -> Affine {
+        Affine {
+            a: 1.0,
+            b: 0.0,
+            c: 50.0,
+            d: 0.0,
+            e: 1.0,
+            f: 100.0,
+        }
+    }
+
     #[test]
     fn a_stripe_through_print_and_margins_is_found_and_placed() {
         // A "print" in rows 100..700, columns 50..650 of an 800 × 800 scan, 1 px per dot;
@@ -178,14 +190,7 @@ mod tests {
             };
             image::Luma([g.max(0) as u8])
         });
-        let map = Affine {
-            a: 1.0,
-            b: 0.0,
-            c: 50.0,
-            d: 0.0,
-            e: 1.0,
-            f: 100.0,
-        };
+        let map = print_at_50_100();
         let s = find(&img, &map, 600, 600);
         assert_eq!(s.len(), 1, "{s:?}");
         assert_eq!(s[0].scan_columns, [300, 301]);
@@ -201,14 +206,7 @@ mod tests {
             let g = if inside && u != 300 { 60 } else { 235 };
             image::Luma([g])
         });
-        let map = Affine {
-            a: 1.0,
-            b: 0.0,
-            c: 50.0,
-            d: 0.0,
-            e: 1.0,
-            f: 100.0,
-        };
+        let map = print_at_50_100();
         assert!(find(&img, &map, 600, 600).is_empty());
     }
 }

@@ -9,7 +9,7 @@
 //! `unregistered`, `wrong_pattern`); errors are invalid input.
 
 use super::{judge_with, Golden, GoldenError, Judgement, Tolerances};
-use crate::analysis::{self, Analysis, Axis, Defect, Severity};
+use crate::analysis::{self, Analysis, Defect};
 use crate::defect::DefectKind;
 use crate::pattern::{self, Pattern, PatternError};
 use crate::scanfile::{self, ImageFileError};
@@ -100,9 +100,6 @@ pub fn check_scan(
     record: Option<&Record>,
     judging: &Judging,
 ) -> Result<Page, CheckError> {
-    if let Some(r) = record {
-        r.golden.check_fits(&r.path, pattern)?;
-    }
     let img = match bytes {
         Some(b) => scanfile::decode_scan(path, b)?,
         None => scanfile::read_scan(path)?,
@@ -166,18 +163,8 @@ pub fn expected_on_page(condition: &[DefectKind], cut: Cut) -> Vec<DefectKind> {
 /// rejected the job, the page is blank, and there is nothing to scan.
 pub fn rejected_job(why: &str) -> Judgement {
     let blank = Defect {
-        kind: DefectKind::Blank,
-        severity: Severity::Fail,
-        axis: Axis::Page,
-        start: 0,
-        end: 0,
-        depth: 1.0,
-        fraction: 1.0,
         confidence: 1.0,
-        side: None,
-        period: None,
-        hint: DefectKind::Blank.hint(),
-        detail: format!("no band printed: {why}"),
+        ..Defect::page(DefectKind::Blank, format!("no band printed: {why}"))
     };
     Judgement {
         verdict: Verdict::Fail,

@@ -8,7 +8,7 @@
 //! are loaded by `stations`) nor know any backend.
 
 use super::case::Rig;
-use crate::instrument::{chamber, power, printer, scanner, supply, InstrumentError};
+use crate::instrument::{chamber, power, printer, scanner, secs, supply, InstrumentError};
 use crate::plan::{PlanErrors, Station};
 use crate::sim::station::{SimStation, SimStationSpec, StationError};
 use crate::sim::SimConfig;
@@ -88,8 +88,8 @@ pub fn build(st: &Station) -> Result<Rig, AssembleError> {
         time_scale: st.envelope.time_scale,
         nominal_voltage: st.power.nominal_voltage(),
         ambient: st.chamber.ambient().unwrap_or(ROOM_C),
-        ack_timeout: Duration::from_secs_f64(st.printer.ack_timeout_s.max(0.0)),
-        boot_timeout: Duration::from_secs_f64(st.printer.boot_timeout_s.max(0.0)),
+        ack_timeout: secs(st.printer.ack_timeout_s),
+        boot_timeout: secs(st.printer.boot_timeout_s),
         nominal_density: st.nominal_density,
         stressed: Default::default(),
     })

@@ -303,7 +303,7 @@ pub fn draw(seed: u64, class: Class, index: u64) -> Spec {
     match class {
         Class::Healthy => {}
         Class::Faulty => {
-            let k = pick_rng.pick(&FAULT_KINDS);
+            let k = pick_rng.pick(FAULT_KINDS);
             let fits: Vec<PatternKind> = PatternKind::ALL
                 .into_iter()
                 .filter(|p| p.reveals().contains(&k))

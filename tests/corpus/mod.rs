@@ -119,18 +119,9 @@ impl Fault {
     }
 }
 
-/// Faults in the order tables list them.
-pub const FAULT_KINDS: [DefectKind; 9] = [
-    DefectKind::DeadElement,
-    DefectKind::BlockDropout,
-    DefectKind::HalfWidth,
-    DefectKind::FadeAcross,
-    DefectKind::FadeAlong,
-    DefectKind::Truncated,
-    DefectKind::Light,
-    DefectKind::DenseLineFade,
-    DefectKind::Banding,
-];
+/// The printer's faults, in the order tables list them: every defect kind but the
+/// verdicts on a page that shows no pattern (`blank`, `wrong_pattern`, `unregistered`).
+pub const FAULT_KINDS: &[DefectKind] = DefectKind::ALL.split_at(9).0;
 
 /// An edge of the scanned image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
