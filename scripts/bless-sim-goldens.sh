@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Re-blesses the golden records of the simulated printers from healthy prints:
 # golden/sim-80mm/*.json (576 dots) and golden/sim-58mm/*.json (384 dots), every pattern.
-# Each record is printed on the simulated printer (seed 1), scanned at 600 dpi and blessed
-# with `rig golden bless --force`, which prints what changed against the committed record.
+# Each record is blessed from three copies, as a lab captures a new model: the pattern is
+# printed three times on the simulated printer (seeds 1–3, each its own print and scan,
+# 600 dpi) and `rig golden bless --force` takes their median, sets the tolerances from
+# their spread, and prints what changed against the committed record.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -14,12 +16,16 @@ for model in sim-80mm:576 sim-58mm:384; do
   dots=${model##*:}
   for pattern in solid ladder elements dense-sparse receipt; do
     job="$work/$name-$pattern.bin"
-    paper="$work/$name-$pattern-paper.png"
-    scan="$work/$name-$pattern-scan.png"
     "$rig" patterns escpos "$pattern" --dots "$dots" -o "$job" >/dev/null
-    "$rig" sim print "$job" --seed 1 -o "$paper" >/dev/null
-    "$rig" sim scan "$paper" --dpi 600 --skew 0.8 --seed 1 -o "$scan" >/dev/null
-    "$rig" golden bless "$scan" --pattern "$pattern" --dots "$dots" --model "$name" \
+    scans=()
+    for seed in 1 2 3; do
+      paper="$work/$name-$pattern-paper-$seed.png"
+      scan="$work/$name-$pattern-scan-$seed.png"
+      "$rig" sim print "$job" --seed "$seed" -o "$paper" >/dev/null
+      "$rig" sim scan "$paper" --dpi 600 --skew 0.8 --seed "$seed" -o "$scan" >/dev/null
+      scans+=("$scan")
+    done
+    "$rig" golden bless "${scans[@]}" --pattern "$pattern" --dots "$dots" --model "$name" \
       -o "golden/$name/$pattern.json" --force
   done
 done

@@ -206,9 +206,11 @@ pub struct AnalyzeArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum GoldenCmd {
-    /// Make a golden record from a scan of a healthy print.
+    /// Make a golden record from scans of healthy prints: one, or several copies of the
+    /// same page (the record is their median, its tolerances widened to their spread).
     Bless {
-        scan: PathBuf,
+        #[arg(required = true, num_args = 1..)]
+        scans: Vec<PathBuf>,
         #[arg(long)]
         pattern: String,
         #[arg(long)]

@@ -213,7 +213,7 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
 fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
     match cmd {
         GoldenCmd::Bless {
-            scan,
+            scans,
             pattern,
             dots,
             serial,
@@ -236,17 +236,22 @@ fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
                 golden: None,
                 nominal_density: None,
             };
-            let c = check_file(&scan, &spec)?;
-            let digest = printrig::util::sha256_file(&scan)
-                .with_context(|| format!("reading {} to record its digest", scan.display()))?;
-            let g = golden::bless(
-                &c.analysis,
-                &model,
-                condition.as_deref(),
-                &scan.display().to_string(),
-                &digest,
-                allow_defects,
-            )?;
+            let mut checked = Vec::with_capacity(scans.len());
+            for scan in &scans {
+                let c = check_file(scan, &spec)?;
+                let digest = printrig::util::sha256_file(scan)
+                    .with_context(|| format!("reading {} to record its digest", scan.display()))?;
+                checked.push((scan.display().to_string(), c, digest));
+            }
+            let copies: Vec<golden::Copy> = checked
+                .iter()
+                .map(|(scan, c, digest)| golden::Copy {
+                    analysis: &c.analysis,
+                    scan: scan.clone(),
+                    sha256: digest.clone(),
+                })
+                .collect();
+            let g = golden::bless(&copies, &model, condition.as_deref(), allow_defects)?;
             let old = golden::save(&output, &g, force)?;
             print!("{}", report::blessed(&g, old.as_ref(), &output));
         }

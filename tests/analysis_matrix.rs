@@ -548,10 +548,70 @@ fn a_torn_page_stops_where_the_paper_does() {
         let len = p.pattern.layout.ink_end as f64;
         match j.defects.iter().find(|d| d.kind == DefectKind::Truncated) {
             Some(cut) if (cut.start as f64 - stop).abs() <= 0.02 * len => {}
-            _ => failures.push(format!("{label}: expected a stop at {stop}")),
+            _ => failures.push(format!(
+                "{label}: expected a stop at {stop} (printed rows {:?}, white field {field:?})",
+                a.printed_rows
+            )),
         }
         if j.defects.iter().any(|d| d.kind == DefectKind::FadeAlong) {
             failures.push(format!("{label}: a fade"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A print that stopped before its id strip's second line leaves the top row of marks and
+/// at most part of a line: the four marks in their uneven spacing prove the page, and it
+/// is `truncated` where it stopped, with nothing else said of it.
+#[test]
+fn a_print_that_stops_before_its_id_strip_is_truncated() {
+    let mut failures = Vec::new();
+    for (n, (kind, stop)) in [
+        (PatternKind::Solid, 46u32),
+        (PatternKind::DenseSparse, 57),
+        (PatternKind::Elements, 44),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seed = 61 + n as u64;
+        let p = print(kind, 576, &[], seed);
+        let scan = scan_page(&first_page(&p), 600.0, 1.0, seed);
+        let clean = printrig::analysis::analyze(&scan, &p.pattern);
+        let t = clean.registration.as_ref().expect("registered").transform;
+        let white = clean.scan.paper_grey.round() as u8;
+        // Everything from the stop row on is bare paper.
+        let stopped = image::GrayImage::from_fn(scan.width(), scan.height(), |u, v| {
+            let (x, y) = (u as f64, v as f64);
+            // The pattern row of scan pixel (u, v), from the inverse of the map.
+            let det = t[0] * t[4] - t[1] * t[3];
+            let row = (t[0] * (y - t[5]) - t[3] * (x - t[2])) / det;
+            if row >= stop as f64 {
+                image::Luma([white])
+            } else {
+                *scan.get_pixel(u, v)
+            }
+        });
+        let (a, j) = analyze_judged(&stopped, &p.pattern, Some(&golden_for(kind, 576)));
+        let label = format!(
+            "{kind} stopped at row {stop}: {}",
+            describe_defects(&j.defects)
+        );
+        if !a.registration.as_ref().is_some_and(|r| r.proven) {
+            failures.push(format!("{label}: not registered"));
+        }
+        let kinds: Vec<DefectKind> = j.defects.iter().map(|d| d.kind).collect();
+        if kinds != [DefectKind::Truncated] {
+            failures.push(format!("{label}: expected truncated alone"));
+        }
+        let len = p.pattern.layout.ink_end as f64;
+        if let Some(d) = j.defects.first() {
+            if (d.start as f64 - stop as f64).abs() > (0.02 * len).max(8.0) {
+                failures.push(format!("{label}: stop at {}", d.start));
+            }
+        }
+        if j.verdict != Verdict::Fail {
+            failures.push(format!("{label}: verdict {}", j.verdict));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -439,6 +439,96 @@ fn golden_bless_refuses_a_print_with_defects() {
     assert!(!d.join("bad.json").exists(), "a record was written anyway");
 }
 
+#[test]
+fn golden_bless_from_copies_keeps_their_median_spread_and_scans() {
+    let t = tmp();
+    let d = t.path();
+    // The receipt's column profile has no value where its text leaves a column bare: the
+    // record must read back with those gaps.
+    let scans: Vec<String> = (1..=3)
+        .map(|seed| print_and_scan(d, &format!("c{seed}"), "receipt", 384, &[], seed, 600))
+        .collect();
+    let mut args = vec!["golden", "bless"];
+    args.extend(scans.iter().map(String::as_str));
+    args.extend([
+        "--pattern",
+        "receipt",
+        "--dots",
+        "384",
+        "--model",
+        "sim-58mm",
+        "-o",
+        "rec.json",
+    ]);
+    let out = rig_ok(d, &args);
+    assert!(out.contains("blessed"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("rec.json")).unwrap()).unwrap();
+    assert_eq!(v["spread"]["copies"], 3, "{v}");
+    let copies = v["provenance"]["copies"]
+        .as_array()
+        .expect("the copies' scans");
+    assert_eq!(copies.len(), 3);
+    for (c, scan) in copies.iter().zip(&scans) {
+        assert_eq!(c["scan"].as_str(), Some(scan.as_str()));
+        assert_eq!(c["sha256"].as_str().map(str::len), Some(64));
+    }
+    let columns = v["columns"].as_array().expect("a column profile");
+    assert!(
+        columns.iter().any(|c| c.is_null()),
+        "no gaps in {columns:?}"
+    );
+    assert!(columns.iter().any(|c| c.is_f64()));
+    // Tolerances are never narrower than the defaults.
+    assert!(
+        v["tolerances"]["density_marginal"].as_f64() >= Some(0.25),
+        "{v}"
+    );
+    assert!(
+        v["tolerances"]["column_marginal"].as_f64() >= Some(0.12),
+        "{v}"
+    );
+
+    // The record reads back, and a fourth healthy copy passes against it.
+    let fourth = print_and_scan(d, "c4", "receipt", 384, &[], 4, 600);
+    let r = rig(
+        d,
+        &[
+            "analyze",
+            &fourth,
+            "--pattern",
+            "receipt",
+            "--dots",
+            "384",
+            "--golden",
+            "rec.json",
+        ],
+    );
+    assert_code(&r, 0, "analyze a healthy copy against the record");
+}
+
+#[test]
+fn golden_bless_refuses_a_copy_that_disagrees_by_name() {
+    let t = tmp();
+    let d = t.path();
+    let a = print_and_scan(d, "a", "solid", 576, &[], 1, 300);
+    let b = print_and_scan(d, "b", "solid", 576, &[], 2, 300);
+    // A print far colder than the others: no defect of its own, but far lighter.
+    let cold = print_and_scan(d, "cold", "solid", 576, &["temp=-30"], 3, 300);
+    let mut args = bless_args(&a, "three.json");
+    args.insert(3, &b);
+    args.insert(4, &cold);
+    let r = rig(d, &args);
+    assert_code(&r, 2, "bless copies that disagree");
+    assert!(r.2.contains("do not agree"), "{}", r.2);
+    assert!(r.2.contains(&cold), "{}", r.2);
+    assert!(!r.2.contains(&format!("{a} differs")), "{}", r.2);
+    assert!(
+        !d.join("three.json").exists(),
+        "a record was written anyway"
+    );
+}
+
 // 7 ───────────────────────────────────────────────────────────────────────────────────────
 
 #[test]

@@ -138,7 +138,22 @@ pub fn column_defects(rel: &[f64]) -> Vec<Defect> {
             ),
         });
     }
-    // Notches: 1–2 columns well below their neighbourhood but not below MISSING.
+    // Notches: 1–2 columns well below their neighbourhood but not below MISSING, by a
+    // share of the neighbourhood's coverage and by more than the profile's own scatter
+    // from column to column (a profile read from a few dozen dots of text per column is
+    // far noisier than one read from a solid band).
+    let notch = {
+        let mut steps: Vec<f64> = rel
+            .windows(2)
+            .filter(|w| w[0].is_finite() && w[1].is_finite())
+            .map(|w| (w[1] - w[0]).abs())
+            .collect();
+        steps.sort_by(f64::total_cmp);
+        let sigma = steps
+            .get(steps.len() / 2)
+            .map_or(0.0, |m| 1.4826 * m / std::f64::consts::SQRT_2);
+        NOTCH_DEPTH.max(4.0 * sigma)
+    };
     let mut c = 2;
     while c + 2 < n {
         if missing[c] || rel[c].is_nan() {
@@ -155,13 +170,10 @@ pub fn column_defects(rel: &[f64]) -> Vec<Defect> {
         neigh.sort_by(|a, b| a.total_cmp(b));
         let local = neigh.get(neigh.len() * 2 / 3).copied().unwrap_or(1.0);
         let depth = local - rel[c];
-        if depth >= NOTCH_DEPTH && !missing[c - 1] && !missing[c + 1] {
-            let end = if rel[c + 1] < local - NOTCH_DEPTH {
-                c + 1
-            } else {
-                c
-            };
-            if end + 1 < n && rel[end + 1] < local - NOTCH_DEPTH {
+        let cut = notch * local.max(1.0);
+        if depth >= cut && !missing[c - 1] && !missing[c + 1] {
+            let end = if rel[c + 1] < local - cut { c + 1 } else { c };
+            if end + 1 < n && rel[end + 1] < local - cut {
                 // three or more: not a notch; the missing-run pass covers real blocks
                 c = end + 2;
                 continue;
@@ -174,7 +186,7 @@ pub fn column_defects(rel: &[f64]) -> Vec<Defect> {
                 end: end as u32,
                 depth: depth / local.max(1e-6),
                 fraction: (end - c + 1) as f64 / n as f64,
-                confidence: confidence(depth, NOTCH_DEPTH),
+                confidence: confidence(depth, cut),
                 side: None,
                 period: None,
                 hint: DefectKind::DeadElement.hint(),

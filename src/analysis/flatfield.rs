@@ -23,6 +23,16 @@ const PAPER_STEP: f64 = 0.06;
 /// The correction never scales a grey by more than this factor either way.
 const MAX_GAIN: f64 = 1.5;
 
+/// A strip of the paper beside the print, outside the head's width: its dot column (below
+/// zero or past the last dot) and its grey in every pattern row (NaN off the scan). Where
+/// the paper is wider than the print it is bare paper the whole way down, and shows where
+/// the paper ends even beside a solid band that has no bare dot of its own.
+#[derive(Debug, Clone)]
+pub struct Margin {
+    pub x: f64,
+    pub grey: Vec<f32>,
+}
+
 /// The paper's white over the page: a quadratic surface in dot coordinates.
 #[derive(Debug, Clone)]
 pub struct WhiteField {
@@ -34,9 +44,17 @@ pub struct WhiteField {
     pub reference: f64,
     /// First pattern row that lies off the paper, when the paper ends before the pattern.
     pub paper_end: Option<u32>,
+    /// The grey past the paper's end (bed or lid), as the stepped row read it.
+    beyond: f64,
     /// Cells that took part in the fit.
     pub cells: usize,
 }
+
+/// How far above the paper's end a torn edge may reach in a column (a tear is ragged by
+/// up to about a millimetre either way).
+const RAGGED_ROWS: usize = 8;
+/// Rows above the paper's edge that its shadow may darken.
+const SHADOW_ROWS: usize = 4;
 
 /// What the JSON says about the white field.
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +89,14 @@ impl WhiteField {
     /// Fits the field to the grey of the white sites (dots the pattern leaves bare) of a
     /// sampled map; `header_rows` are known to lie on paper. `None` without enough paper
     /// in the header to start from.
-    pub fn fit(map: &DotMap, sites: &[(u32, u32)], header_rows: u32) -> Option<WhiteField> {
+    /// A margin counts only where its header reads as the header's paper (the roll is
+    /// wider than the print there).
+    pub fn fit(
+        map: &DotMap,
+        sites: &[(u32, u32)],
+        header_rows: u32,
+        margins: &[Margin],
+    ) -> Option<WhiteField> {
         let (cols, cell_rows) = (map.dots.div_ceil(CELL), map.rows.div_ceil(CELL));
         let mut bins: Vec<Vec<f32>> = vec![Vec::new(); (cols * cell_rows) as usize];
         for &(x, y) in sites {
@@ -83,16 +108,18 @@ impl WhiteField {
                 bins[((y / CELL) * cols + x / CELL) as usize].push(g);
             }
         }
-        let mut cells: Vec<(u32, u32, f64)> = Vec::new();
+        // Cells as (dot column of their centre, row of cells, white).
+        let mut cells: Vec<(f64, u32, f64)> = Vec::new();
         for (i, b) in bins.iter_mut().enumerate() {
             if b.len() >= MIN_SITES {
                 if let Some(m) = median(b) {
                     let i = i as u32;
-                    cells.push((i % cols, i / cols, m));
+                    let x = ((i % cols) * CELL) as f64 + CELL as f64 / 2.0;
+                    cells.push((x.min(map.dots as f64), i / cols, m));
                 }
             }
         }
-        let row_white = |r: u32| {
+        let row_white = |cells: &[(f64, u32, f64)], r: u32| {
             let mut v: Vec<f32> = cells
                 .iter()
                 .filter(|c| c.1 == r)
@@ -104,8 +131,8 @@ impl WhiteField {
         // that stopped inside its header has paper there and nowhere else); else over
         // the whole header.
         let header_cells = header_rows.div_ceil(CELL).max(1);
-        let whites: Vec<Option<f64>> = (0..cell_rows).map(row_white).collect();
-        let (reference, from) = match whites.first().copied().flatten() {
+        let first_white = row_white(&cells, 0);
+        let (reference, from) = match first_white {
             Some(w) => (w, 1),
             None => {
                 let mut head: Vec<f32> = cells
@@ -116,9 +143,49 @@ impl WhiteField {
                 (median(&mut head)?, header_cells)
             }
         };
+        // The margins beside the print whose header reads as the header's paper, each
+        // scaled so that its header reads as the reference (light falling off across the
+        // bed leaves a margin darker or brighter all the way down; the paper's end is a
+        // step along it). They show where the paper ends, and take no part in the surface.
+        let header_end = (header_rows as usize).min(map.rows as usize);
+        let margins: Vec<(&Margin, f64)> = margins
+            .iter()
+            .filter_map(|m| {
+                let mut head: Vec<f32> = m
+                    .grey
+                    .iter()
+                    .take(header_end)
+                    .copied()
+                    .filter(|g| g.is_finite())
+                    .collect();
+                let h = median(&mut head).filter(|_| head.len() >= MIN_SITES)?;
+                ((h / reference - 1.0).abs() <= PAPER_STEP).then_some((m, reference / h))
+            })
+            .collect();
+        let mut walk_cells = cells.clone();
+        for (m, scale) in &margins {
+            for r in 0..cell_rows {
+                let (lo, hi) = ((r * CELL) as usize, ((r + 1) * CELL).min(map.rows) as usize);
+                let mut v: Vec<f32> = m
+                    .grey
+                    .get(lo..hi)
+                    .unwrap_or(&[])
+                    .iter()
+                    .copied()
+                    .filter(|g| g.is_finite())
+                    .collect();
+                if v.len() >= MIN_SITES {
+                    if let Some(w) = median(&mut v) {
+                        walk_cells.push((m.x, r, w * scale));
+                    }
+                }
+            }
+        }
+        let whites: Vec<Option<f64>> = (0..cell_rows).map(|r| row_white(&walk_cells, r)).collect();
         // Walk down the page: the paper ends where its white steps away and stays away.
         let mut prev = reference;
         let mut paper_end = None;
+        let mut beyond = reference;
         for r in from..cell_rows {
             let Some(w) = whites[r as usize] else {
                 continue;
@@ -127,31 +194,54 @@ impl WhiteField {
             if off(w) {
                 let next = whites[r as usize + 1..].iter().flatten().next();
                 if next.is_none_or(|&n| off(n)) {
-                    paper_end = Some(edge_within(map, sites, r * CELL, prev));
+                    paper_end = Some(edge_within(map, sites, &margins, r * CELL, prev));
+                    beyond = w;
                     break;
                 }
                 continue;
             }
             prev = w;
         }
+        // The scan may end a little past a torn edge, inside the last row of cells that
+        // holds any paper: there the paper ends at the first row that steps away, when
+        // every row after it that was scanned stays away.
+        if paper_end.is_none() {
+            if let Some(last) = (0..cell_rows).rev().find(|&r| whites[r as usize].is_some()) {
+                let rows = rows_within(map, sites, &margins, last * CELL, prev);
+                if let Some(i) = rows.iter().position(|r| r.2) {
+                    if rows[i..].iter().all(|r| r.2) && rows.len() - i >= 2 {
+                        paper_end = Some(rows[i].0);
+                        beyond = rows[rows.len() - 1].1;
+                    }
+                }
+            }
+        }
         let end_row = paper_end.unwrap_or(map.rows);
-        cells.retain(|c| c.1 * CELL < end_row);
+        // Only cells wholly on the paper shape the surface; with fewer than three rows of
+        // them it could bend any way along the page, and the page is taken as evenly lit.
+        cells.retain(|c| ((c.1 + 1) * CELL).min(map.rows) <= end_row);
+        let cell_rows_used = cells
+            .iter()
+            .map(|c| c.1)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
         let mut field = WhiteField {
             coef: [reference, 0.0, 0.0, 0.0, 0.0, 0.0],
             dots: map.dots as f64,
             rows: end_row as f64,
             reference,
             paper_end: paper_end.filter(|&e| e < map.rows),
+            beyond,
             cells: cells.len(),
         };
-        if cells.len() < MIN_CELLS {
+        if cells.len() < MIN_CELLS || cell_rows_used < 3 {
             return Some(field);
         }
         // Least squares, twice: the second time without the cells the first fit did not
         // explain (a speck, a dust streak or ink where the pattern has none).
-        let centre = |c: &(u32, u32, f64)| {
+        let centre = |c: &(f64, u32, f64)| {
             (
-                ((c.0 * CELL) as f64 + CELL as f64 / 2.0).min(field.dots),
+                c.0,
                 ((c.1 * CELL) as f64 + CELL as f64 / 2.0).min(field.rows),
             )
         };
@@ -196,17 +286,53 @@ impl WhiteField {
     /// dots off the paper into NaN.
     pub fn apply(&self, map: &mut DotMap) {
         let dots = map.dots as usize;
+        // A torn edge is ragged: in each column, the dots just above the paper's end that
+        // read as what lies beyond it (and not as paper) are off the paper too. Ink there,
+        // against a dark bed, is given up with them.
+        // The paper's edge itself casts a thin shadow on a lid: the few rows above the
+        // edge that read darker than paper go with it.
+        if let Some(e) = self.paper_end.map(|e| e as usize) {
+            for x in 0..dots {
+                let mut edge = e;
+                for y in (e.saturating_sub(RAGGED_ROWS)..e.min(map.rows as usize)).rev() {
+                    let g = &mut map.values[y * dots + x];
+                    let white = self.at(x as f64 + 0.5, y as f64 + 0.5);
+                    let v = *g as f64;
+                    if (v - self.beyond).abs() < (v - white).abs() {
+                        *g = f32::NAN;
+                        edge = y;
+                    } else if edge - y <= SHADOW_ROWS && v < white * (1.0 - PAPER_STEP) {
+                        *g = f32::NAN;
+                    } else {
+                        break;
+                    }
+                }
+            }
+        }
         for (y, row) in map.values.chunks_exact_mut(dots.max(1)).enumerate() {
             if self.paper_end.is_some_and(|e| y as u32 >= e) {
                 row.fill(f32::NAN);
                 continue;
             }
             for (x, g) in row.iter_mut().enumerate() {
-                let w = self.at(x as f64 + 0.5, y as f64 + 0.5);
-                let gain = (self.reference / w.max(1.0)).clamp(1.0 / MAX_GAIN, MAX_GAIN);
-                *g = (*g as f64 * gain) as f32;
+                *g = (*g as f64 * self.gain(x as f64, y as f64)) as f32;
             }
         }
+    }
+
+    /// One grey at dot (x, y) scaled as [`WhiteField::apply`] scales the map's (NaN past
+    /// the paper's end).
+    pub fn correct(&self, g: f32, x: f64, y: f64) -> f32 {
+        if self.paper_end.is_some_and(|e| y >= e as f64) {
+            return f32::NAN;
+        }
+        (g as f64 * self.gain(x, y)) as f32
+    }
+
+    /// The factor that brings the paper at dot (x, y) to the reference white.
+    fn gain(&self, x: f64, y: f64) -> f64 {
+        let w = self.at(x + 0.5, y + 0.5);
+        (self.reference / w.max(1.0)).clamp(1.0 / MAX_GAIN, MAX_GAIN)
     }
 
     /// The field's extremes over the paper, relative to the reference.
@@ -229,9 +355,15 @@ impl WhiteField {
     }
 }
 
-/// The first row of sites in the band of cells from `start` whose white has stepped away
-/// from `paper`: the paper's edge to the row.
-fn edge_within(map: &DotMap, sites: &[(u32, u32)], start: u32, paper: f64) -> u32 {
+/// Per row of the band of cells from `start`, the median grey of its sites and margins,
+/// and whether it has stepped away from `paper`.
+fn rows_within(
+    map: &DotMap,
+    sites: &[(u32, u32)],
+    margins: &[(&Margin, f64)],
+    start: u32,
+    paper: f64,
+) -> Vec<(u32, f64, bool)> {
     let end = (start + CELL).min(map.rows);
     let mut by_row: std::collections::BTreeMap<u32, Vec<f32>> = Default::default();
     for &(x, y) in sites {
@@ -242,10 +374,38 @@ fn edge_within(map: &DotMap, sites: &[(u32, u32)], start: u32, paper: f64) -> u3
             }
         }
     }
+    for (m, scale) in margins {
+        for y in start..end {
+            if let Some(g) = m.grey.get(y as usize).filter(|g| g.is_finite()) {
+                by_row
+                    .entry(y)
+                    .or_default()
+                    .push((*g as f64 * scale) as f32);
+            }
+        }
+    }
     by_row
         .into_iter()
-        .find(|(_, v)| median(&mut v.clone()).is_some_and(|w| (w / paper - 1.0).abs() > PAPER_STEP))
-        .map_or(start, |(y, _)| y)
+        .filter_map(|(y, mut v)| {
+            let w = median(&mut v)?;
+            Some((y, w, (w / paper - 1.0).abs() > PAPER_STEP))
+        })
+        .collect()
+}
+
+/// The first row in the band of cells from `start` whose white has stepped away from
+/// `paper`: the paper's edge to the row.
+fn edge_within(
+    map: &DotMap,
+    sites: &[(u32, u32)],
+    margins: &[(&Margin, f64)],
+    start: u32,
+    paper: f64,
+) -> u32 {
+    rows_within(map, sites, margins, start, paper)
+        .into_iter()
+        .find(|r| r.2)
+        .map_or(start, |r| r.0)
 }
 
 fn round3(x: f64) -> f64 {
@@ -303,7 +463,7 @@ mod tests {
         let light =
             |x: u32, y: u32| 240.0 * (1.0 - 0.2 * x as f64 / 576.0 - 0.1 * y as f64 / 900.0);
         let mut m = map_of(576, 900, |x, y| light(x, y) as f32);
-        let f = WhiteField::fit(&m, &sites(576, 900), 96).expect("field");
+        let f = WhiteField::fit(&m, &sites(576, 900), 96, &[]).expect("field");
         assert_eq!(f.paper_end, None);
         f.apply(&mut m);
         for &(x, y) in &[(0, 0), (575, 0), (300, 450), (575, 899)] {
@@ -318,10 +478,30 @@ mod tests {
     fn the_paper_ends_where_a_bright_lid_begins() {
         // A page torn off at row 300 on a lid 10 % brighter than the paper.
         let mut m = map_of(384, 900, |_, y| if y < 300 { 230.0 } else { 253.0 });
-        let f = WhiteField::fit(&m, &sites(384, 900), 96).expect("field");
+        let f = WhiteField::fit(&m, &sites(384, 900), 96, &[]).expect("field");
         assert_eq!(f.paper_end, Some(300));
         f.apply(&mut m);
         assert!(m.at(10, 200).is_finite() && m.at(10, 400).is_nan());
+    }
+
+    #[test]
+    fn a_ragged_tear_on_a_dark_bed_is_off_the_paper_in_every_column() {
+        // Torn at about row 300, the edge wandering up to 5 rows above it, on a dark bed.
+        let edge = |x: u32| 300 - (x % 11).min(5);
+        let mut m = map_of(384, 900, |x, y| if y < edge(x) { 230.0 } else { 20.0 });
+        let f = WhiteField::fit(&m, &sites(384, 900), 96, &[]).expect("field");
+        let end = f.paper_end.expect("the paper's end");
+        assert!((295..=300).contains(&end), "{end}");
+        f.apply(&mut m);
+        for x in 0..384 {
+            assert!(
+                m.at(x, edge(x).min(end) - 1).is_finite(),
+                "column {x} above the tear"
+            );
+            for y in edge(x)..end.max(edge(x)) {
+                assert!(m.at(x, y).is_nan(), "column {x} row {y} is bed");
+            }
+        }
     }
 
     #[test]
@@ -333,7 +513,7 @@ mod tests {
                 235.0
             }
         });
-        let f = WhiteField::fit(&m, &sites(512, 640), 96).expect("field");
+        let f = WhiteField::fit(&m, &sites(512, 640), 96, &[]).expect("field");
         f.apply(&mut m);
         assert!(
             (m.at(400, 500) as f64 - 235.0).abs() < 1.0,

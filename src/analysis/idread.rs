@@ -52,34 +52,45 @@ pub fn read(map: &DotMap, strips: &[(u32, u32)], min_contrast: f64) -> (Option<P
     (first, n)
 }
 
-/// How many whole lines of the strip, over every copy, read back as `expected` says: a
-/// page whose print stopped inside its strip still proves which pattern it is by the
-/// lines that printed (each line is 11 bits; two lines agreeing by chance is one in four
-/// million).
-pub fn matching_lines(
+/// How the whole lines of the strip, over every copy, read against `expected`: how many
+/// read back as it says, and how many read clearly (every bit with contrast) as something
+/// else. A page whose print stopped inside its strip still proves which pattern it is by
+/// the lines that printed (each line is 11 bits; two lines agreeing by chance is one in
+/// four million); a line that printed and says otherwise disproves it.
+pub fn line_agreement(
     map: &DotMap,
     strips: &[(u32, u32)],
     expected: &PatternId,
     min_contrast: f64,
-) -> u32 {
+) -> (u32, u32) {
     let want = expected.bits();
-    let mut n = 0;
+    let (mut agree, mut disagree) = (0, 0);
     for &(sx, sy) in strips {
         for line in 0..id::LINES {
             let bits = line * id::BITS_PER_LINE..(line + 1) * id::BITS_PER_LINE;
-            let ok = bits.into_iter().all(|i| {
+            let mut read = 0;
+            let mut right = 0;
+            for i in bits.clone() {
                 let (cx, cy) = PatternId::cell_of(i);
                 let (Some(a), Some(b)) = (
                     cell_mean(map, sx + cx, sy + cy),
                     cell_mean(map, sx + cx + id::CELL_W, sy + cy),
                 ) else {
-                    return false;
+                    continue;
                 };
-                (a - b).abs() >= min_contrast
-                    && want.get(i as usize).is_some_and(|&bit| bit == (a < b))
-            });
-            n += ok as u32;
+                if (a - b).abs() >= min_contrast {
+                    read += 1;
+                    right += want.get(i as usize).is_some_and(|&bit| bit == (a < b)) as u32;
+                }
+            }
+            if read == id::BITS_PER_LINE {
+                if right == read {
+                    agree += 1;
+                } else {
+                    disagree += 1;
+                }
+            }
         }
     }
-    n
+    (agree, disagree)
 }

@@ -335,7 +335,7 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
     }
 
     a.scanner_streaks = streaks::find(img, &reg.map, layout.dots, layout.rows);
-    calibrate_and_measure(&mut a, map, pattern, &reg);
+    calibrate_and_measure(&mut a, img, map, pattern, &reg);
     a
 }
 
@@ -343,22 +343,62 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
 /// `unregistered` reported) when the print's white or solid areas are not on the scan.
 fn calibrate_and_measure(
     a: &mut Analysis,
+    img: &GrayImage,
     map: DotMap,
     pattern: &Pattern,
     reg: &Registration,
 ) -> bool {
     let layout = &pattern.layout;
+    // The dot columns just outside the head's width on each side: no dot prints there,
+    // so what ink they hold is the edge column's, moved out by blur or by a fraction of a
+    // dot of registration.
+    let column = |x: f64| {
+        let m = &reg.map;
+        let shifted = register::Affine {
+            c: m.c + m.a * x,
+            f: m.f + m.d * x,
+            ..*m
+        };
+        DotMap::sample(img, &shifted, 1, layout.rows).values
+    };
+    let mut outside = [-1.0, layout.dots as f64].map(column);
+    // Strips of paper 1–2 mm beside the print, where the roll is wider than the head.
+    let margins: Vec<flatfield::Margin> = [
+        -14.0,
+        -10.0,
+        layout.dots as f64 + 9.0,
+        layout.dots as f64 + 13.0,
+    ]
+    .into_iter()
+    .map(|x| flatfield::Margin { x, grey: column(x) })
+    .collect();
     // Flat field: every dot scaled to the header's paper white, the dots past the paper's
     // end (a torn-off page on the bed) dropped.
     let sites = dotmap::white_sites(&pattern.bitmap, layout);
     let mut map = map;
-    let field = flatfield::WhiteField::fit(&map, &sites, pattern::HEADER_ROWS.min(layout.rows));
+    let field = flatfield::WhiteField::fit(
+        &map,
+        &sites,
+        pattern::HEADER_ROWS.min(layout.rows),
+        &margins,
+    );
     if let Some(f) = &field {
         f.apply(&mut map);
+        for (side, x) in outside.iter_mut().zip([0.0, layout.dots as f64 - 1.0]) {
+            for (y, g) in side.iter_mut().enumerate() {
+                *g = f.correct(*g, x, y as f64);
+            }
+        }
     }
     // The columns under a scanner's stripe are not the printer's to answer for.
     for st in &a.scanner_streaks {
         let [x0, x1] = st.dot_columns;
+        if x0 == 0 {
+            outside[0].fill(f32::NAN);
+        }
+        if x1 + 1 >= layout.dots {
+            outside[1].fill(f32::NAN);
+        }
         for row in map.values.chunks_exact_mut(layout.dots as usize) {
             for v in row.iter_mut().take(x1 as usize + 1).skip(x0 as usize) {
                 *v = f32::NAN;
@@ -389,14 +429,17 @@ fn calibrate_and_measure(
             reg.residual_dots
         ));
     }
-    measure(a, &map, &cal, pattern);
+    measure(a, &map, &outside, &cal, pattern);
     true
 }
 
 /// The print of a page whose id strip could not be read whole because the print stopped
-/// inside it: every mark of the top row found in place (residual under a dot), the print
-/// over before the strip's last row, and at least two of the strip's lines that printed
-/// reading as this pattern's. Such a page is `truncated`, and nothing else is said of it.
+/// inside it or before it: every mark of the top row found in place, the print over
+/// before the strip's last row, and no line of the strip that printed reading as another
+/// pattern's. Either at least two of its lines read as this pattern's (residual under a
+/// dot), or the print stopped before the strip's second line, so that nothing but the top
+/// marks (and part of a line) printed: then the four marks, in their uneven spacing, must
+/// fit within half a dot. Such a page is `truncated`, and nothing else is said of it.
 /// `None` when that is not what the scan shows.
 fn stopped_in_header(
     img: &GrayImage,
@@ -415,6 +458,7 @@ fn stopped_in_header(
     if !top_all || reg.residual_dots > 1.0 || reg.map.skew_deg().abs() > 5.0 {
         return None;
     }
+    let id_top = layout.id_strips.iter().map(|&(_, y)| y).min()?;
     let id_end = layout
         .id_strips
         .iter()
@@ -434,16 +478,29 @@ fn stopped_in_header(
         serial: layout.serial,
     };
     let contrast = id_contrast(&header, reg, layout, white);
-    if idread::matching_lines(&header, &layout.id_strips, &expected, contrast) < 2 {
+    let (agree, disagree) = idread::line_agreement(&header, &layout.id_strips, &expected, contrast);
+    if disagree > 0 {
+        return None;
+    }
+    let proven_by_lines = agree >= 2;
+    // Proven by the marks alone, the header after them must lie on the scan: a row of
+    // marks near the scan's edge, the page beyond it off the image (a page turned over),
+    // shows nothing of where a print stopped.
+    if !proven_by_lines && (reg.residual_dots > 0.5 || header.inside_fraction() < 0.9) {
         return None;
     }
     let map = DotMap::sample(img, &reg.map, layout.dots, layout.rows);
     let mut trial = base.clone();
     let mut info = registration_info(reg, layout.fiducials.len(), map.inside_fraction());
-    if !calibrate_and_measure(&mut trial, map, pattern, reg) {
+    if !calibrate_and_measure(&mut trial, img, map, pattern, reg) {
         return None;
     }
-    if trial.printed_rows.is_none_or(|r| r >= id_end) {
+    let limit = if proven_by_lines {
+        id_end
+    } else {
+        id_top + pattern::id::CELL_H
+    };
+    if trial.printed_rows.is_none_or(|r| r >= limit) {
         return None;
     }
     trial.defects.retain(|d| d.kind == DefectKind::Truncated);
@@ -452,9 +509,11 @@ fn stopped_in_header(
     }
     info.proven = true;
     trial.registration = Some(info);
-    trial.notes.push(
-        "the print stopped before its id strip: registered on the top row of marks alone".into(),
-    );
+    trial.notes.push(if proven_by_lines {
+        format!("the print stopped inside its id strip: registered on the top row of marks, {agree} of the strip's lines read back")
+    } else {
+        "the print stopped before its id strip's second line: registered on the top row of marks alone, which fit their uneven spacing within half a dot".into()
+    });
     Some(trial)
 }
 
@@ -621,10 +680,30 @@ fn band_kind_name(k: &BandKind) -> &'static str {
 }
 
 /// Profiles, band measures and defects of a registered, calibrated scan.
-fn measure(a: &mut Analysis, map: &DotMap, cal: &Calibration, pattern: &Pattern) {
+fn measure(
+    a: &mut Analysis,
+    map: &DotMap,
+    outside: &[Vec<f32>; 2],
+    cal: &Calibration,
+    pattern: &Pattern,
+) {
     let layout = &pattern.layout;
     let dots = layout.dots as usize;
-    let cov = map.to_coverage(cal);
+    let mut cov = map.to_coverage(cal);
+    // Ink seen just outside an edge column that printed in that row is the edge column's.
+    if dots > 0 {
+        for (side, x) in outside.iter().zip([0, dots - 1]) {
+            for (y, g) in side.iter().enumerate().take(layout.rows as usize) {
+                let i = y * dots + x;
+                if pattern.bitmap.get(x as u32, y as u32) && !cov.values[i].is_nan() {
+                    let spill = cal.coverage(*g);
+                    if spill > 0.0 {
+                        cov.values[i] += spill;
+                    }
+                }
+            }
+        }
+    }
 
     // Per-row share of expected ink: the printed length. The whole row's coverage is
     // summed (blur moves ink between columns but keeps its total), so thin lines and

@@ -200,8 +200,13 @@ pub fn survey(img: &GrayImage) -> Survey {
         }
     }
     let total: u64 = hist.iter().sum();
-    // Paper white: the most common value in the brighter half.
-    let white = (128..256).max_by_key(|&i| hist[i]).unwrap_or(255) as f64;
+    // Paper white: the most common value above the split between dark and bright (a light
+    // print's solid can hold more of the scan than the paper, and read brighter than mid
+    // grey: it is still below the split).
+    let split = otsu(&hist);
+    let white = ((split.ceil() as usize).min(255)..256)
+        .max_by_key(|&i| hist[i])
+        .unwrap_or(255) as f64;
     let dark_cut = (white * 0.75) as usize;
     let dark: u64 = hist[..dark_cut.min(256)].iter().sum();
     let dark_fraction = if total > 0 {
@@ -211,7 +216,7 @@ pub fn survey(img: &GrayImage) -> Survey {
     };
     // Otsu splits paper from ink, however light the ink; on bare paper it splits the
     // noise, which the cap keeps below: nothing within 8 % of the paper is ink.
-    let threshold = otsu(&hist).min(white * 0.92);
+    let threshold = split.min(white * 0.92);
     let mut candidates = blobs(&reduced, rw, rh, threshold, f, img);
     // A page lying on a lid or bed brighter than itself: the most common bright grey is
     // the lid, and the first split falls between lid and paper. When a paper-like level
@@ -230,6 +235,28 @@ pub fn survey(img: &GrayImage) -> Survey {
                 .any(|d| (d.u - c.u).hypot(d.v - c.v) < d.side.max(c.side) / 2.0)
             {
                 candidates.push(c);
+            }
+        }
+    }
+    // A light print on a bed darker than its ink: the first split falls between bed and
+    // paper, and the marks sit with the paper above it. When too few marks were found and
+    // some of the scan lies between that split and the paper, they are looked for again
+    // between the paper and whatever lies above the split.
+    let above_lo = (threshold as usize + 1).min(255);
+    let above_hi = ((white * 0.92) as usize).min(255);
+    if candidates.len() < 4 && above_lo < above_hi {
+        let between: u64 = hist[above_lo..above_hi].iter().sum();
+        if between * 500 > total {
+            let mut upper = [0u64; 256];
+            upper[above_lo..].copy_from_slice(&hist[above_lo..]);
+            let t3 = otsu(&upper).clamp(above_lo as f64, white * 0.92);
+            for c in blobs(&reduced, rw, rh, t3, f, img) {
+                if !candidates
+                    .iter()
+                    .any(|d| (d.u - c.u).hypot(d.v - c.v) < d.side.max(c.side) / 2.0)
+                {
+                    candidates.push(c);
+                }
             }
         }
     }
@@ -445,7 +472,11 @@ fn blobs(
         .collect()
 }
 
-/// Darkness-weighted centroid in a window around a blob, at full resolution.
+/// The centre of a mark, at full resolution: the centroid of its ink in a window of the
+/// mark and its quiet zone. A pixel's ink is its darkness between the window's own paper
+/// and its darkest, doubled and capped at one: the mark's inside counts whole even where
+/// banding or a fade leaves it lighter in part, so the centre is the square's and not its
+/// darkest part's; only the blurred edge counts in part, alike on every side.
 fn refine_centre(img: &GrayImage, cu: f64, cv: f64, side: f64, threshold: f64) -> (f64, f64) {
     let (w, h) = img.dimensions();
     let r = side * 0.75;
@@ -453,16 +484,41 @@ fn refine_centre(img: &GrayImage, cu: f64, cv: f64, side: f64, threshold: f64) -
     let y0 = (cv - r).floor().max(0.0) as u32;
     let x1 = ((cu + r).ceil() as u32).min(w);
     let y1 = ((cv + r).ceil() as u32).min(h);
-    let (mut sw, mut su, mut sv) = (0.0, 0.0, 0.0);
+    if x1 <= x0 || y1 <= y0 {
+        return (cu, cv);
+    }
     let raw = img.as_raw();
+    let mut hist = [0u32; 256];
+    for y in y0..y1 {
+        for &g in &raw[(y * w + x0) as usize..(y * w + x1) as usize] {
+            hist[g as usize] += 1;
+        }
+    }
+    let n: u32 = hist.iter().sum();
+    let quantile = |q: f64| {
+        let want = (n as f64 * q).ceil().max(1.0) as u32;
+        let mut acc = 0;
+        hist.iter()
+            .position(|&c| {
+                acc += c;
+                acc >= want
+            })
+            .unwrap_or(255) as f64
+    };
+    let (dark, paper) = (quantile(0.05), quantile(0.95));
+    if paper - dark < 8.0 || dark >= threshold {
+        return (cu, cv);
+    }
+    let scale = 2.0 / (paper - dark);
+    let (mut sw, mut su, mut sv) = (0.0, 0.0, 0.0);
     for y in y0..y1 {
         let row = &raw[(y * w) as usize..((y + 1) * w) as usize];
         for x in x0..x1 {
-            let d = threshold - row[x as usize] as f64;
-            if d > 0.0 {
-                sw += d;
-                su += d * (x as f64 + 0.5);
-                sv += d * (y as f64 + 0.5);
+            let ink = ((paper - row[x as usize] as f64) * scale).clamp(0.0, 1.0);
+            if ink > 0.0 {
+                sw += ink;
+                su += ink * (x as f64 + 0.5);
+                sv += ink * (y as f64 + 0.5);
             }
         }
     }

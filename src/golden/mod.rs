@@ -18,6 +18,20 @@ use std::path::{Path, PathBuf};
 pub const SCHEMA: &str = "printrig.golden/1";
 
 /// How far a print may fall short of its golden record.
+///
+/// The defaults are what a record blessed from one scan is judged with; they tolerate what
+/// the scanner and a healthy unit of the model do to a clean page:
+///
+/// - `light` at 25 % loss of the solid's optical density (40 % fails): healthy units of a
+///   model and rolls of a paper grade differ by up to about ±15 % in the density of their
+///   solid, and a scan reads that density within about ±6 % more (transfer curve, JPEG,
+///   flat field); a print at half its density or less is light on any of them.
+/// - Columns, rows and tint bands are compared in shape (the page's own level divided out,
+///   see `judge`): a dead element loses its whole column, a healthy page at another
+///   resolution moves every column alike.
+///
+/// A record blessed from several copies widens these to the copies' own spread
+/// ([`Tolerances::from_spread`]); it never narrows them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tolerances {
@@ -28,9 +42,14 @@ pub struct Tolerances {
     pub row_marginal: f64,
     pub row_fail: f64,
     pub row_run: u32,
-    /// Relative loss of solid density (the `light` defect) and of band densities.
+    /// Relative loss of solid density (the `light` defect).
     pub density_marginal: f64,
     pub density_fail: f64,
+    /// Relative loss of a tint band's density.
+    #[serde(default = "default_band_marginal")]
+    pub band_marginal: f64,
+    #[serde(default = "default_band_fail")]
+    pub band_fail: f64,
     /// Isolated element strength deficit.
     pub element_marginal: f64,
     pub element_fail: f64,
@@ -44,12 +63,58 @@ impl Default for Tolerances {
             row_marginal: 0.15,
             row_fail: 0.35,
             row_run: 6,
-            density_marginal: 0.1,
-            density_fail: 0.2,
+            density_marginal: 0.25,
+            density_fail: 0.4,
+            band_marginal: default_band_marginal(),
+            band_fail: default_band_fail(),
             element_marginal: 0.3,
             element_fail: 0.55,
         }
     }
+}
+
+impl Tolerances {
+    /// The tolerances of a record blessed from several copies: each pair widened, never
+    /// narrowed, to what the copies' spread shows the rig repeats to — a profile's
+    /// marginal limit to at least twice its 99th-percentile spread, a density's to at least
+    /// three times the copies' largest relative spread — with the fail limit kept as far
+    /// above the marginal one as in the defaults.
+    pub fn from_spread(s: &Spread) -> Tolerances {
+        let d = Tolerances::default();
+        let widen = |m: f64, f: f64, spread: f64| {
+            let wide = m.max(spread);
+            (round4(wide), round4(f.max(wide + (f - m))))
+        };
+        let (column_marginal, column_fail) =
+            widen(d.column_marginal, d.column_fail, 2.0 * s.columns);
+        let (row_marginal, row_fail) = widen(d.row_marginal, d.row_fail, 2.0 * s.rows);
+        let (element_marginal, element_fail) =
+            widen(d.element_marginal, d.element_fail, 2.0 * s.elements);
+        let (density_marginal, density_fail) =
+            widen(d.density_marginal, d.density_fail, 3.0 * s.density);
+        let (band_marginal, band_fail) = widen(d.band_marginal, d.band_fail, 3.0 * s.bands);
+        Tolerances {
+            column_marginal,
+            column_fail,
+            row_marginal,
+            row_fail,
+            row_run: d.row_run,
+            density_marginal,
+            density_fail,
+            band_marginal,
+            band_fail,
+            element_marginal,
+            element_fail,
+        }
+    }
+}
+
+fn default_band_marginal() -> f64 {
+    0.1
+}
+
+fn default_band_fail() -> f64 {
+    0.2
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +129,103 @@ pub struct Provenance {
     pub blessed_at: String,
     pub scan_dpi: f64,
     pub registration_residual_dots: f64,
+    /// Every scan the record was blessed from, when there were several (the first is
+    /// also `scan`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<ScanRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRef {
+    pub scan: String,
+    pub sha256: String,
+}
+
+/// How far the copies of a capture fell from their median: the repeatability of print and
+/// scan on the rig, from which the record's tolerances were set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spread {
+    pub copies: u32,
+    /// 99th percentile, over every copy and dot column, of a copy's distance from the
+    /// median column coverage (relative coverage).
+    pub columns: f64,
+    /// The same over rows (share of expected ink).
+    pub rows: f64,
+    /// The same over isolated elements (relative strength).
+    pub elements: f64,
+    /// Largest relative distance of a copy's solid density from the median.
+    pub density: f64,
+    /// Largest relative distance of a copy's tint band density from the median.
+    pub bands: f64,
+}
+
+impl Spread {
+    fn of(record: &Golden, copies: &[&Analysis]) -> Spread {
+        let p99 = |mut d: Vec<f64>| -> f64 {
+            d.retain(|v| v.is_finite());
+            if d.is_empty() {
+                return 0.0;
+            }
+            d.sort_by(f64::total_cmp);
+            round4(d[((d.len() - 1) as f64 * 0.99).round() as usize])
+        };
+        let dev = |golden: Option<&Vec<f64>>, get: fn(&Analysis) -> Option<&Vec<f64>>| {
+            let Some(g) = golden else {
+                return 0.0;
+            };
+            p99(copies
+                .iter()
+                .filter_map(|a| get(a))
+                .flat_map(|m| g.iter().zip(m).map(|(g, m)| (g - m).abs()))
+                .collect())
+        };
+        let rows = p99(copies
+            .iter()
+            .filter_map(|a| a.profiles.as_ref())
+            .flat_map(|p| {
+                record
+                    .rows
+                    .iter()
+                    .zip(&p.rows)
+                    .filter_map(|(g, m)| match (g, m) {
+                        (Some(g), Some(m)) => Some((g - m).abs()),
+                        _ => None,
+                    })
+            })
+            .collect());
+        let rel = |g: f64, m: f64| if g > 0.02 { (m / g - 1.0).abs() } else { 0.0 };
+        let density = copies
+            .iter()
+            .filter_map(|a| a.calibration.as_ref())
+            .map(|c| rel(record.solid_density, c.solid_density))
+            .fold(0.0, f64::max);
+        let bands = copies
+            .iter()
+            .flat_map(|a| {
+                record.bands.iter().zip(&a.bands).filter_map(|(g, m)| {
+                    if m.kind == "tint" {
+                        Some(rel(g.density?, m.density?))
+                    } else {
+                        None
+                    }
+                })
+            })
+            .fold(0.0, f64::max);
+        Spread {
+            copies: copies.len() as u32,
+            columns: dev(record.columns.as_ref(), |a| {
+                a.profiles.as_ref()?.columns.as_ref()
+            }),
+            rows,
+            elements: dev(record.elements.as_ref(), |a| {
+                a.profiles.as_ref()?.elements.as_ref()
+            }),
+            density: round4(density),
+            bands: round4(bands),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,15 +246,21 @@ pub struct Golden {
     pub dots: u32,
     #[serde(default)]
     pub condition: Option<String>,
-    /// Relative column coverage of the full-width bands (1 = as the pattern asks).
+    /// Relative column coverage of the full-width bands (1 = as the pattern asks); null
+    /// for a column the pattern leaves bare.
+    #[serde(default, with = "gaps")]
     pub columns: Option<Vec<f64>>,
     /// Per-row share of expected ink (null where the row expects little ink).
     pub rows: Vec<Option<f64>>,
+    #[serde(default, with = "gaps")]
     pub elements: Option<Vec<f64>>,
     pub bands: Vec<GoldenBand>,
     /// Optical density of the solid reference on the scanner the record was blessed on.
     pub solid_density: f64,
     pub tolerances: Tolerances,
+    /// The copies' spread, when the record was blessed from several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
     pub provenance: Provenance,
 }
 
@@ -121,6 +289,8 @@ pub enum GoldenError {
     },
     #[error("cannot bless from this scan: {0}")]
     NotBlessable(String),
+    #[error("the copies do not agree: {scan} differs from their median ({reasons}); rescan it or print the copies again")]
+    CopiesDisagree { scan: String, reasons: String },
     #[error("{path} already exists: pass --force to replace it")]
     Exists { path: PathBuf },
     #[error("cannot write golden record {path}")]
@@ -189,27 +359,177 @@ impl Golden {
 
 pub use crate::util::clock::now_rfc3339;
 
-/// Builds a golden record from a clean analysis of a scan.
+/// Profiles with gaps: a value the record has none for (NaN in memory) is `null` in the
+/// file, so a record always reads back as it was written.
+mod gaps {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<f64>>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref()
+            .map(|v| {
+                v.iter()
+                    .map(|x| x.is_finite().then_some(*x))
+                    .collect::<Vec<_>>()
+            })
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<f64>>, D::Error> {
+        let v: Option<Vec<Option<f64>>> = Option::deserialize(d)?;
+        Ok(v.map(|v| v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()))
+    }
+}
+
+/// One scan of a clean page that a record is blessed from.
+pub struct Copy<'a> {
+    pub analysis: &'a Analysis,
+    /// The scan, as the user named it.
+    pub scan: String,
+    pub sha256: String,
+}
+
+/// Builds a golden record from one or more scans of clean pages (copies of the same
+/// pattern printed and scanned on the same rig). The record holds the median of the
+/// copies; with two or more, its tolerances are widened to what the copies' own spread
+/// shows this rig repeats to ([`Tolerances::from_spread`]), and a copy that does not
+/// agree with the others is refused by name.
 pub fn bless(
-    a: &Analysis,
+    copies: &[Copy],
     model: &str,
     condition: Option<&str>,
-    scan_name: &str,
-    scan_sha256: &str,
     allow_defects: bool,
 ) -> Result<Golden, GoldenError> {
-    let (Some(reg), Some(cal), Some(prof)) = (&a.registration, &a.calibration, &a.profiles) else {
-        let why = a
+    let Some(first) = copies.first() else {
+        return Err(GoldenError::NotBlessable("no scan to bless from".into()));
+    };
+    let mut regs = Vec::with_capacity(copies.len());
+    for c in copies {
+        let named = |why: String| {
+            if copies.len() > 1 {
+                GoldenError::NotBlessable(format!("{}: {why}", c.scan))
+            } else {
+                GoldenError::NotBlessable(why)
+            }
+        };
+        regs.push(blessable(c.analysis, allow_defects).map_err(named)?);
+        let (p, q) = (&c.analysis.pattern, &first.analysis.pattern);
+        if (p.name, p.dots) != (q.name, q.dots) {
+            return Err(named(format!(
+                "it is {} at {} dots, the first copy {} at {} dots",
+                c.analysis.pattern.name,
+                c.analysis.pattern.dots,
+                first.analysis.pattern.name,
+                first.analysis.pattern.dots
+            )));
+        }
+    }
+    let analyses: Vec<&Analysis> = copies.iter().map(|c| c.analysis).collect();
+    let a = first.analysis;
+    let profile = |get: fn(&Analysis) -> Option<&Vec<f64>>| -> Option<Vec<f64>> {
+        let all: Option<Vec<&Vec<f64>>> = analyses.iter().map(|a| get(a)).collect();
+        all.map(|all| median_profile(&all))
+    };
+    let columns = profile(|a| a.profiles.as_ref()?.columns.as_ref());
+    let elements = profile(|a| a.profiles.as_ref()?.elements.as_ref());
+    let rows_all: Vec<&Vec<Option<f64>>> = analyses
+        .iter()
+        .filter_map(|a| a.profiles.as_ref().map(|p| &p.rows))
+        .collect();
+    let rows = median_rows(&rows_all);
+    let solid: Vec<f64> = analyses
+        .iter()
+        .filter_map(|a| a.calibration.as_ref().map(|c| c.solid_density))
+        .collect();
+    let bands = a
+        .bands
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let of = |get: fn(&crate::analysis::BandMeasure) -> Option<f64>| {
+                let v: Vec<f64> = analyses
+                    .iter()
+                    .filter_map(|a| a.bands.get(i).and_then(get))
+                    .collect();
+                (v.len() == analyses.len()).then(|| round4(median(&v)))
+            };
+            GoldenBand {
+                name: b.name.clone(),
+                coverage: of(|b| b.coverage),
+                density: of(|b| b.density),
+            }
+        })
+        .collect();
+    let mut record = Golden {
+        schema: SCHEMA.into(),
+        model: model.into(),
+        pattern: a.pattern.name.into(),
+        dots: a.pattern.dots,
+        condition: condition.map(str::to_string),
+        columns,
+        rows,
+        elements,
+        bands,
+        solid_density: round4(median(&solid)),
+        tolerances: Tolerances::default(),
+        spread: None,
+        provenance: Provenance {
+            scan: first.scan.clone(),
+            scan_sha256: first.sha256.clone(),
+            tool: "printrig".into(),
+            tool_version: crate::VERSION.into(),
+            blessed_at: now_rfc3339(),
+            scan_dpi: round4(
+                regs.iter().map(|r| (r.dpi_x + r.dpi_y) / 2.0).sum::<f64>() / regs.len() as f64,
+            ),
+            registration_residual_dots: round4(
+                regs.iter().map(|r| r.residual_dots).fold(0.0, f64::max),
+            ),
+            copies: if copies.len() > 1 {
+                copies
+                    .iter()
+                    .map(|c| ScanRef {
+                        scan: c.scan.clone(),
+                        sha256: c.sha256.clone(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        },
+    };
+    if copies.len() > 1 {
+        // Every copy must pass against the median under the default tolerances: a copy
+        // that does not is a different print (or a different scan), not the rig's spread.
+        for c in copies {
+            let j = judge(c.analysis, Some(&record), None);
+            if j.verdict != crate::verdict::Verdict::Pass {
+                return Err(GoldenError::CopiesDisagree {
+                    scan: c.scan.clone(),
+                    reasons: j.reasons.join("; "),
+                });
+            }
+        }
+        let spread = Spread::of(&record, &analyses);
+        record.tolerances = Tolerances::from_spread(&spread);
+        record.spread = Some(spread);
+    }
+    Ok(record)
+}
+
+/// The registration of a copy that may be blessed, or why it may not.
+fn blessable(
+    a: &Analysis,
+    allow_defects: bool,
+) -> Result<&crate::analysis::RegistrationInfo, String> {
+    let (Some(reg), Some(_), Some(_)) = (&a.registration, &a.calibration, &a.profiles) else {
+        return Err(a
             .defects
             .first()
             .map(|d| format!("{}: {}", d.kind, d.detail))
-            .unwrap_or_else(|| "the scan could not be registered".into());
-        return Err(GoldenError::NotBlessable(why));
+            .unwrap_or_else(|| "the scan could not be registered".into()));
     };
     if a.id.matches == Some(false) {
-        return Err(GoldenError::NotBlessable(
-            "the page is another pattern".into(),
-        ));
+        return Err("the page is another pattern".into());
     }
     if !allow_defects && !a.defects.is_empty() {
         let list: Vec<String> = a
@@ -217,41 +537,48 @@ pub fn bless(
             .iter()
             .map(|d| format!("{} ({})", d.kind, d.detail))
             .collect();
-        return Err(GoldenError::NotBlessable(format!(
+        return Err(format!(
             "the print has defects: {}; bless a healthy print, or pass --allow-defects",
             list.join("; ")
-        )));
+        ));
     }
-    Ok(Golden {
-        schema: SCHEMA.into(),
-        model: model.into(),
-        pattern: a.pattern.name.into(),
-        dots: a.pattern.dots,
-        condition: condition.map(str::to_string),
-        columns: prof.columns.clone(),
-        rows: prof.rows.clone(),
-        elements: prof.elements.clone(),
-        bands: a
-            .bands
-            .iter()
-            .map(|b| GoldenBand {
-                name: b.name.clone(),
-                coverage: b.coverage.map(round4),
-                density: b.density.map(round4),
-            })
-            .collect(),
-        solid_density: round4(cal.solid_density),
-        tolerances: Tolerances::default(),
-        provenance: Provenance {
-            scan: scan_name.into(),
-            scan_sha256: scan_sha256.into(),
-            tool: "printrig".into(),
-            tool_version: crate::VERSION.into(),
-            blessed_at: now_rfc3339(),
-            scan_dpi: round4((reg.dpi_x + reg.dpi_y) / 2.0),
-            registration_residual_dots: round4(reg.residual_dots),
-        },
-    })
+    Ok(reg)
+}
+
+/// The median of finite values (NaN when there are none).
+fn median(v: &[f64]) -> f64 {
+    let mut v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn median_profile(all: &[&Vec<f64>]) -> Vec<f64> {
+    let len = all.iter().map(|p| p.len()).min().unwrap_or(0);
+    (0..len)
+        .map(|i| {
+            let v: Vec<f64> = all.iter().map(|p| p[i]).collect();
+            round4(median(&v))
+        })
+        .collect()
+}
+
+/// Per row, the median of the copies that measured it; none where most did not.
+fn median_rows(all: &[&Vec<Option<f64>>]) -> Vec<Option<f64>> {
+    let len = all.iter().map(|p| p.len()).min().unwrap_or(0);
+    (0..len)
+        .map(|i| {
+            let v: Vec<f64> = all.iter().filter_map(|p| p[i]).collect();
+            (2 * v.len() > all.len()).then(|| round4(median(&v)))
+        })
+        .collect()
 }
 
 fn round4(v: f64) -> f64 {
@@ -284,6 +611,7 @@ pub fn describe_changes(old: &Golden, new: &Golden) -> Vec<String> {
                     .zip(b)
                     .map(|(x, y)| y - x)
                     .enumerate()
+                    .filter(|(_, d)| d.is_finite())
                     .max_by(|p, q| p.1.abs().total_cmp(&q.1.abs()))
                     .unwrap_or((0, 0.0));
                 if d.abs() > 1e-4 {
@@ -304,7 +632,15 @@ pub fn describe_changes(old: &Golden, new: &Golden) -> Vec<String> {
         }
     }
     if old.tolerances != new.tolerances {
-        out.push("tolerances reset to the defaults".into());
+        out.push(match &new.spread {
+            Some(s) => format!(
+                "tolerances set from the spread of {} copies (light at {:.0} % density loss, columns at {:.2})",
+                s.copies,
+                new.tolerances.density_marginal * 100.0,
+                new.tolerances.column_marginal
+            ),
+            None => "tolerances reset to the defaults".into(),
+        });
     }
     if old.condition != new.condition {
         out.push(format!(

@@ -177,6 +177,8 @@ pub struct TolerancesOverride {
     pub row_run: Option<u32>,
     pub density_marginal: Option<f64>,
     pub density_fail: Option<f64>,
+    pub band_marginal: Option<f64>,
+    pub band_fail: Option<f64>,
     pub element_marginal: Option<f64>,
     pub element_fail: Option<f64>,
 }
@@ -192,6 +194,8 @@ impl TolerancesOverride {
             row_run: self.row_run.unwrap_or(base.row_run),
             density_marginal: self.density_marginal.unwrap_or(base.density_marginal),
             density_fail: self.density_fail.unwrap_or(base.density_fail),
+            band_marginal: self.band_marginal.unwrap_or(base.band_marginal),
+            band_fail: self.band_fail.unwrap_or(base.band_fail),
             element_marginal: self.element_marginal.unwrap_or(base.element_marginal),
             element_fail: self.element_fail.unwrap_or(base.element_fail),
         }
@@ -203,10 +207,11 @@ impl TolerancesOverride {
 }
 
 /// The (marginal, fail) pairs of fractional tolerances, by key.
-const TOLERANCE_PAIRS: [(&str, &str); 4] = [
+const TOLERANCE_PAIRS: [(&str, &str); 5] = [
     ("column_marginal", "column_fail"),
     ("row_marginal", "row_fail"),
     ("density_marginal", "density_fail"),
+    ("band_marginal", "band_fail"),
     ("element_marginal", "element_fail"),
 ];
 
@@ -881,6 +886,8 @@ fn read_accept(d: &mut Diag<'_>, mut t: Tab<'_, '_>) -> Option<Accept> {
         tol.row_fail = frac(d, "row_fail");
         tol.density_marginal = frac(d, "density_marginal");
         tol.density_fail = frac(d, "density_fail");
+        tol.band_marginal = frac(d, "band_marginal");
+        tol.band_fail = frac(d, "band_fail");
         tol.element_marginal = frac(d, "element_marginal");
         tol.element_fail = frac(d, "element_fail");
     }
