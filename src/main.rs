@@ -236,17 +236,18 @@ fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
                 golden: None,
                 nominal_density: None,
             };
+            // Only each copy's analysis is kept: a decoded scan can be hundreds of MB.
             let mut checked = Vec::with_capacity(scans.len());
             for scan in &scans {
-                let c = check_file(scan, &spec)?;
+                let analysis = check_file(scan, &spec)?.analysis;
                 let digest = printrig::util::sha256_file(scan)
                     .with_context(|| format!("reading {} to record its digest", scan.display()))?;
-                checked.push((scan.display().to_string(), c, digest));
+                checked.push((scan.display().to_string(), analysis, digest));
             }
             let copies: Vec<golden::Copy> = checked
                 .iter()
-                .map(|(scan, c, digest)| golden::Copy {
-                    analysis: &c.analysis,
+                .map(|(scan, analysis, digest)| golden::Copy {
+                    analysis,
                     scan: scan.clone(),
                     sha256: digest.clone(),
                 })

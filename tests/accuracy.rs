@@ -13,7 +13,7 @@ mod corpus;
 use corpus::{Class, Fault, Nuisance, Orientation, Truth, FAULT_KINDS};
 use printrig::analysis::Analysis;
 use printrig::defect::DefectKind;
-use printrig::golden::check::{check_image, Judging, Record};
+use printrig::golden::check::{check_image, Judging, Page, Record};
 use printrig::pattern::{self, PatternKind};
 use printrig::verdict::Verdict;
 use std::collections::{BTreeMap, BTreeSet};
@@ -181,17 +181,22 @@ fn corner_error(a: &Analysis, t: &Truth) -> Option<f64> {
     Some(worst / t.geometry.px_per_dot())
 }
 
-/// Scans, analyses and judges one sample.
-fn check(index: u64, spec: &corpus::Spec, records: &BTreeMap<RigKey, Record>) -> Outcome {
+/// Scans one sample, then analyses and judges it against `record`.
+fn scan_and_judge(spec: &corpus::Spec, record: &Record) -> (Truth, Page) {
     let sample = corpus::render(spec);
     let truth = sample.truth;
     let pattern =
         pattern::render(truth.kind, truth.dots, truth.serial).expect("corpus widths are supported");
-    let record = &records[&rig_key(spec)];
     // What decoding a scan file gives: colour to luma, 16 bits scaled to 8.
     let grey = sample.image.into_luma8();
     let page = check_image(grey, &pattern, Some(record), &Judging::default())
         .expect("the record fits its pattern");
+    (truth, page)
+}
+
+/// Scans, analyses and judges one sample.
+fn check(index: u64, spec: &corpus::Spec, records: &BTreeMap<RigKey, Record>) -> Outcome {
+    let (truth, page) = scan_and_judge(spec, &records[&rig_key(spec)]);
     Outcome {
         index,
         verdict: page.judgement.verdict,
@@ -645,11 +650,16 @@ fn samples_csv(outcomes: &[Outcome]) -> String {
     out
 }
 
-fn write_report(name: &str, text: &str) {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
+/// `accuracy/` under the target directory.
+fn report_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("accuracy");
+        .join("accuracy")
+}
+
+fn write_report(name: &str, text: &str) {
+    let dir = report_dir();
     std::fs::create_dir_all(&dir).expect("create the report directory");
     std::fs::write(dir.join(name), text).expect("write the report");
 }
@@ -691,17 +701,9 @@ fn accuracy_sample() {
         .expect("ACCURACY_SAMPLE is class:index");
     let spec = corpus::draw(SEED, Class::ALL[class], index);
     let (record, _) = bless(rig_key(&spec));
-    let sample = corpus::render(&spec);
-    let truth = sample.truth.clone();
-    let pattern =
-        pattern::render(truth.kind, truth.dots, truth.serial).expect("corpus widths are supported");
-    let grey = sample.image.into_luma8();
+    let (truth, page) = scan_and_judge(&spec, &record);
     let name = format!("sample-{class}-{index}");
-    let page = check_image(grey, &pattern, Some(&record), &Judging::default())
-        .expect("the record fits its pattern");
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/accuracy")
-        .join(&name);
+    let dir = report_dir().join(&name);
     std::fs::create_dir_all(&dir).expect("create the sample directory");
     page.scan
         .save(dir.join("scan.png"))

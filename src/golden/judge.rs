@@ -5,7 +5,7 @@
 //! `light` defect the density check adds, and the golden comparison); it never changes
 //! the analysis, which stays what was measured.
 
-use super::Golden;
+use super::{median, Golden};
 use crate::analysis::{Analysis, Axis, Defect, Severity};
 use crate::defect::DefectKind;
 use crate::verdict::Verdict;
@@ -110,25 +110,27 @@ fn compare_profile(
 }
 
 /// The page's level against the record: the median ratio of measured to golden over the
-/// values the record expects ink at. A healthy unit that prints a little darker or
-/// lighter, or a scanner that reads tints a little lighter at another resolution, moves
-/// every value alike; a printer fault moves some. 1 when too few values say, or when the
-/// page is so far off (under half, over double) that the level is the finding.
-fn level(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
-    let mut r: Vec<f64> = pairs
-        .filter(|(g, m)| g.is_finite() && m.is_finite() && *g > 0.2)
+/// values the record expects ink at (golden above `min_golden`). A healthy unit that
+/// prints a little darker or lighter, or a scanner that reads tints a little lighter at
+/// another resolution, moves every value alike; a printer fault moves some. None when
+/// fewer than `min_count` values printed at least half the record's, or when the page is
+/// so far off (over double) that the level is the finding.
+fn level(
+    pairs: impl Iterator<Item = (f64, f64)>,
+    min_golden: f64,
+    min_count: usize,
+) -> Option<f64> {
+    // Values under half the record's are missing ink (dead columns, a cut width), not a
+    // level: they are left out, so half a page dead does not halve the level.
+    let r: Vec<f64> = pairs
+        .filter(|(g, m)| g.is_finite() && m.is_finite() && *g > min_golden)
         .map(|(g, m)| m / g)
+        .filter(|k| *k >= 0.5)
         .collect();
-    if r.len() < 8 {
-        return 1.0;
+    if r.len() < min_count {
+        return None;
     }
-    r.sort_by(f64::total_cmp);
-    let k = r[r.len() / 2];
-    if (0.5..=2.0).contains(&k) {
-        k
-    } else {
-        1.0
-    }
+    Some(median(&r)).filter(|k| (0.5..=2.0).contains(k))
 }
 
 /// The limits a profile is judged with on this page: the record's, raised where the
@@ -137,22 +139,22 @@ fn level(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
 /// holds a few dozen dots and reads far noisier than a column of a solid band; a dead
 /// element stands out of either.
 fn limits(deficits: &[Option<f64>], marginal: f64, fail: f64) -> (f64, f64) {
-    let mut v: Vec<f64> = deficits
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|d| d.is_finite())
-        .collect();
-    if v.len() < 16 {
+    let v: Vec<f64> = deficits.iter().flatten().copied().collect();
+    if v.iter().filter(|d| d.is_finite()).count() < 16 {
         return (marginal, fail);
     }
-    v.sort_by(f64::total_cmp);
-    let mid = v[v.len() / 2];
-    let mut dev: Vec<f64> = v.iter().map(|d| (d - mid).abs()).collect();
-    dev.sort_by(f64::total_cmp);
-    let sigma = 1.4826 * dev[dev.len() / 2];
+    let mid = median(&v);
+    let dev: Vec<f64> = v.iter().map(|d| (d - mid).abs()).collect();
+    let sigma = 1.4826 * median(&dev);
     let m = marginal.max(5.0 * sigma);
     (m, fail.max(m + (fail - marginal)))
+}
+
+/// Measured over golden solid density, when the page was calibrated.
+fn solid_ratio(a: &Analysis, g: &Golden) -> Option<f64> {
+    a.calibration
+        .as_ref()
+        .map(|c| c.solid_density / g.solid_density.max(1e-6))
 }
 
 fn compare(a: &Analysis, g: &Golden) -> Comparison {
@@ -165,7 +167,7 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
         let last = gc.len().saturating_sub(1);
         // Columns are compared in shape: the level the page prints at is the density
         // check's to judge.
-        let k = level(gc.iter().copied().zip(mc.iter().copied()));
+        let k = level(gc.iter().copied().zip(mc.iter().copied()), 0.2, 8).unwrap_or(1.0);
         let d: Vec<Option<f64>> = gc
             .iter()
             .zip(mc)
@@ -207,7 +209,10 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
                 .iter()
                 .zip(&p.rows)
                 .filter_map(|(g, m)| Some(((*g)?, (*m)?))),
-        );
+            0.2,
+            8,
+        )
+        .unwrap_or(1.0);
         let d: Vec<Option<f64>> = g
             .rows
             .iter()
@@ -230,54 +235,35 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
     // gain, or a scanner that averages a dot and its gap differently at another resolution,
     // moves every tint alike (that is the `light` check's to say); a tint that falls out of
     // line with the others is the printer's. With too few tints, the solid sets the level.
-    let solid_ratio = a
-        .calibration
-        .as_ref()
-        .map(|c| c.solid_density / g.solid_density.max(1e-6))
-        .filter(|r| (0.5..=2.0).contains(r))
-        .unwrap_or(1.0);
-    let mut tint_ratios: Vec<f64> = g
+    let tints: Vec<(&crate::analysis::BandMeasure, f64, f64)> = g
         .bands
         .iter()
         .zip(&a.bands)
         .filter(|(gb, mb)| gb.name == mb.name && mb.kind == "tint")
-        .filter_map(|(gb, mb)| Some((gb.density?, mb.density?)))
-        .filter(|(gd, _)| *gd > 0.02)
-        .map(|(gd, md)| md / gd)
+        .filter_map(|(gb, mb)| Some((mb, gb.density?, mb.density?)))
+        .filter(|(_, gd, _)| *gd > 0.02)
         .collect();
-    tint_ratios.sort_by(f64::total_cmp);
-    let tint_level = if tint_ratios.len() >= 3 {
-        Some(tint_ratios[tint_ratios.len() / 2]).filter(|k| (0.5..=2.0).contains(k))
-    } else {
-        None
-    }
-    .unwrap_or(solid_ratio);
-    for (gb, mb) in g.bands.iter().zip(&a.bands) {
-        if gb.name != mb.name || mb.kind != "tint" {
-            continue;
-        }
-        if let (Some(gd), Some(md)) = (gb.density, mb.density) {
-            if gd <= 0.02 {
-                continue;
-            }
-            let loss = 1.0 - md / gd / tint_level;
-            if loss > t.band_marginal {
-                findings.push(Finding {
-                    severity: if loss > t.band_fail {
-                        Severity::Fail
-                    } else {
-                        Severity::Marginal
-                    },
-                    what: "band",
-                    start: Some(mb.row_start),
-                    end: Some(mb.row_end.saturating_sub(1)),
-                    worst: loss,
-                    detail: format!(
-                        "band {}: density {md:.3} against {gd:.3} in the golden record",
-                        mb.name
-                    ),
-                });
-            }
+    let tint_level = level(tints.iter().map(|&(_, gd, md)| (gd, md)), 0.02, 3)
+        .or(solid_ratio(a, g).filter(|r| (0.5..=2.0).contains(r)))
+        .unwrap_or(1.0);
+    for &(mb, gd, md) in &tints {
+        let loss = 1.0 - md / gd / tint_level;
+        if loss > t.band_marginal {
+            findings.push(Finding {
+                severity: if loss > t.band_fail {
+                    Severity::Fail
+                } else {
+                    Severity::Marginal
+                },
+                what: "band",
+                start: Some(mb.row_start),
+                end: Some(mb.row_end.saturating_sub(1)),
+                worst: loss,
+                detail: format!(
+                    "band {}: density {md:.3} against {gd:.3} in the golden record",
+                    mb.name
+                ),
+            });
         }
     }
     Comparison {
@@ -287,10 +273,7 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
         blessed_at: g.provenance.blessed_at.clone(),
         column_deficit,
         worst_column_deficit: worst_column,
-        density_ratio: a
-            .calibration
-            .as_ref()
-            .map(|c| c.solid_density / g.solid_density.max(1e-6)),
+        density_ratio: solid_ratio(a, g),
         findings,
     }
 }

@@ -546,7 +546,7 @@ fn blessable(
 }
 
 /// The median of finite values (NaN when there are none).
-fn median(v: &[f64]) -> f64 {
+pub(crate) fn median(v: &[f64]) -> f64 {
     let mut v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return f64::NAN;
@@ -672,4 +672,56 @@ pub fn save(path: &Path, g: &Golden, force: bool) -> Result<Option<Golden>, Gold
         source,
     })?;
     Ok(old)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spread(columns: f64, density: f64) -> Spread {
+        Spread {
+            copies: 3,
+            columns,
+            rows: 0.0,
+            elements: 0.0,
+            density,
+            bands: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_spread_widens_the_tolerances_and_never_narrows_them() {
+        let d = Tolerances::default();
+        // Copies that agree closely keep the defaults.
+        assert_eq!(Tolerances::from_spread(&spread(0.01, 0.01)), d);
+        // Columns scattering by 0.1: marginal at twice that, fail kept as far above.
+        let t = Tolerances::from_spread(&spread(0.1, 0.1));
+        assert!((t.column_marginal - 0.2).abs() < 1e-9, "{t:?}");
+        let gap = d.column_fail - d.column_marginal;
+        assert!((t.column_fail - (0.2 + gap)).abs() < 1e-9, "{t:?}");
+        // A solid density scattering by 10 %: light at three times that.
+        assert!((t.density_marginal - 0.3).abs() < 1e-9, "{t:?}");
+        assert!((t.density_fail - (0.3 + d.density_fail - d.density_marginal)).abs() < 1e-9);
+        // What did not scatter stays at the default.
+        assert_eq!((t.row_marginal, t.row_fail), (d.row_marginal, d.row_fail));
+        assert_eq!(t.band_marginal, d.band_marginal);
+    }
+
+    #[test]
+    fn a_profile_with_gaps_reads_back_as_written() {
+        #[derive(Serialize, Deserialize)]
+        struct P {
+            #[serde(default, with = "gaps")]
+            v: Option<Vec<f64>>,
+        }
+        let text = serde_json::to_string(&P {
+            v: Some(vec![1.0, f64::NAN, 0.5]),
+        })
+        .expect("serialises");
+        assert_eq!(text, r#"{"v":[1.0,null,0.5]}"#);
+        let back: P = serde_json::from_str(&text).expect("reads back");
+        let v = back.v.expect("a profile");
+        assert_eq!((v[0], v[2]), (1.0, 0.5));
+        assert!(v[1].is_nan());
+    }
 }
