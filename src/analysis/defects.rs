@@ -15,6 +15,13 @@ pub const ELEMENT_WEAK: f64 = 0.65;
 /// Fade across / along, dense-line fade: relative loss that is marginal, and that fails.
 pub const FADE_MARGINAL: f64 = 0.12;
 pub const FADE_FAIL: f64 = 0.2;
+/// A fade across a band's columns: marginal and fail losses.
+pub const FADE_LIMITS: (f64, f64) = (FADE_MARGINAL, FADE_FAIL);
+/// A fade across the columns of printed content (text, a logo, a barcode): at low
+/// resolution through a scanner's transfer curve thin strokes read lighter than bold
+/// ones, and a receipt's content differs across its width (names on the left, prices on
+/// the right), so a healthy receipt's content profile slopes by up to about 15 %.
+pub const CONTENT_FADE_LIMITS: (f64, f64) = (0.2, 0.3);
 /// Banding amplitude (coverage) that is marginal, and that fails.
 pub const BANDING_MARGINAL: f64 = 0.03;
 pub const BANDING_FAIL: f64 = 0.05;
@@ -281,7 +288,8 @@ pub fn line_fit(pts: &[(f64, f64)]) -> Option<(f64, f64)> {
 }
 
 /// Coverage sloping across the printed columns.
-pub fn fade_across(rel: &[f64], skip: &[Defect]) -> Option<Defect> {
+pub fn fade_across(rel: &[f64], skip: &[Defect], limits: (f64, f64)) -> Option<Defect> {
+    let (marginal, fail) = limits;
     let pts: Vec<(f64, f64)> = rel
         .iter()
         .enumerate()
@@ -305,19 +313,23 @@ pub fn fade_across(rel: &[f64], skip: &[Defect]) -> Option<Defect> {
         return None;
     }
     let loss = 1.0 - lo / hi;
-    if loss < FADE_MARGINAL {
+    if loss < marginal {
         return None;
     }
     let side = if y1 < y0 { Side::Right } else { Side::Left };
     Some(Defect {
         kind: DefectKind::FadeAcross,
-        severity: severity(loss),
+        severity: if loss >= fail {
+            Severity::Fail
+        } else {
+            Severity::Marginal
+        },
         axis: Axis::Columns,
         start: first as u32,
         end: last as u32,
         depth: loss,
         fraction: (last - first + 1.0) / rel.len() as f64,
-        confidence: confidence(loss, FADE_MARGINAL),
+        confidence: confidence(loss, marginal),
         side: Some(side),
         period: None,
         hint: DefectKind::FadeAcross.hint(),
@@ -566,11 +578,11 @@ mod tests {
     #[test]
     fn fades_and_banding() {
         let rel: Vec<f64> = (0..576).map(|i| 1.0 - 0.4 * i as f64 / 575.0).collect();
-        let f = fade_across(&rel, &[]).expect("fade");
+        let f = fade_across(&rel, &[], FADE_LIMITS).expect("fade");
         assert_eq!(f.side, Some(Side::Right));
         assert!((f.depth - 0.4).abs() < 0.01);
         let flat = vec![1.0; 576];
-        assert!(fade_across(&flat, &[]).is_none());
+        assert!(fade_across(&flat, &[], FADE_LIMITS).is_none());
 
         let run: Vec<(u32, f64)> = (0..200)
             .map(|r| {

@@ -150,6 +150,39 @@ fn limits(deficits: &[Option<f64>], marginal: f64, fail: f64) -> (f64, f64) {
     (m, fail.max(m + (fail - marginal)))
 }
 
+/// How far from its slope a scanner's transfer curve and a unit's dot gain can take the
+/// measured-over-golden density ratio per unit of log density (a gamma of 1.8 against
+/// 2.4, or 300 dpi against 1200, stays well inside).
+const MAX_TINT_SLOPE: f64 = 0.5;
+
+/// The measured-over-golden density ratio expected at golden density `at` from `points`
+/// (golden, measured) of the same page: the power law `ratio = a · golden^b` fitted to
+/// them in log space, its slope held within ±[`MAX_TINT_SLOPE`]; their median ratio from
+/// a single point or points at one density; 1 without any.
+fn expected_ratio(points: &[(f64, f64)], at: f64) -> f64 {
+    let xy: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(g, m)| *g > 0.0 && *m > 0.0)
+        .map(|(g, m)| (g.ln(), (m / g).ln()))
+        .collect();
+    if xy.is_empty() {
+        return 1.0;
+    }
+    let n = xy.len() as f64;
+    let (mx, my) = (
+        xy.iter().map(|p| p.0).sum::<f64>() / n,
+        xy.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = xy.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = xy.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = if xy.len() >= 2 && sxx > 1e-6 {
+        (sxy / sxx).clamp(-MAX_TINT_SLOPE, MAX_TINT_SLOPE)
+    } else {
+        0.0
+    };
+    (my + slope * (at.ln() - mx)).exp()
+}
+
 /// Measured over golden solid density, when the page was calibrated.
 fn solid_ratio(a: &Analysis, g: &Golden) -> Option<f64> {
     a.calibration
@@ -167,7 +200,8 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
         let last = gc.len().saturating_sub(1);
         // Columns are compared in shape: the level the page prints at is the density
         // check's to judge.
-        let k = level(gc.iter().copied().zip(mc.iter().copied()), 0.2, 8).unwrap_or(1.0);
+        let page = level(gc.iter().copied().zip(mc.iter().copied()), 0.2, 8).unwrap_or(1.0);
+        let k = page;
         let d: Vec<Option<f64>> = gc
             .iter()
             .zip(mc)
@@ -203,21 +237,32 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
     }
     if let Some(p) = prof {
         // Rows too are compared in shape: missing columns, a lighter unit or a scanner
-        // that reads tints lighter take the same share off every row.
-        let k = level(
-            g.rows
+        // that reads tints lighter take the same share off every row. A tint's rows are
+        // compared with the tint's own level (how a tint reads as a whole is the tint
+        // comparison's to judge, below), so a row finding there is ink lost within the
+        // tint: a gap, a stop, a fade that starts partway.
+        let pairs = |r: std::ops::Range<usize>| {
+            g.rows[r.clone()]
                 .iter()
-                .zip(&p.rows)
-                .filter_map(|(g, m)| Some(((*g)?, (*m)?))),
-            0.2,
-            8,
-        )
-        .unwrap_or(1.0);
+                .zip(&p.rows[r])
+                .filter_map(|(g, m)| Some(((*g)?, (*m)?)))
+                .collect::<Vec<_>>()
+        };
+        let n = g.rows.len().min(p.rows.len());
+        let page = level(pairs(0..n).into_iter(), 0.2, 8).unwrap_or(1.0);
+        let mut k = vec![page; n];
+        for b in a.bands.iter().filter(|b| b.kind == "tint") {
+            let r = (b.row_start as usize).min(n)..(b.row_end as usize).min(n);
+            if let Some(band) = level(pairs(r.clone()).into_iter(), 0.2, 8) {
+                k[r].fill(band);
+            }
+        }
         let d: Vec<Option<f64>> = g
             .rows
             .iter()
             .zip(&p.rows)
-            .map(|(g, m)| match (g, m) {
+            .zip(&k)
+            .map(|((g, m), k)| match (g, m) {
                 (Some(g), Some(m)) => Some(g - m / k),
                 _ => None,
             })
@@ -232,22 +277,36 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
         ));
     }
     // Tints are compared in shape too: a unit that prints lighter, with more or less dot
-    // gain, or a scanner that averages a dot and its gap differently at another resolution,
-    // moves every tint alike (that is the `light` check's to say); a tint that falls out of
-    // line with the others is the printer's. With too few tints, the solid sets the level.
+    // gain, or a scanner with another resolution or transfer curve reads every tint off the
+    // record by a smooth power of its density (light tints furthest), which is the `light`
+    // check's or the scanner's, not a band's. Each tint is held to the power law the other
+    // tints and the solid follow; a tint out of line with them is the printer's.
     let tints: Vec<(&crate::analysis::BandMeasure, f64, f64)> = g
         .bands
         .iter()
         .zip(&a.bands)
         .filter(|(gb, mb)| gb.name == mb.name && mb.kind == "tint")
         .filter_map(|(gb, mb)| Some((mb, gb.density?, mb.density?)))
-        .filter(|(_, gd, _)| *gd > 0.02)
+        .filter(|(_, gd, md)| *gd > 0.02 && *md > 0.0)
         .collect();
-    let tint_level = level(tints.iter().map(|&(_, gd, md)| (gd, md)), 0.02, 3)
-        .or(solid_ratio(a, g).filter(|r| (0.5..=2.0).contains(r)))
-        .unwrap_or(1.0);
-    for &(mb, gd, md) in &tints {
-        let loss = 1.0 - md / gd / tint_level;
+    let solid = a
+        .calibration
+        .as_ref()
+        .map(|c| (g.solid_density, c.solid_density))
+        .filter(|(gd, md)| *gd > 0.02 && *md > 0.0);
+    let points: Vec<(f64, f64)> = tints
+        .iter()
+        .map(|&(_, gd, md)| (gd, md))
+        .chain(solid)
+        .collect();
+    for (i, &(mb, gd, md)) in tints.iter().enumerate() {
+        let others: Vec<(f64, f64)> = points
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, p)| *p)
+            .collect();
+        let loss = 1.0 - md / gd / expected_ratio(&others, gd);
         if loss > t.band_marginal {
             findings.push(Finding {
                 severity: if loss > t.band_fail {
@@ -370,5 +429,43 @@ pub fn judge_with(
         defects,
         density_reference: reference,
         golden: comparison,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expected_ratio;
+
+    #[test]
+    fn tints_read_off_by_a_power_law_are_expected_so() {
+        // A scanner that reads a tint at 0.9 · golden^0.12 of the record (light tints
+        // furthest), as a 300-dpi scan of a record blessed at 600 dpi does.
+        let law = |g: f64| 0.9 * g.powf(0.12);
+        let points: Vec<(f64, f64)> = [0.03, 0.07, 0.16, 0.48]
+            .into_iter()
+            .map(|g| (g, g * law(g)))
+            .collect();
+        let at = 0.29;
+        let want = law(at);
+        let got = expected_ratio(&points, at);
+        assert!((got - want).abs() < 1e-9, "{got} against {want}");
+        // A tint that prints 30 % lighter than that law stands out of it.
+        assert!(1.0 - 0.7 * want / got > 0.29);
+    }
+
+    #[test]
+    fn the_slope_is_held_and_few_points_give_their_ratio() {
+        // Ratios that double per e-fold of density are no scanner's: the slope stops at
+        // the limit.
+        let e = std::f64::consts::E;
+        let steep = [(0.1, 0.1 * 0.5), (0.1 * e, 0.1 * e)];
+        let r = expected_ratio(&steep, 0.1 * e * e);
+        // The line through the points' mean (log ratio ln 0.5 / 2, half an e-fold above
+        // the first), at 1.5 e-folds beyond it.
+        let expect = (0.5f64.ln() / 2.0 + super::MAX_TINT_SLOPE * 1.5).exp();
+        assert!((r - expect).abs() < 1e-9, "{r} against {expect}");
+        // One point: its ratio; none: 1.
+        assert!((expected_ratio(&[(0.4, 0.3)], 0.05) - 0.75).abs() < 1e-12);
+        assert_eq!(expected_ratio(&[], 0.2), 1.0);
     }
 }
