@@ -3,9 +3,10 @@
 # run it on a fresh machine or again at any time.
 #
 # The core needs no system packages: patterns, ESC/POS, the simulated printer and scanner
-# and the analysis are pure Rust. The toolchain's own components are checked, and Debian's
-# sane-utils (`scanimage`, driven by the SANE scanner backend and its tests) is installed
-# when it is missing.
+# and the analysis are pure Rust. The toolchain's own components are checked, and the
+# programs the tests drive are installed from Debian's packages when they are missing:
+# `scanimage` (sane-utils; the SANE scanner backend and its tests), `python3` (the tests'
+# raw-socket clients) and `kill` (procps; the tests that interrupt a run).
 set -euo pipefail
 missing=()
 command -v cargo >/dev/null 2>&1 || missing+=(cargo)
@@ -20,10 +21,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# SANE's scanimage: the real scanner driver and its tests run it (with the `test` backend).
-if ! command -v scanimage >/dev/null 2>&1; then
+# Programs the tests run, and the Debian package of each.
+wanted=(scanimage:sane-utils python3:python3 kill:procps)
+packages=()
+for w in "${wanted[@]}"; do
+  command -v "${w%%:*}" >/dev/null 2>&1 || packages+=("${w#*:}")
+done
+if [ ${#packages[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: scanimage is missing and there is no apt-get: install SANE's scanimage (sane-utils) by hand" >&2
+    echo "setup: missing ${packages[*]} and there is no apt-get: install them by hand" >&2
     exit 1
   fi
   sudo=()
@@ -31,15 +37,17 @@ if ! command -v scanimage >/dev/null 2>&1; then
     if command -v sudo >/dev/null 2>&1; then
       sudo=(sudo)
     else
-      echo "setup: installing sane-utils needs root, and sudo is missing" >&2
+      echo "setup: installing ${packages[*]} needs root, and sudo is missing" >&2
       exit 1
     fi
   fi
-  echo "setup: installing sane-utils (scanimage)" >&2
+  echo "setup: installing ${packages[*]}" >&2
   "${sudo[@]}" apt-get update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends sane-utils
-  command -v scanimage >/dev/null 2>&1 || {
-    echo "setup: sane-utils installed but scanimage is still not on PATH" >&2
-    exit 1
-  }
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
+  for w in "${wanted[@]}"; do
+    command -v "${w%%:*}" >/dev/null 2>&1 || {
+      echo "setup: ${w#*:} installed but ${w%%:*} is still not on PATH" >&2
+      exit 1
+    }
+  done
 fi
