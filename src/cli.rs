@@ -39,8 +39,19 @@ pub enum Command {
     /// or invalid input, 130 interrupted (the run can be resumed with --resume).
     Run(RunArgs),
     /// Rebuild summary.json, junit.xml, report.html and manifest.sha256 of a run from its
-    /// journal and artifacts.
+    /// journal and artifacts, after checking every artifact against the sha256 the journal
+    /// recorded.
+    ///
+    /// Exit codes: 0 rebuilt, 2 a missing or changed artifact (named; nothing is rewritten).
     Report {
+        /// The run's results directory (results/<run-id>).
+        dir: PathBuf,
+    },
+    /// Check every artifact of a run (scans, analyses, overlays, job bytes) against the
+    /// sha256 its journal recorded; writes nothing.
+    ///
+    /// Exit codes: 0 every artifact matches, 2 some are missing or changed (each named).
+    Verify {
         /// The run's results directory (results/<run-id>).
         dir: PathBuf,
     },

@@ -38,9 +38,14 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Golden(g) => golden_cmd(g),
         Command::Run(r) => run_cmd(r),
         Command::Report { dir } => {
-            let r = report::files::rebuild(&dir)?;
+            let r = report::files::rebuild_verified(&dir)?;
             print!("{}", report::run_summary(&r, &dir));
             Ok(0)
+        }
+        Command::Verify { dir } => {
+            let (r, checked) = report::files::verify(&dir)?;
+            print!("{}", report::verified(&r, &checked, &dir));
+            Ok(if checked.ok() { 0 } else { 2 })
         }
     }
 }

@@ -41,7 +41,10 @@ fn readme_setup() -> Vec<String> {
 fn the_readme_test_command_is_what_ci_runs() {
     let setup = readme_setup();
     assert_eq!(setup.len(), 2, "two commands: {setup:?}");
-    assert!(setup[0].contains(" run "), "the first runs a job: {setup:?}");
+    assert!(
+        setup[0].contains(" run "),
+        "the first runs a job: {setup:?}"
+    );
     assert_eq!(setup[1], "scripts/test.sh");
     let ci = commands(&read(".ci/run"));
     assert_eq!(

@@ -200,6 +200,8 @@ fn shipped_plans_validate_against_both_station_files() {
     let sf = shipped_stations("sim.toml");
     let certify = shipped_plan("certify.toml", &sf);
     assert_eq!(certify.repeats, 3);
+    // A model passes certification only when every case passes: marginal fails it.
+    assert_eq!(certify.fail_on, printrig::plan::FailOn::Marginal);
     let smoke = shipped_plan("smoke.toml", &sf);
     let cut = smoke.condition("power-cut").expect("power-cut");
     assert_eq!(

@@ -344,6 +344,18 @@ fn kill_9_at_several_points_then_resume_runs_every_case_once() {
                 })
                 .count();
             assert_eq!(ends, 1, "{id} after a kill at {marker} #{nth}");
+            // An attempt cut short keeps its number and its folder; the resumed run goes on
+            // with the next number, in a folder of its own.
+            let attempts = c["attempts"].as_array().expect("attempts");
+            for (i, a) in attempts.iter().enumerate() {
+                assert_eq!(a["attempt"], i as u64 + 1, "{c:#}");
+                assert_eq!(a["ended"], i + 1 == attempts.len(), "{c:#}");
+                for f in a["files"].as_array().expect("files") {
+                    let f = f.as_str().expect("path");
+                    assert!(f.contains(&format!("/attempt-{}/", i + 1)), "{f}");
+                    assert!(dir.join(f).is_file(), "{f} kept");
+                }
+            }
         }
         check_files(&dir);
     }
@@ -631,4 +643,127 @@ fn a_golden_record_cut_short_stops_the_run_before_anything_prints() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("columns profile has 288 values"), "{err}");
+}
+
+/// A station whose head fades by 15 % across its width: the solid page is marginal.
+const TILTED_STATION: &str = r#"
+[[station]]
+name = "s58"
+kind = "sim"
+model = "sim-58mm"
+[station.printer]
+dots = 384
+link = { kind = "tcp" }
+[station.sim]
+time_scale = 120.0
+faults = ["tilt=0.15"]
+"#;
+
+#[test]
+fn a_plan_that_fails_on_marginal_retries_and_keeps_every_attempt() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let stations = write(tmp.path(), "stations.toml", TILTED_STATION);
+    let head = "[plan]\nname = \"strict\"\npatterns = [\"solid\"]\nretries = 1\n";
+    let id = "s58/solid/nominal/r1";
+
+    // Marginal is good enough by default: one attempt, exit 0.
+    let lenient = write(tmp.path(), "lenient.toml", head);
+    let results = tmp.path().join("lenient");
+    let o = run_on(&lenient, &stations, &results);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&run_dir(&results));
+    let c = case(&s, id);
+    assert_eq!(c["verdict"], "marginal", "{c:#}");
+    assert_eq!(c["attempts"].as_array().expect("attempts").len(), 1);
+
+    // fail_on = "marginal": the marginal attempt is failed, retried, and fails the run.
+    let strict = write(
+        tmp.path(),
+        "strict.toml",
+        &format!("{head}fail_on = \"marginal\"\n"),
+    );
+    let results = tmp.path().join("strict");
+    let o = run_on(&strict, &stations, &results);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("marginal is a fail under this plan"),
+        "{}",
+        text(&o)
+    );
+    let dir = run_dir(&results);
+    let s = summary(&dir);
+    let c = case(&s, id);
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    let attempts = c["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 2, "{c:#}");
+
+    // Each attempt kept its own page, analysis and overlay in its own folder.
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    let mut scans = Vec::new();
+    for (i, a) in attempts.iter().enumerate() {
+        let n = i + 1;
+        assert_eq!(a["attempt"], n as u64);
+        assert_eq!(a["verdict"], "fail");
+        let files: Vec<&str> = a["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| f.as_str().expect("path"))
+            .collect();
+        for name in ["job.bin", "scan.png", "analysis.json", "overlay.png"] {
+            let want = format!("cases/{id}/attempt-{n}/{name}");
+            assert!(files.contains(&want.as_str()), "{want} in {files:?}");
+            assert!(dir.join(&want).is_file(), "{want}");
+            assert!(
+                html.contains(&format!("href=\"{want}\"")),
+                "report links {want}"
+            );
+        }
+        scans.push(
+            std::fs::read(dir.join(format!("cases/{id}/attempt-{n}/scan.png"))).expect("scan"),
+        );
+    }
+    assert_ne!(scans[0], scans[1], "two prints, two scans");
+    assert!(
+        html.contains("attempt #1"),
+        "the first attempt's page is shown"
+    );
+    check_files(&dir);
+
+    // Verified against the journal; a changed or missing artifact is named, exit 2, and
+    // `rig report` then rewrites nothing.
+    let o = run(&["verify", dir.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("all 10 artifacts match"));
+    let analysis = dir.join(format!("cases/{id}/attempt-1/analysis.json"));
+    let mut edited = std::fs::read(&analysis).expect("analysis");
+    edited.extend_from_slice(b" ");
+    std::fs::write(&analysis, &edited).expect("edit");
+    let overlay = dir.join(format!("cases/{id}/attempt-2/overlay.png"));
+    std::fs::remove_file(&overlay).expect("remove");
+    let o = run(&["verify", dir.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("cases/{id}/attempt-1/analysis.json: changed")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("cases/{id}/attempt-2/overlay.png: missing")),
+        "{out}"
+    );
+    let manifest = std::fs::read(dir.join("manifest.sha256")).expect("manifest");
+    let report = std::fs::read(dir.join("report.html")).expect("report");
+    let o = run(&["report", dir.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("attempt-1/analysis.json: changed"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read(dir.join("manifest.sha256")).expect("m"),
+        manifest
+    );
+    assert_eq!(std::fs::read(dir.join("report.html")).expect("r"), report);
 }

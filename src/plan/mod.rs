@@ -15,7 +15,7 @@ mod station;
 pub use expand::{case_id, expand, fnv1a64, golden_path, parse_shard, shard, CaseSpec};
 pub use location::{Declared, Location, PlanError, PlanErrors};
 pub use plan_file::{
-    parse_plan, Accept, ChamberSoak, Condition, CycleWhen, Plan, PowerCycle, Timeouts,
+    parse_plan, Accept, ChamberSoak, Condition, CycleWhen, FailOn, Plan, PowerCycle, Timeouts,
     TolerancesOverride,
 };
 pub use station::{

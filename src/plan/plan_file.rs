@@ -35,6 +35,9 @@ pub struct Plan {
     pub repeats: u32,
     /// Extra attempts for a case that errors or fails (0..=10).
     pub retries: u32,
+    /// The verdict from which a case fails: `Fail` (the default), or `Marginal` for a plan
+    /// that promises a model passes only when every case passes.
+    pub fail_on: FailOn,
     pub timeouts: Timeouts,
     /// In file order; names are unique. A plan without conditions has one, `nominal`.
     pub conditions: Vec<Condition>,
@@ -49,6 +52,17 @@ impl Plan {
     pub fn condition(&self, name: &str) -> Option<&Condition> {
         self.conditions.iter().find(|c| c.name == name)
     }
+}
+
+/// The verdict from which a case counts as failed (`fail_on` in `[plan]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Marginal cases pass the run (exit 0); only `fail` fails it.
+    #[default]
+    Fail,
+    /// A marginal case is a failed case: it is retried like one and fails the run.
+    Marginal,
 }
 
 /// Seconds allowed per step of a case.
@@ -288,6 +302,7 @@ pub fn parse_plan(text: &str, path: &Path, stations: &StationFile) -> Result<Pla
                 patterns: h.patterns,
                 repeats: h.repeats,
                 retries: h.retries,
+                fail_on: h.fail_on,
                 timeouts: h.timeouts,
                 conditions,
             })
@@ -304,6 +319,7 @@ struct Head {
     patterns: Vec<PatternKind>,
     repeats: u32,
     retries: u32,
+    fail_on: FailOn,
     timeouts: Timeouts,
 }
 
@@ -384,6 +400,21 @@ fn read_head(d: &mut Diag<'_>, mut t: Tab<'_, '_>, sf: &StationFile) -> Option<H
         None if t.has("retries") => None,
         None => Some(0),
     };
+    let fail_on = match t.opt(d, "fail_on", Diag::string) {
+        Some(f) => match f.v.as_str() {
+            "fail" => Some(FailOn::Fail),
+            "marginal" => Some(FailOn::Marginal),
+            other => {
+                d.at(
+                    &f.span,
+                    format!("plan.fail_on: \"{other}\" is not a verdict a case can fail on (use \"fail\" or \"marginal\")"),
+                );
+                None
+            }
+        },
+        None if t.has("fail_on") => None,
+        None => Some(FailOn::Fail),
+    };
     let timeouts = match t.sub(d, "timeouts") {
         Some(tt) => read_timeouts(d, tt),
         None if t.has("timeouts") => None,
@@ -398,6 +429,7 @@ fn read_head(d: &mut Diag<'_>, mut t: Tab<'_, '_>, sf: &StationFile) -> Option<H
         patterns: patterns?,
         repeats: repeats?,
         retries: retries?,
+        fail_on: fail_on?,
         timeouts: timeouts?,
     })
 }
@@ -1008,6 +1040,22 @@ mod tests {
         assert_eq!(t.row_run, 9);
         assert_eq!(t.column_marginal, Tolerances::default().column_marginal);
         assert!(TolerancesOverride::default().is_empty());
+    }
+
+    #[test]
+    fn fail_on_says_from_which_verdict_a_case_fails() {
+        let p = plan("[plan]\nname = \"x\"\nstations = [\"a\"]\n").expect("valid");
+        assert_eq!(p.fail_on, FailOn::Fail);
+        let p = plan("[plan]\nname = \"x\"\nstations = [\"a\"]\nfail_on = \"marginal\"\n")
+            .expect("valid");
+        assert_eq!(p.fail_on, FailOn::Marginal);
+        let text = plan("[plan]\nname = \"x\"\nstations = [\"a\"]\nfail_on = \"error\"\n")
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            text.contains("p.toml:4:11: plan.fail_on: \"error\" is not a verdict"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -26,6 +26,13 @@ pub fn case_dir(case_id: &str) -> PathBuf {
     p
 }
 
+/// The directory of one attempt's artifacts inside its case's:
+/// `cases/<station>/<pattern>/<condition>/<rN>/attempt-<n>`. Every attempt writes into its
+/// own, so a retry never replaces the evidence of the attempt before it.
+pub fn attempt_dir(case_id: &str, attempt: u32) -> PathBuf {
+    case_dir(case_id).join(format!("attempt-{attempt}"))
+}
+
 /// The working directory of a simulated station (its pty link and scanner folder).
 pub fn station_dir(station: &str) -> PathBuf {
     PathBuf::from("stations").join(station)
@@ -60,6 +67,14 @@ mod tests {
         assert_eq!(
             case_dir("sim-80mm/solid/nominal/r1"),
             PathBuf::from("cases/sim-80mm/solid/nominal/r1")
+        );
+    }
+
+    #[test]
+    fn every_attempt_has_its_own_folder() {
+        assert_eq!(
+            attempt_dir("sim-80mm/solid/nominal/r1", 2),
+            PathBuf::from("cases/sim-80mm/solid/nominal/r1/attempt-2")
         );
     }
 

@@ -1,5 +1,5 @@
 //! The record of a run: the results directory's layout, the journal (event types, the
-//! append-only writer, the reader), artifact hashes and the manifest.
+//! append-only writer, the reader), artifact hashes, the manifest and the check of a run's evidence against its journal.
 //!
 //! `run` writes through this module; `report` (and anything else that reads results)
 //! reads through it. It decides nothing about cases or verdicts and imports neither of
@@ -8,7 +8,9 @@
 pub mod journal;
 pub mod layout;
 pub mod manifest;
+pub mod verify;
 
 pub use journal::{CaseInfo, DefectNote, Event, FileRef, Journal, JournalError, Step};
-pub use layout::{case_dir, JOURNAL, JUNIT, MANIFEST, REPORT_HTML, SUMMARY};
+pub use layout::{attempt_dir, case_dir, JOURNAL, JUNIT, MANIFEST, REPORT_HTML, SUMMARY};
 pub use manifest::{manifest, manifest_with, recorded_artifacts, Recorded};
+pub use verify::{verify, ArtifactProblem, Verified};

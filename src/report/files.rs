@@ -4,8 +4,8 @@
 
 use super::html::{self, CaseView};
 use super::junit;
-use super::results::{from_events, RunResults};
-use crate::record::{self, case_dir, journal, Recorded, JOURNAL, JUNIT, MANIFEST};
+use super::results::{from_events, CaseResult, RunResults};
+use crate::record::{self, attempt_dir, case_dir, journal, Recorded, JOURNAL, JUNIT, MANIFEST};
 use crate::record::{REPORT_HTML, SUMMARY};
 use crate::util::fsio::write_atomic;
 use std::collections::BTreeMap;
@@ -18,6 +18,12 @@ pub enum ReportError {
     Journal(#[from] journal::JournalError),
     #[error("{dir} holds no run: {JOURNAL} has no run_start event")]
     NoRun { dir: PathBuf },
+    #[error("{}", evidence_message(dir, *checked, problems))]
+    Evidence {
+        dir: PathBuf,
+        checked: usize,
+        problems: Vec<record::ArtifactProblem>,
+    },
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,
@@ -25,8 +31,40 @@ pub enum ReportError {
     },
 }
 
-fn view_of(dir: &Path, case_id: &str) -> CaseView {
-    let cdir = dir.join(case_dir(case_id));
+fn evidence_message(dir: &Path, checked: usize, problems: &[record::ArtifactProblem]) -> String {
+    let mut s = format!(
+        "{}: {} of {checked} artifacts recorded in its journal do not match (nothing was rewritten):",
+        dir.display(),
+        problems.len()
+    );
+    for p in problems {
+        s.push_str(&format!("\n  {p}"));
+    }
+    s
+}
+
+/// The folder of an attempt's files: its own, or the case's for a run written before
+/// attempts had folders of their own.
+fn folder_of(dir: &Path, case_id: &str, attempt: u32) -> PathBuf {
+    let own = dir.join(attempt_dir(case_id, attempt));
+    if own.is_dir() {
+        own
+    } else {
+        dir.join(case_dir(case_id))
+    }
+}
+
+fn view_of(dir: &Path, case: &CaseResult) -> CaseView {
+    let case_id = case.info.id.as_str();
+    // The verdict is the last ended attempt's.
+    let shown = case
+        .attempts
+        .iter()
+        .rev()
+        .find(|a| a.ended)
+        .or(case.attempts.last())
+        .map_or(1, |a| a.attempt);
+    let cdir = folder_of(dir, case_id, shown);
     let mut v = CaseView {
         tolerance: crate::golden::Tolerances::default().column_marginal,
         ..CaseView::default()
@@ -48,6 +86,13 @@ fn view_of(dir: &Path, case_id: &str) -> CaseView {
         }
     }
     v.thumbnail = std::fs::read(cdir.join("thumb.png")).ok();
+    // The other attempts' pages: each from its own folder.
+    for a in case.attempts.iter().filter(|a| a.attempt != shown) {
+        let own = dir.join(attempt_dir(case_id, a.attempt));
+        if let Ok(png) = std::fs::read(own.join("thumb.png")) {
+            v.attempt_thumbnails.insert(a.attempt, png);
+        }
+    }
     v
 }
 
@@ -58,8 +103,8 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     })
 }
 
-/// Rebuilds every report file of a run directory; returns the results.
-pub fn rebuild(dir: &Path) -> Result<RunResults, ReportError> {
+/// The journal of a run directory (one that holds a run).
+fn run_events(dir: &Path) -> Result<Vec<journal::Event>, ReportError> {
     let events = journal::read(&dir.join(JOURNAL))?;
     if !events
         .iter()
@@ -69,8 +114,42 @@ pub fn rebuild(dir: &Path) -> Result<RunResults, ReportError> {
             dir: dir.to_path_buf(),
         });
     }
-    let results = from_events(&events);
-    let mut recorded = record::recorded_artifacts(&events);
+    Ok(events)
+}
+
+/// Checks every artifact a run's journal recorded against the sha256 it recorded (`rig
+/// verify`): the results as the journal has them, and what was checked.
+pub fn verify(dir: &Path) -> Result<(RunResults, record::Verified), ReportError> {
+    let events = run_events(dir)?;
+    let checked = record::verify(dir, &events);
+    Ok((from_events(&events), checked))
+}
+
+/// [`rebuild`] after every artifact is checked against the journal (`rig report`): a
+/// missing or changed artifact is an error naming it, and nothing is rewritten, so the
+/// manifest never takes in a changed file.
+pub fn rebuild_verified(dir: &Path) -> Result<RunResults, ReportError> {
+    let events = run_events(dir)?;
+    let checked = record::verify(dir, &events);
+    if !checked.ok() {
+        return Err(ReportError::Evidence {
+            dir: dir.to_path_buf(),
+            checked: checked.artifacts,
+            problems: checked.problems,
+        });
+    }
+    rebuild_from(dir, &events)
+}
+
+/// Rebuilds every report file of a run directory; returns the results.
+pub fn rebuild(dir: &Path) -> Result<RunResults, ReportError> {
+    let events = run_events(dir)?;
+    rebuild_from(dir, &events)
+}
+
+fn rebuild_from(dir: &Path, events: &[journal::Event]) -> Result<RunResults, ReportError> {
+    let results = from_events(events);
+    let mut recorded = record::recorded_artifacts(events);
     // The report files are hashed from the bytes written, not read back for the manifest.
     let mut put = |name: &str, bytes: &[u8]| -> Result<(), ReportError> {
         write(&dir.join(name), bytes)?;
@@ -91,7 +170,7 @@ pub fn rebuild(dir: &Path) -> Result<RunResults, ReportError> {
     let views: BTreeMap<String, CaseView> = results
         .cases
         .iter()
-        .map(|c| (c.info.id.clone(), view_of(dir, &c.info.id)))
+        .map(|c| (c.info.id.clone(), view_of(dir, c)))
         .collect();
     put(REPORT_HTML, html::render(&results, &views).as_bytes())?;
     write(

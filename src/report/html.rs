@@ -16,8 +16,10 @@ pub struct CaseView {
     pub golden: Option<Vec<f64>>,
     /// Half-width of the golden band (the marginal column tolerance).
     pub tolerance: f64,
-    /// Thumbnail PNG with the defects marked.
+    /// Thumbnail PNG with the defects marked (of the attempt the verdict is about).
     pub thumbnail: Option<Vec<u8>>,
+    /// The thumbnails of the case's other attempts, by attempt number.
+    pub attempt_thumbnails: BTreeMap<u32, Vec<u8>>,
 }
 
 fn colour(v: Option<Verdict>) -> &'static str {
@@ -228,20 +230,55 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
             }
             s.push_str("</ul>");
         }
-        if c.attempts.len() > 1 {
-            s.push_str("<p class=\"hint\">attempts: ");
-            let list: Vec<String> = c
-                .attempts
-                .iter()
-                .map(|a| format!("#{} {}", a.attempt, a.verdict.name()))
-                .collect();
-            s.push_str(&escape(&list.join(", ")));
-            s.push_str("</p>");
-        }
+        attempts_html(&mut s, c, &view);
         s.push_str("</section>");
     }
     s.push_str("</body></html>\n");
     s
+}
+
+/// Every attempt of a case: its verdict, reasons and links to the files it wrote (each in
+/// its own folder), and the pages of the attempts before the one the verdict is about.
+fn attempts_html(s: &mut String, c: &CaseResult, view: &CaseView) {
+    if c.attempts.is_empty() {
+        return;
+    }
+    s.push_str("<table class=\"attempts\"><tr><th>attempt</th><th>verdict</th><th>reasons</th><th>files</th></tr>");
+    for a in &c.attempts {
+        let verdict = if a.ended {
+            a.verdict.name()
+        } else {
+            "interrupted"
+        };
+        let files: Vec<String> = a
+            .files
+            .iter()
+            .map(|f| {
+                let name = f.rsplit('/').next().unwrap_or(f);
+                format!("<a href=\"{}\">{}</a>", escape(f), escape(name))
+            })
+            .collect();
+        s.push_str(&format!(
+            "<tr><td>#{}</td><td><span class=\"v\" style=\"background:{}\">{}</span></td><td>{}</td><td>{}</td></tr>",
+            a.attempt,
+            colour(a.ended.then_some(a.verdict)),
+            verdict,
+            escape(&a.reasons.join("; ")),
+            files.join(" · ")
+        ));
+    }
+    s.push_str("</table>");
+    if !view.attempt_thumbnails.is_empty() {
+        s.push_str("<div class=\"row\">");
+        for (n, png) in &view.attempt_thumbnails {
+            s.push_str(&format!(
+                "<figure><img alt=\"attempt {n} of {}\" src=\"data:image/png;base64,{}\"><figcaption class=\"hint\">attempt #{n}</figcaption></figure>",
+                escape(&c.info.id),
+                crate::util::base64::encode(png)
+            ));
+        }
+        s.push_str("</div>");
+    }
 }
 
 fn anchor(id: &str) -> String {

@@ -297,6 +297,33 @@ pub fn blessed(
 
 /// The end-of-run console lines: the verdict and counts, one line per case that did not
 /// pass, and where report.html is.
+/// `rig verify`: what was checked, and every artifact that does not match its journal.
+pub fn verified(
+    r: &results::RunResults,
+    checked: &crate::record::Verified,
+    dir: &std::path::Path,
+) -> String {
+    if checked.ok() {
+        return format!(
+            "run {} ({}): all {} artifacts match the sha256 recorded in its journal\n",
+            r.run_id,
+            dir.display(),
+            checked.artifacts
+        );
+    }
+    let mut s = format!(
+        "run {} ({}): {} of {} artifacts do not match the sha256 recorded in its journal\n",
+        r.run_id,
+        dir.display(),
+        checked.problems.len(),
+        checked.artifacts
+    );
+    for p in &checked.problems {
+        s.push_str(&format!("  {p}\n"));
+    }
+    s
+}
+
 pub fn run_summary(r: &results::RunResults, dir: &std::path::Path) -> String {
     let c = &r.counts;
     let mut s = format!(

@@ -11,9 +11,14 @@ use std::collections::BTreeMap;
 pub struct Attempt {
     pub attempt: u32,
     pub verdict: Verdict,
+    /// The attempt ended with a verdict; false for one the run was interrupted in (or is
+    /// still in).
+    pub ended: bool,
     pub reasons: Vec<String>,
     pub error: Option<String>,
     pub steps: Vec<StepTime>,
+    /// The files the attempt wrote, relative to the run directory (its own folder).
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,9 +166,11 @@ pub fn from_events(events: &[Event]) -> RunResults {
                     c.attempts.push(Attempt {
                         attempt: *attempt,
                         verdict: Verdict::Aborted,
+                        ended: false,
                         reasons: Vec::new(),
                         error: None,
                         steps: Vec::new(),
+                        files: Vec::new(),
                     });
                 }
             }
@@ -196,12 +203,18 @@ pub fn from_events(events: &[Event]) -> RunResults {
             }
             Event::Artifact {
                 case,
+                attempt,
                 path,
                 sha256,
                 bytes,
                 ..
             } => {
                 if let Some(c) = index.get(case).map(|&i| &mut r.cases[i]) {
+                    if let Some(a) = c.attempts.iter_mut().find(|a| a.attempt == *attempt) {
+                        if !a.files.contains(path) {
+                            a.files.push(path.clone());
+                        }
+                    }
                     c.artifacts.retain(|a| a.path != *path);
                     c.artifacts.push(ArtifactRef {
                         path: path.clone(),
@@ -223,6 +236,7 @@ pub fn from_events(events: &[Event]) -> RunResults {
                 if let Some(c) = index.get(case).map(|&i| &mut r.cases[i]) {
                     if let Some(a) = c.attempts.last_mut() {
                         a.verdict = *verdict;
+                        a.ended = true;
                         a.reasons = reasons.clone();
                         a.error = error.clone();
                     }

@@ -15,7 +15,7 @@ use crate::instrument::supply::{Consumable, Supply};
 use crate::instrument::InstrumentError;
 use crate::pattern::{self, Pattern, PatternError, PatternKind};
 use crate::record::journal::{CaseInfo, DefectNote, Event, Journal, Step};
-use crate::record::layout::{case_dir, page_suffix, scan_stem};
+use crate::record::layout::{attempt_dir, page_suffix, scan_stem};
 use crate::util::clock::now_rfc3339_precise as now;
 use crate::util::compute::ComputeError;
 use crate::verdict::Verdict;
@@ -68,8 +68,13 @@ pub struct CaseWork {
     pub ink: Option<f64>,
     pub paper: Option<f64>,
     pub power_cycle: Option<PowerCycle>,
-    /// The attempt to start from (a resumed case goes on after its ended attempts).
+    /// The number of the first attempt to run: 1, or for a resumed case the one after
+    /// every attempt it started before (an interrupted attempt keeps its number and its
+    /// folder, and the next one gets new ones).
     pub first_attempt: u32,
+    /// Attempts of this case that ended with a verdict before this run (they count
+    /// against the plan's retries; interrupted ones do not).
+    pub ended_before: u32,
     /// An ended attempt of this case failed or errored (so a pass now is a recovery).
     pub failed_before: bool,
 }
@@ -628,7 +633,7 @@ async fn attempt_steps(
     n: u32,
 ) -> StepResult<AttemptResult> {
     let t = ctx.timeouts;
-    let dir = case_dir(&case.info.id);
+    let dir = attempt_dir(&case.info.id, n);
     step(ctx, case, n, Step::Arrange, t.arrange, arrange(rig, case)).await?;
 
     let pattern = pattern::render(case.pattern, dots, case.serial)?;

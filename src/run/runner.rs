@@ -3,6 +3,7 @@
 //! at the end of a station's cases, after a failure, a timeout or an interrupt.
 
 use super::case::{attempt, CaseWork, Ctx, Interrupted, Rig};
+use crate::plan::FailOn;
 use crate::record::journal::Event;
 use crate::report::progress::Progress;
 use crate::util::clock::now_rfc3339_precise as now;
@@ -16,12 +17,35 @@ pub struct StationJob {
     pub cases: Vec<CaseWork>,
 }
 
+/// How the plan treats a case's verdicts: extra attempts for a failed case, and the
+/// verdict from which a case fails.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub retries: u32,
+    pub fail_on: FailOn,
+}
+
+impl Policy {
+    /// The verdict of an attempt under the plan: a marginal attempt is a failed one when
+    /// the plan fails on marginal, with the reason said.
+    fn apply(&self, mut r: super::case::AttemptResult) -> super::case::AttemptResult {
+        if self.fail_on == FailOn::Marginal && r.verdict == Verdict::Marginal {
+            r.verdict = Verdict::Fail;
+            r.reasons.insert(
+                0,
+                "marginal is a fail under this plan (fail_on = \"marginal\")".to_string(),
+            );
+        }
+        r
+    }
+}
+
 /// Runs every station's cases. Cases left unfinished by an interrupt have no final
 /// `case_end` in the journal (a resumed run picks them up).
 pub async fn execute(
     stations: Vec<StationJob>,
     ctx: Arc<Ctx>,
-    retries: u32,
+    policy: Policy,
     progress: Arc<Progress>,
 ) {
     let mut tasks = Vec::new();
@@ -36,13 +60,15 @@ pub async fn execute(
                 bar.case(&case.info.id);
                 let mut first_bad = case.failed_before;
                 let mut n = case.first_attempt.max(1);
+                let mut ended = case.ended_before;
                 loop {
                     let r = match attempt(&mut sj.rig, &ctx, case, sj.dots, n).await {
-                        Ok(r) => r,
+                        Ok(r) => policy.apply(r),
                         Err(Interrupted) => break,
                     };
                     let bad = matches!(r.verdict, Verdict::Fail | Verdict::Error);
-                    let last = !bad || n > retries;
+                    ended += 1;
+                    let last = !bad || ended > policy.retries;
                     let recovered = first_bad && !bad;
                     ctx.record(Event::CaseEnd {
                         time: now(),

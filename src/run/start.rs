@@ -5,7 +5,7 @@
 
 use super::assemble::{self, AssembleError};
 use super::case::{CaseWork, Ctx, CycleAt, PowerCycle, Soak, Timeouts};
-use super::runner::{execute, StationJob};
+use super::runner::{execute, Policy, StationJob};
 use super::stations::load_stations;
 use crate::golden::check::Record;
 use crate::golden::GoldenError;
@@ -133,6 +133,7 @@ fn work_of(c: &CaseSpec, golden_dir: &Path) -> CaseWork {
         ink: cond.ink,
         paper: cond.paper,
         first_attempt: 1,
+        ended_before: 0,
         failed_before: false,
         power_cycle: cond.power_cycle.map(|p| PowerCycle {
             at: match p.when {
@@ -158,6 +159,17 @@ fn info_of(c: &CaseSpec) -> CaseInfo {
     }
 }
 
+/// The attempts a case made before a resumed run.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tried {
+    /// The highest attempt number started (interrupted ones included).
+    started: u32,
+    /// Attempts that ended with a verdict.
+    ended: u32,
+    /// One of them failed or errored.
+    bad: bool,
+}
+
 struct Loaded {
     dir: PathBuf,
     run_id: String,
@@ -165,8 +177,8 @@ struct Loaded {
     stations: StationFile,
     cases: Vec<CaseSpec>,
     done: HashSet<String>,
-    /// Per case: attempts already ended, and whether one of them failed or errored.
-    tried: BTreeMap<String, (u32, bool)>,
+    /// Per case: the attempts it already started and ended.
+    tried: BTreeMap<String, Tried>,
     resumed: bool,
     shard: Option<(u32, u32)>,
 }
@@ -227,22 +239,24 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
                 _ => None,
             })
             .collect();
-        // Attempts already ended count: a resumed case goes on from the next one.
-        let mut tried: BTreeMap<String, (u32, bool)> = BTreeMap::new();
+        // A resumed case goes on with a new attempt after every one it started; those
+        // that ended count against the retries.
+        let mut tried: BTreeMap<String, Tried> = BTreeMap::new();
         for e in &events {
-            if let Event::CaseEnd {
-                case,
-                attempt,
-                verdict,
-                ..
-            } = e
-            {
-                let t = tried.entry(case.clone()).or_insert((0, false));
-                t.0 = t.0.max(*attempt);
-                t.1 |= matches!(
-                    verdict,
-                    crate::verdict::Verdict::Fail | crate::verdict::Verdict::Error
-                );
+            match e {
+                Event::CaseStart { case, attempt, .. } => {
+                    let t = tried.entry(case.clone()).or_default();
+                    t.started = t.started.max(*attempt);
+                }
+                Event::CaseEnd { case, verdict, .. } => {
+                    let t = tried.entry(case.clone()).or_default();
+                    t.ended += 1;
+                    t.bad |= matches!(
+                        verdict,
+                        crate::verdict::Verdict::Fail | crate::verdict::Verdict::Error
+                    );
+                }
+                _ => {}
             }
         }
         return Ok(Loaded {
@@ -445,9 +459,10 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
                         .into_iter()
                         .map(|c| {
                             let mut w = work_of(c, &opts.golden_dir);
-                            if let Some(&(n, bad)) = l.tried.get(&c.id) {
-                                w.first_attempt = n + 1;
-                                w.failed_before = bad;
+                            if let Some(t) = l.tried.get(&c.id) {
+                                w.first_attempt = t.started + 1;
+                                w.ended_before = t.ended;
+                                w.failed_before = t.bad;
                             }
                             w
                         })
@@ -479,7 +494,11 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
     }
     let total = jobs.iter().map(|j| j.cases.len() as u64).sum();
     let progress = Arc::new(Progress::new(total, opts.progress));
-    execute(jobs, ctx.clone(), l.plan.retries, progress.clone()).await;
+    let policy = Policy {
+        retries: l.plan.retries,
+        fail_on: l.plan.fail_on,
+    };
+    execute(jobs, ctx.clone(), policy, progress.clone()).await;
     progress.finish();
     for s in sims {
         s.stop().await;
