@@ -427,6 +427,9 @@ impl Chamber for StepChamber {
     fn device(&self) -> &str {
         "fake-chamber (test)"
     }
+    async fn check(&mut self) -> Result<String> {
+        Ok("fake".into())
+    }
     async fn set_point(&mut self, celsius: f64) -> Result<()> {
         self.target = celsius;
         Ok(())
@@ -737,6 +740,32 @@ async fn sane_test_backend_scans_a_png() {
 }
 
 #[tokio::test]
+async fn sane_preflight_opens_the_device_or_names_what_is_wrong() {
+    require_scanimage();
+    let config = sane_config();
+    let mut scanner = test_scanner(config.path());
+    let said = scanner.check().await.expect("the test device opens");
+    assert!(said.contains("test"), "{said}");
+    // A device that is not attached.
+    let env = vec![(
+        "SANE_CONFIG_DIR".to_string(),
+        config.path().to_string_lossy().into_owned(),
+    )];
+    let mut absent = SaneScanner::new("flatbed", "nosuch:device").with_env(env.clone());
+    let e = absent.check().await.expect_err("no such device");
+    assert!(
+        e.to_string().starts_with("flatbed (sane:nosuch:device)"),
+        "{e}"
+    );
+    // A scanimage that is not there.
+    let mut missing = SaneScanner::new("flatbed", "test")
+        .with_program("/nonexistent/scanimage")
+        .with_env(env);
+    let e = missing.check().await.expect_err("no program");
+    assert!(e.to_string().contains("/nonexistent/scanimage"), "{e}");
+}
+
+#[tokio::test]
 async fn sane_jam_is_a_jam() {
     require_scanimage();
     let config = sane_config();
@@ -890,9 +919,18 @@ async fn hot_folder_times_out_naming_the_folder() {
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
-    let missing = HotFolder::new("hf", hot.path().join("nope"), timeout, timeout)
+    // A folder that is not there: pre-flight (`check`) names it, and so does a scan.
+    let nope = hot.path().join("nope");
+    let mut missing = HotFolder::new("hf", &nope, timeout, timeout).expect("built");
+    let e = missing.check().await.expect_err("no such folder");
+    assert!(matches!(e, InstrumentError::Io { .. }), "{e:?}");
+    assert!(e.to_string().contains(&nope.display().to_string()), "{e}");
+    let e = missing
+        .scan(dest.path(), "x")
+        .await
         .expect_err("no such folder");
-    assert!(matches!(missing, InstrumentError::Io { .. }), "{missing:?}");
+    assert!(e.to_string().contains(&nope.display().to_string()), "{e}");
+    folder.check().await.expect("the watched folder is there");
 }
 
 // ---------------------------------------------------------------------------------------

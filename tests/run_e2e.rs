@@ -402,12 +402,13 @@ fn ctrl_c_stops_at_a_safe_point_and_the_run_resumes() {
 }
 
 #[test]
-fn instrument_faults_end_cases_as_errors_and_the_rest_finish() {
+fn preflight_names_every_wrong_device_and_nothing_runs() {
     let tmp = tempfile::tempdir().expect("tmp");
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
+    let absent = tmp.path().join("no-such-folder");
     let scans = tmp.path().join("scans");
     std::fs::create_dir_all(&scans).expect("scans dir");
     let stations = write(
@@ -424,7 +425,6 @@ dots = 384
 link = {{ kind = "tcp" }}
 [station.sim]
 time_scale = 120.0
-chamber_tau_s = 86400.0
 
 [[station]]
 name = "gone"
@@ -437,11 +437,96 @@ link = {{ kind = "tcp", host = "127.0.0.1", port = {closed} }}
 kind = "scpi"
 address = {{ kind = "tcp", host = "127.0.0.1", port = {closed} }}
 nominal_voltage = 24.0
+[station.chamber]
+kind = "exec"
+set = ["no-such-chamber-tool", "{{celsius}}"]
+read = ["no-such-chamber-tool", "read"]
+[station.scanner]
+kind = "hotfolder"
+dir = "{scans}"
+
+[[station]]
+name = "unplugged"
+kind = "real"
+model = "sim-58mm"
+[station.printer]
+dots = 384
+link = {{ kind = "serial", path = "/dev/ttyUSB9", baud = 115200 }}
+[station.scanner]
+kind = "hotfolder"
+dir = "{absent}"
+"#,
+            scans = scans.display(),
+            absent = absent.display()
+        ),
+    );
+    let plan = write(
+        tmp.path(),
+        "plan.toml",
+        "[plan]\nname = \"preflight\"\npatterns = [\"solid\"]\n",
+    );
+    let results = tmp.path().join("results");
+    let o = run_on(&plan, &stations, &results);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("pre-flight"), "{err}");
+    // One line per problem, each naming its station and device.
+    let expect = [
+        "station gone: printer: ".to_string(),
+        format!("127.0.0.1:{closed}"),
+        "station gone: power: ".to_string(),
+        "station gone: chamber: ".to_string(),
+        "no-such-chamber-tool".to_string(),
+        "station unplugged: ".to_string(),
+    ];
+    for e in &expect {
+        assert!(err.contains(e.as_str()), "{e:?} in {err}");
+    }
+    assert!(
+        err.contains("/dev/ttyUSB9") || err.contains(&absent.display().to_string()),
+        "{err}"
+    );
+    assert!(!err.contains("station good"), "{err}");
+    // The run did not start: no run directory is left, nothing printed.
+    let left: Vec<_> = std::fs::read_dir(&results)
+        .map(|rd| rd.flatten().collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_station_that_loses_its_printer_is_abandoned_after_one_case() {
+    use printrig::sim::station::{SimStation, SimStationSpec};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scans = tmp.path().join("dut-scans");
+    let station = SimStation::start(SimStationSpec {
+        printer_tcp: true,
+        printer_pty: false,
+        scan_dir: scans.clone(),
+        ..SimStationSpec::default()
+    })
+    .await
+    .expect("printer under test starts");
+    let port = station.printer_tcp().expect("tcp printer").port();
+    let stations = write(
+        tmp.path(),
+        "stations.toml",
+        &format!(
+            r#"
+[[station]]
+name = "lab"
+kind = "real"
+model = "sim-58mm"
+[station.printer]
+dots = 384
+link = {{ kind = "tcp", host = "127.0.0.1", port = {port} }}
+ack_timeout_s = 3
+boot_timeout_s = 2
 [station.scanner]
 kind = "hotfolder"
 dir = "{}"
 settle_s = 0.1
-timeout_s = 2.0
+timeout_s = 5
 "#,
             scans.display()
         ),
@@ -449,22 +534,77 @@ timeout_s = 2.0
     let plan = write(
         tmp.path(),
         "plan.toml",
-        "[plan]\nname = \"faults\"\npatterns = [\"solid\"]\n[plan.timeouts]\narrange = 20.0\n",
+        "[plan]\nname = \"lost\"\npatterns = [\"solid\", \"ladder\", \"elements\", \"receipt\"]\nretries = 2\n[plan.timeouts]\nprint = 10.0\nscan = 10.0\n",
     );
     let results = tmp.path().join("results");
-    let o = run_on(&plan, &stations, &results);
-    // No printer fell short, but the rig could not judge one station's case: exit 3.
+    let child = rig()
+        .arg("run")
+        .arg(&plan)
+        .arg("--stations")
+        .arg(&stations)
+        .arg("--results")
+        .arg(&results)
+        .arg("--quiet")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rig runs");
+    // The first case ends; then the printer goes away for good.
+    let t0 = Instant::now();
+    let dir = loop {
+        let found = std::fs::read_dir(&results)
+            .ok()
+            .and_then(|mut rd| rd.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path());
+        if let Some(d) = found {
+            let j = std::fs::read_to_string(d.join("journal.ndjson")).unwrap_or_default();
+            if j.contains("\"case_end\"") {
+                break d;
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no case ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    station.stop().await;
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("rig ends");
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    let s = summary(&run_dir(&results));
-    assert_eq!(case(&s, "good/solid/nominal/r1")["verdict"], "pass");
-    let gone = case(&s, "gone/solid/nominal/r1");
-    assert_eq!(gone["verdict"], "error", "{gone:#}");
-    let cause = gone["error"].as_str().expect("cause");
-    assert!(
-        cause.contains(&format!("127.0.0.1:{closed}")),
-        "the cause names the device: {cause}"
+    let s = summary(&dir);
+    let cases = s["cases"].as_array().expect("cases");
+    assert_eq!(cases[0]["verdict"], "pass", "{:#}", cases[0]);
+    // The case that met the lost link errors once (no retry can reopen it); every case
+    // after it errors at once with the cause, without an attempt of its own.
+    let lost = &cases[1];
+    assert_eq!(lost["verdict"], "error", "{lost:#}");
+    assert_eq!(
+        lost["attempts"].as_array().expect("attempts").len(),
+        1,
+        "{lost:#}"
     );
+    for c in &cases[2..] {
+        assert_eq!(c["verdict"], "error", "{c:#}");
+        let cause = c["error"].as_str().expect("cause");
+        assert!(
+            cause.contains("station lab abandoned")
+                && cause.contains(lost["id"].as_str().expect("id")),
+            "{cause}"
+        );
+        assert!(
+            c["attempts"][0]["files"]
+                .as_array()
+                .expect("files")
+                .is_empty(),
+            "{c:#}"
+        );
+    }
+}
 
+#[test]
+fn a_chamber_that_never_settles_errors_its_case_and_the_next_runs() {
+    let tmp = tempfile::tempdir().expect("tmp");
     // A chamber that never reaches its set point: the case errors, the next one runs.
     let slow = write(
         tmp.path(),

@@ -12,6 +12,7 @@
 
 use super::{InstrumentError, Result};
 use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -79,6 +80,40 @@ pub fn substitute(argv: &[String], vars: &[(&str, String)]) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// Where the program of a station's command (`argv[0]`) would be started from: a path to
+/// an executable file, or the first executable of that name on `PATH`. For pre-flight:
+/// an error names the device and the action, before anything is run.
+pub fn find_program(device: &str, what: &str, argv: &[String]) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(program) = argv.first() else {
+        return Err(InstrumentError::Io {
+            device: device.to_string(),
+            detail: format!("no command configured to {what}"),
+        });
+    };
+    let runnable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let found = if program.contains('/') {
+        let p = PathBuf::from(program);
+        runnable(&p).then_some(p)
+    } else {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(program))
+                .find(|p| runnable(p))
+        })
+    };
+    found.ok_or_else(|| InstrumentError::Io {
+        device: device.to_string(),
+        detail: if program.contains('/') {
+            format!("cannot {what}: `{program}` is not an executable file")
+        } else {
+            format!("cannot {what}: program `{program}` not found on PATH")
+        },
+    })
 }
 
 /// Runs `argv` (after substitution) with stdin closed, stdout captured; `what` names the

@@ -75,16 +75,29 @@ pub async fn start_sim(st: &Station, dir: &Path) -> Result<Option<SimStation>, A
 }
 
 /// The instruments of a station; a sim station's must be wired to its running
-/// simulation first ([`SimStation::wired`]).
-pub fn build(st: &Station) -> Result<Rig, AssembleError> {
+/// simulation first ([`SimStation::wired`]). Every kind is built even when one fails, so
+/// that each problem is reported (named by kind: `printer`, `power`, …).
+pub fn build(st: &Station) -> Result<Rig, Vec<(&'static str, InstrumentError)>> {
     let name = &st.name;
+    let mut problems = Vec::new();
+    let mut keep = |kind: &'static str, e: InstrumentError| problems.push((kind, e));
+    let printer = printer::build(name, &st.printer, IO_TIMEOUT).map_err(|e| keep("printer", e));
+    let power = power::build(name, &st.power, IO_TIMEOUT).map_err(|e| keep("power", e));
+    let chamber = chamber::build(name, &st.chamber, IO_TIMEOUT).map_err(|e| keep("chamber", e));
+    let scanner = scanner::build(name, &st.scanner).map_err(|e| keep("scanner", e));
+    let supply = supply::build(name, &st.supply, IO_TIMEOUT).map_err(|e| keep("supply", e));
+    let (Ok(printer), Ok(power), Ok(chamber), Ok(scanner), Ok(supply)) =
+        (printer, power, chamber, scanner, supply)
+    else {
+        return Err(problems);
+    };
     Ok(Rig {
         name: name.clone(),
-        printer: printer::build(name, &st.printer, IO_TIMEOUT)?,
-        power: power::build(name, &st.power, IO_TIMEOUT)?,
-        chamber: chamber::build(name, &st.chamber, IO_TIMEOUT)?,
-        scanner: scanner::build(name, &st.scanner)?,
-        supply: supply::build(name, &st.supply, IO_TIMEOUT)?,
+        printer,
+        power,
+        chamber,
+        scanner,
+        supply,
         time_scale: st.envelope.time_scale,
         nominal_voltage: st.power.nominal_voltage(),
         ambient: st.chamber.ambient().unwrap_or(ROOM_C),

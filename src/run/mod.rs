@@ -3,6 +3,7 @@
 
 pub mod assemble;
 pub mod case;
+pub mod preflight;
 pub mod runner;
 pub mod start;
 pub mod stations;

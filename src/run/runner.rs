@@ -53,9 +53,16 @@ pub async fn execute(
         let ctx = ctx.clone();
         let bar = progress.station(&sj.rig.name, sj.cases.len() as u64);
         tasks.push(tokio::spawn(async move {
+            // Why the station was given up (its printer cannot be reached again).
+            let mut lost: Option<String> = None;
             for case in &sj.cases {
                 if ctx.cancelled() {
                     break;
+                }
+                if let Some(why) = &lost {
+                    abandon(&ctx, case, why);
+                    bar.done();
+                    continue;
                 }
                 bar.case(&case.info.id);
                 let mut first_bad = case.failed_before;
@@ -66,9 +73,24 @@ pub async fn execute(
                         Ok(r) => policy.apply(r),
                         Err(Interrupted) => break,
                     };
+                    if r.verdict == Verdict::Error {
+                        // A rig fault may have left the stress on: make the station safe
+                        // before the next attempt; and a printer that cannot be reached
+                        // again ends the station's work here.
+                        if let Err(e) = sj.rig.teardown().await {
+                            tracing::warn!(station = %sj.rig.name, error = %e, "teardown after an error failed");
+                        }
+                        if let Err(e) = printer_back(&mut sj.rig).await {
+                            tracing::error!(station = %sj.rig.name, error = %e, "printer link lost: abandoning the station");
+                            lost = Some(format!(
+                                "station {} abandoned: its printer link could not be reopened after {} ({e})",
+                                sj.rig.name, case.info.id
+                            ));
+                        }
+                    }
                     let bad = matches!(r.verdict, Verdict::Fail | Verdict::Error);
                     ended += 1;
-                    let last = !bad || ended > policy.retries;
+                    let last = !bad || ended > policy.retries || lost.is_some();
                     let recovered = first_bad && !bad;
                     ctx.record(Event::CaseEnd {
                         time: now(),
@@ -81,13 +103,6 @@ pub async fn execute(
                         defects: r.defects.clone(),
                         error: r.error.clone(),
                     });
-                    if r.verdict == Verdict::Error {
-                        // A rig fault may have left the stress on: make the station safe
-                        // before the next attempt.
-                        if let Err(e) = sj.rig.teardown().await {
-                            tracing::warn!(station = %sj.rig.name, error = %e, "teardown after an error failed");
-                        }
-                    }
                     if last {
                         break;
                     }
@@ -107,4 +122,40 @@ pub async fn execute(
             tracing::error!(error = %e, "station task failed");
         }
     }
+}
+
+/// Reopens the printer's link and asks who it is, each bounded: an error means the
+/// station cannot go on.
+async fn printer_back(rig: &mut Rig) -> Result<(), String> {
+    let limit = super::preflight::CHECK_LIMIT;
+    rig.printer
+        .reconnect(rig.boot_timeout.max(limit))
+        .await
+        .map_err(|e| crate::util::error_chain(&e))?;
+    match tokio::time::timeout(limit, rig.printer.identify()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(crate::util::error_chain(&e)),
+        Err(_) => Err(format!("no identity within {} s", limit.as_secs())),
+    }
+}
+
+/// Ends a case of an abandoned station at once, as an `error` with the cause.
+fn abandon(ctx: &Ctx, case: &CaseWork, why: &str) {
+    let attempt = case.first_attempt.max(1);
+    ctx.record(Event::CaseStart {
+        time: now(),
+        case: case.info.id.clone(),
+        attempt,
+    });
+    ctx.record(Event::CaseEnd {
+        time: now(),
+        case: case.info.id.clone(),
+        attempt,
+        verdict: Verdict::Error,
+        last: true,
+        recovered: false,
+        reasons: vec![format!("rig error: {why}")],
+        defects: Vec::new(),
+        error: Some(why.to_string()),
+    });
 }

@@ -3,8 +3,9 @@
 //! finish with the journal's last word and the reports. Ctrl-C stops at the next safe
 //! point and leaves the run resumable.
 
-use super::assemble::{self, AssembleError};
+use super::assemble;
 use super::case::{CaseWork, Ctx, CycleAt, PowerCycle, Soak, Timeouts};
+use super::preflight;
 use super::runner::{execute, Policy, StationJob};
 use super::stations::load_stations;
 use crate::golden::check::Record;
@@ -58,6 +59,8 @@ pub enum RunError {
     Report(#[from] ReportError),
     #[error("no plan given: pass a plan file, or --resume a run directory")]
     NoPlan,
+    #[error("pre-flight: {} problem(s); the run did not start:\n  {}", problems.len(), problems.join("\n  "))]
+    Preflight { problems: Vec<String> },
     #[error("golden records missing or unusable under {dir} (bless them with `rig golden bless`, or pass --golden-dir):\n  {}", missing.join("\n  "))]
     MissingGolden { dir: PathBuf, missing: Vec<String> },
 }
@@ -71,6 +74,7 @@ impl RunError {
                 | RunError::Resume { .. }
                 | RunError::NoPlan
                 | RunError::MissingGolden { .. }
+                | RunError::Preflight { .. }
         )
     }
 }
@@ -338,8 +342,70 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
             missing,
         });
     }
-    let mut journal = Journal::open(&l.dir.join(JOURNAL))?;
     let pending: Vec<&CaseSpec> = l.cases.iter().filter(|c| !l.done.contains(&c.id)).collect();
+    // Group the pending cases by station, in file order.
+    let mut by_station: BTreeMap<usize, Vec<&CaseSpec>> = BTreeMap::new();
+    for c in &pending {
+        if let Some(i) = l.stations.stations.iter().position(|s| s.name == c.station) {
+            by_station.entry(i).or_default().push(c);
+        }
+    }
+    // Pre-flight: every station that has cases to run is built and its instruments
+    // checked before anything prints; one problem anywhere and the run does not start.
+    let mut sims = Vec::new();
+    let mut ready = Vec::new();
+    let mut problems = Vec::new();
+    for (i, cases) in by_station {
+        let st = &l.stations.stations[i];
+        let sim = match assemble::start_sim(st, &l.dir.join(station_dir(&st.name))).await {
+            Ok(sim) => sim,
+            Err(e) => {
+                problems.push(format!(
+                    "station {}: {}",
+                    st.name,
+                    crate::util::error_chain(&e)
+                ));
+                continue;
+            }
+        };
+        let wired = sim.as_ref().map(|s| s.wired(st));
+        let built = assemble::build(wired.as_ref().unwrap_or(st));
+        if let Some(s) = sim {
+            sims.push(s);
+        }
+        match built {
+            Ok(mut rig) => {
+                let uses_supply = cases
+                    .iter()
+                    .any(|c| c.condition.ink.is_some() || c.condition.paper.is_some());
+                let checked = preflight::check(&mut rig, uses_supply).await;
+                problems.extend(
+                    checked
+                        .problems
+                        .iter()
+                        .map(|p| format!("station {}: {p}", st.name)),
+                );
+                ready.push((st, rig, checked.identity, cases));
+            }
+            Err(built) => problems.extend(built.iter().map(|(kind, e)| {
+                format!(
+                    "station {}: {kind}: {}",
+                    st.name,
+                    crate::util::error_chain(e)
+                )
+            })),
+        }
+    }
+    if !problems.is_empty() {
+        for s in sims {
+            s.stop().await;
+        }
+        if !l.resumed {
+            let _ = std::fs::remove_dir_all(&l.dir);
+        }
+        return Err(RunError::Preflight { problems });
+    }
+    let mut journal = Journal::open(&l.dir.join(JOURNAL))?;
     if l.resumed {
         journal.append(&Event::Resumed {
             time: now(),
@@ -412,85 +478,31 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
         compute: crate::util::compute::ComputeGate::per_core(),
     });
 
-    // Group the pending cases by station, in file order.
-    let mut by_station: BTreeMap<usize, Vec<&CaseSpec>> = BTreeMap::new();
-    for c in &pending {
-        if let Some(i) = l.stations.stations.iter().position(|s| s.name == c.station) {
-            by_station.entry(i).or_default().push(c);
-        }
-    }
-    let mut sims = Vec::new();
     let mut jobs = Vec::new();
-    for (i, cases) in by_station {
-        let st = &l.stations.stations[i];
-        let built: Result<_, AssembleError> = async {
-            let sim = assemble::start_sim(st, &l.dir.join(station_dir(&st.name))).await?;
-            let wired = sim.as_ref().map(|s| s.wired(st));
-            match assemble::build(wired.as_ref().unwrap_or(st)) {
-                Ok(rig) => Ok((sim, rig)),
-                Err(e) => {
-                    if let Some(s) = sim {
-                        s.stop().await;
-                    }
-                    Err(e)
-                }
-            }
+    for (st, rig, identity, cases) in ready {
+        if let Some(identity) = identity {
+            ctx.record(Event::Firmware {
+                time: now(),
+                station: st.name.clone(),
+                identity,
+            });
         }
-        .await;
-        match built {
-            Ok((sim, mut rig)) => {
-                match rig.printer.identify().await {
-                    Ok(identity) => ctx.record(Event::Firmware {
-                        time: now(),
-                        station: st.name.clone(),
-                        identity,
-                    }),
-                    Err(e) => {
-                        tracing::warn!(station = %st.name, error = %e, "cannot read the printer's identity")
+        jobs.push(StationJob {
+            rig,
+            dots: st.printer.dots,
+            cases: cases
+                .into_iter()
+                .map(|c| {
+                    let mut w = work_of(c, &opts.golden_dir);
+                    if let Some(t) = l.tried.get(&c.id) {
+                        w.first_attempt = t.started + 1;
+                        w.ended_before = t.ended;
+                        w.failed_before = t.bad;
                     }
-                }
-                if let Some(s) = sim {
-                    sims.push(s);
-                }
-                jobs.push(StationJob {
-                    rig,
-                    dots: st.printer.dots,
-                    cases: cases
-                        .into_iter()
-                        .map(|c| {
-                            let mut w = work_of(c, &opts.golden_dir);
-                            if let Some(t) = l.tried.get(&c.id) {
-                                w.first_attempt = t.started + 1;
-                                w.ended_before = t.ended;
-                                w.failed_before = t.bad;
-                            }
-                            w
-                        })
-                        .collect(),
-                });
-            }
-            Err(e) => {
-                // The station cannot run: its cases end as errors, the others go on.
-                for c in cases {
-                    ctx.record(Event::CaseStart {
-                        time: now(),
-                        case: c.id.clone(),
-                        attempt: 1,
-                    });
-                    ctx.record(Event::CaseEnd {
-                        time: now(),
-                        case: c.id.clone(),
-                        attempt: 1,
-                        verdict: crate::verdict::Verdict::Error,
-                        last: true,
-                        recovered: false,
-                        reasons: vec![format!("rig error: {e}")],
-                        defects: Vec::new(),
-                        error: Some(e.to_string()),
-                    });
-                }
-            }
-        }
+                    w
+                })
+                .collect(),
+        });
     }
     let total = jobs.iter().map(|j| j.cases.len() as u64).sum();
     let progress = Arc::new(Progress::new(total, opts.progress));

@@ -38,6 +38,13 @@ impl Chamber for ExecChamber {
         &self.device
     }
 
+    async fn check(&mut self) -> Result<String> {
+        let what = "set the chamber temperature";
+        crate::instrument::exec::find_program(&self.device, what, &self.set)?;
+        let t = self.temperature().await?;
+        Ok(format!("exec chamber reading {t:.1} °C"))
+    }
+
     async fn set_point(&mut self, celsius: f64) -> Result<()> {
         if !celsius.is_finite() {
             return Err(InstrumentError::Io {

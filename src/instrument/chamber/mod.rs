@@ -18,6 +18,9 @@ use std::time::Duration;
 #[async_trait]
 pub trait Chamber: Send {
     fn device(&self) -> &str;
+    /// Proves the chamber answers, before a run starts (pre-flight): its identity, or
+    /// what it reads.
+    async fn check(&mut self) -> Result<String>;
     async fn set_point(&mut self, celsius: f64) -> Result<()>;
     async fn temperature(&mut self) -> Result<f64>;
 }

@@ -69,6 +69,10 @@ impl Chamber for ScpiChamber {
         self.client.device()
     }
 
+    async fn check(&mut self) -> Result<String> {
+        self.client.query("*IDN?").await
+    }
+
     async fn set_point(&mut self, celsius: f64) -> Result<()> {
         if !celsius.is_finite() {
             return Err(InstrumentError::Io {

@@ -48,6 +48,11 @@ impl Power for ExecPower {
     }
 
     async fn identify(&mut self) -> Result<String> {
+        crate::instrument::exec::find_program(&self.device, "switch on", &self.on)?;
+        crate::instrument::exec::find_program(&self.device, "switch off", &self.off)?;
+        if let Some(set) = &self.set_voltage {
+            crate::instrument::exec::find_program(&self.device, "set the voltage", set)?;
+        }
         Ok(format!(
             "exec power: on `{}`, off `{}`",
             self.on.join(" "),

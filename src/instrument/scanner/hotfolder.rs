@@ -62,11 +62,17 @@ impl HotFolder {
             poll: (settle / 4).clamp(Duration::from_millis(10), Duration::from_millis(250)),
             ignored: HashSet::new(),
         };
-        let stale = folder.list_sync()?;
-        if !stale.is_empty() {
-            info!(device = %folder.label, files = stale.len(), "ignoring files already in the hot folder");
+        // A folder that cannot be listed yet is reported by `check` (pre-flight) and by
+        // `scan`; `arm` forgets whatever it holds before each job anyway.
+        match folder.list_sync() {
+            Ok(stale) => {
+                if !stale.is_empty() {
+                    info!(device = %folder.label, files = stale.len(), "ignoring files already in the hot folder");
+                }
+                folder.ignored = stale.into_iter().collect();
+            }
+            Err(e) => info!(device = %folder.label, error = %e, "hot folder not readable yet"),
         }
-        folder.ignored = stale.into_iter().collect();
         Ok(folder)
     }
 
@@ -185,6 +191,12 @@ impl HotFolder {
 impl Scanner for HotFolder {
     fn device(&self) -> &str {
         &self.label
+    }
+
+    /// The folder is there and can be listed.
+    async fn check(&mut self) -> Result<String> {
+        self.list_sync()?;
+        Ok(format!("hot folder {} is readable", self.dir.display()))
     }
 
     async fn arm(&mut self) -> Result<()> {

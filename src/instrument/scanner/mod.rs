@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 #[async_trait]
 pub trait Scanner: Send {
     fn device(&self) -> &str;
+    /// Proves the scanner can be used, before a run starts (pre-flight): its folder is
+    /// there, its program can be started. Returns what was checked.
+    async fn check(&mut self) -> Result<String>;
     /// Scans one page into `dest_dir` under `stem` (the extension is the backend's) and
     /// returns the file's path. A jam is `InstrumentError::Jam`, a rig error.
     async fn scan(&mut self, dest_dir: &Path, stem: &str) -> Result<PathBuf>;

@@ -140,10 +140,31 @@ impl SaneScanner {
     }
 }
 
+/// The longest pre-flight waits for `scanimage` to open the device.
+const PREFLIGHT_LIMIT: Duration = Duration::from_secs(30);
+
 #[async_trait]
 impl Scanner for SaneScanner {
     fn device(&self) -> &str {
         &self.label
+    }
+
+    /// `scanimage` can be started and opens the device (`--all-options` lists its
+    /// options without scanning).
+    async fn check(&mut self) -> Result<String> {
+        let program = self.program.to_string_lossy().into_owned();
+        exec::find_program(&self.label, "scan", std::slice::from_ref(&program))?;
+        let mut cmd = Command::new(&self.program);
+        cmd.args(["--device-name", &self.sane_device, "--all-options"])
+            .stdout(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let limit = self.timeout.min(PREFLIGHT_LIMIT);
+        exec::run_prepared(&self.label, "open the scanner", &program, cmd, limit)
+            .await?
+            .into_result(&self.label, "open the scanner")?;
+        Ok(format!("SANE device {} opens", self.sane_device))
     }
 
     async fn scan(&mut self, dest_dir: &Path, stem: &str) -> Result<PathBuf> {

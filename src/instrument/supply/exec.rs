@@ -34,6 +34,11 @@ impl Supply for ExecSupply {
         &self.device
     }
 
+    async fn check(&mut self) -> Result<String> {
+        exec::find_program(&self.device, "set a consumable level", &self.set)?;
+        Ok(format!("exec supply `{}`", self.set.join(" ")))
+    }
+
     async fn set_level(&mut self, what: Consumable, level: f64) -> Result<()> {
         if !level.is_finite() {
             return Err(InstrumentError::Io {

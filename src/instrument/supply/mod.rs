@@ -34,6 +34,8 @@ impl Consumable {
 #[async_trait]
 pub trait Supply: Send {
     fn device(&self) -> &str;
+    /// Proves the supply control can be used, before a run starts (pre-flight).
+    async fn check(&mut self) -> Result<String>;
     /// Brings `what` to `level` (0 = empty, 1 = full).
     async fn set_level(&mut self, what: Consumable, level: f64) -> Result<()>;
 }

@@ -72,6 +72,17 @@ impl Supply for PromptSupply {
         &self.device
     }
 
+    /// An operator can only answer on a terminal.
+    async fn check(&mut self) -> Result<String> {
+        if !std::io::stdin().is_terminal() {
+            return Err(InstrumentError::NoOperator {
+                device: self.device.clone(),
+                what: "setting ink and paper levels".to_string(),
+            });
+        }
+        Ok("the operator, asked on this terminal".to_string())
+    }
+
     async fn set_level(&mut self, what: Consumable, level: f64) -> Result<()> {
         let task = format!("setting {} to {:.0} %", what.name(), level * 100.0);
         if !std::io::stdin().is_terminal() {

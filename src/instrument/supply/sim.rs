@@ -44,6 +44,11 @@ impl Supply for SimSupply {
         self.client.device()
     }
 
+    async fn check(&mut self) -> Result<String> {
+        self.client.connect().await?;
+        Ok(format!("control port {}", self.client.endpoint()))
+    }
+
     async fn set_level(&mut self, what: Consumable, level: f64) -> Result<()> {
         if !level.is_finite() {
             return Err(InstrumentError::Io {
