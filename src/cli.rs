@@ -47,6 +47,15 @@ pub enum Command {
         /// The run's results directory (results/<run-id>).
         dir: PathBuf,
     },
+    /// How long a plan will take on its stations, without running it: cases, chamber
+    /// soaks (once per condition) and the most it can take if every step ran to its
+    /// timeout.
+    Estimate {
+        plan: PathBuf,
+        /// Station file (default: the simulated stations built into `rig`).
+        #[arg(long)]
+        stations: Option<PathBuf>,
+    },
     /// Check every artifact of a run (scans, analyses, overlays, job bytes) against the
     /// sha256 its journal recorded; writes nothing.
     ///

@@ -42,6 +42,18 @@ fn run(cmd: Command) -> Result<u8> {
             print!("{}", report::run_summary(&r, &dir));
             Ok(0)
         }
+        Command::Estimate { plan, stations } => {
+            match printrig::run::start::plan_estimate(&plan, stations.as_deref()) {
+                Ok(e) => {
+                    print!("{}", report::estimate(&e));
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(2)
+                }
+            }
+        }
         Command::Verify { dir } => {
             let (r, checked) = report::files::verify(&dir)?;
             print!("{}", report::verified(&r, &checked, &dir));
@@ -293,7 +305,13 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
         golden_dir: a.golden_dir,
         progress: !a.quiet && std::io::stdout().is_terminal(),
     };
-    match runtime()?.block_on(printrig::run::start::run(opts)) {
+    let quiet = a.quiet;
+    let started = printrig::run::start::run_with(opts, |e| {
+        if !quiet {
+            print!("{}", report::estimate(e));
+        }
+    });
+    match runtime()?.block_on(started) {
         Ok(out) => {
             print!("{}", report::run_summary(&out.results, &out.dir));
             if out.interrupted {

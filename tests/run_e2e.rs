@@ -907,3 +907,74 @@ fn a_plan_that_fails_on_marginal_retries_and_keeps_every_attempt() {
     );
     assert_eq!(std::fs::read(dir.join("report.html")).expect("r"), report);
 }
+
+#[test]
+fn a_chamber_condition_soaks_once_and_the_run_says_how_long_first() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let stations = write(
+        tmp.path(),
+        "stations.toml",
+        "[[station]]\nname = \"cold-box\"\nkind = \"sim\"\nmodel = \"sim-58mm\"\n[station.printer]\ndots = 384\nlink = { kind = \"tcp\" }\n[station.sim]\ntime_scale = 600.0\nchamber_tau_s = 60.0\n",
+    );
+    let plan = write(
+        tmp.path(),
+        "plan.toml",
+        "[plan]\nname = \"cold\"\npatterns = [\"solid\", \"ladder\"]\nrepeats = 2\n[plan.timeouts]\narrange = 60.0\n\
+         [[condition]]\nname = \"cool\"\nchamber = { setpoint = 10.0, soak_s = 120.0, tolerance = 1.0, hold_s = 60.0, timeout_s = 3000.0 }\n\
+         [[condition]]\nname = \"nominal\"\npatterns = [\"solid\"]\n",
+    );
+    let results = tmp.path().join("results");
+    let o = rig()
+        .arg("run")
+        .arg(&plan)
+        .arg("--stations")
+        .arg(&stations)
+        .arg("--results")
+        .arg(&results)
+        .output()
+        .expect("rig runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Before the first case: the cases, the soaks (one, not four) and the worst case.
+    let out = String::from_utf8_lossy(&o.stdout);
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.starts_with("plan: 6 cases on 1 station(s)"), "{out}");
+    assert!(
+        out.contains("cold-box: 6 cases, 1 chamber soak(s)")
+            && out.contains("a soak per case would be 4"),
+        "{out}"
+    );
+    // The journal holds one soak for the condition; the three cases after the first
+    // found the chamber still at its set point.
+    let dir = run_dir(&results);
+    let j = std::fs::read_to_string(dir.join("journal.ndjson")).expect("journal");
+    let named = |name: &str| {
+        j.lines()
+            .filter(|l| {
+                l.contains("\"measurement\"") && l.contains(&format!("\"name\":\"{name}\""))
+            })
+            .collect::<Vec<_>>()
+    };
+    let soaks = named("soak");
+    assert_eq!(
+        soaks.len(),
+        2,
+        "cool, then back to ambient for nominal: {soaks:#?}"
+    );
+    assert!(
+        soaks[0].contains("\"case\":\"cold-box/solid/cool/r1\""),
+        "{}",
+        soaks[0]
+    );
+    assert!(soaks[0].contains("\"setpoint\":10.0"), "{}", soaks[0]);
+    assert!(
+        soaks[1].contains("\"case\":\"cold-box/solid/nominal/r1\""),
+        "{}",
+        soaks[1]
+    );
+    let kept = named("soak.kept");
+    assert_eq!(kept.len(), 3, "{kept:#?}");
+    let s = summary(&dir);
+    for c in s["cases"].as_array().expect("cases") {
+        assert_eq!(c["verdict"], "pass", "{c:#}");
+    }
+}

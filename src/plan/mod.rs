@@ -6,6 +6,7 @@
 //! ids and sharding them. It must not open links, start simulators, sleep or write files:
 //! what it returns is plain data for the runner.
 
+pub mod estimate;
 mod expand;
 mod location;
 mod plan_file;

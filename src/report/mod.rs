@@ -297,6 +297,46 @@ pub fn blessed(
 
 /// The end-of-run console lines: the verdict and counts, one line per case that did not
 /// pass, and where report.html is.
+/// A duration for people: `45 s`, `12 min`, `7 h 30 min`.
+fn span(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=5999 => format!("{} min", (s + 30) / 60),
+        _ => {
+            let m = (s + 30) / 60;
+            match m % 60 {
+                0 => format!("{} h", m / 60),
+                r => format!("{} h {r} min", m / 60),
+            }
+        }
+    }
+}
+
+/// What a run will take, printed before it starts (and by `rig estimate`).
+pub fn estimate(e: &crate::plan::estimate::Estimate) -> String {
+    let mut s = format!(
+        "plan: {} cases on {} station(s); at most {} if every step of every attempt ran to its timeout\n",
+        e.cases(),
+        e.stations.len(),
+        span(e.worst_wall_s())
+    );
+    for st in &e.stations {
+        s.push_str(&format!("  {}: {} cases", st.station, st.cases));
+        if st.soaks > 0 {
+            s.push_str(&format!(
+                ", {} chamber soak(s) holding {} (ramps not counted; a soak per case would be {} holding {})",
+                st.soaks,
+                span(st.soak_wall_s),
+                st.soaks_per_case,
+                span(st.soak_wall_per_case_s)
+            ));
+        }
+        s.push_str(&format!(", at most {}\n", span(st.worst_wall_s)));
+    }
+    s
+}
+
 /// `rig verify`: what was checked, and every artifact that does not match its journal.
 pub fn verified(
     r: &results::RunResults,

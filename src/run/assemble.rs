@@ -105,5 +105,6 @@ pub fn build(st: &Station) -> Result<Rig, Vec<(&'static str, InstrumentError)>> 
         boot_timeout: secs(st.printer.boot_timeout_s),
         nominal_density: st.nominal_density,
         stressed: Default::default(),
+        soaked: None,
     })
 }

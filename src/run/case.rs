@@ -106,6 +106,9 @@ pub struct Rig {
     pub nominal_density: Option<f64>,
     /// Stress the last case left behind, undone by the next case that does not ask for it.
     pub stressed: Stressed,
+    /// The soak the chamber finished and has been held at since (the chamber has not been
+    /// set elsewhere after it): a later case at the same set point does not soak again.
+    pub soaked: Option<Soak>,
 }
 
 /// What a case changed on the station.
@@ -152,6 +155,7 @@ impl Rig {
                 first.get_or_insert(e);
             }
         }
+        self.soaked = None;
         if first.is_none() {
             self.stressed = Stressed::default();
         }
@@ -353,7 +357,7 @@ async fn power_off_on(rig: &mut Rig, off_s: f64) -> StepResult<()> {
 
 /// Arranges the stress of the condition, and undoes the stress of the case before that
 /// this condition does not ask for (a chamber left cold, a supply left low).
-async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
+async fn arrange(rig: &mut Rig, ctx: &Ctx, case: &CaseWork, n: u32) -> StepResult<()> {
     if let Some(s) = rig.supply.as_mut() {
         let ink = case.ink.or(rig.stressed.ink.then_some(1.0));
         let paper = case.paper.or(rig.stressed.paper.then_some(1.0));
@@ -400,23 +404,59 @@ async fn arrange(rig: &mut Rig, case: &CaseWork) -> StepResult<()> {
             rig.wall(soak.hold_s + soak.soak_s),
             rig.wall(soak.timeout_s),
         );
+        let kept = rig.soaked.filter(|s| s.setpoint == soak.setpoint);
         let chamber = rig.chamber.as_mut().ok_or_else(|| RigError::NoChamber {
             station: rig.name.clone(),
         })?;
-        let poll = (hold / 20).clamp(Duration::from_millis(20), Duration::from_secs(5));
-        // Until it is back at ambient, the chamber counts as moved.
-        rig.stressed.chamber = true;
-        crate::instrument::chamber::soak::soak(
-            chamber.as_mut(),
-            soak.setpoint,
-            soak.tolerance,
-            hold,
-            limit,
-            poll,
-            &mut |_| {},
-        )
-        .await?;
-        rig.stressed.chamber = case.soak.is_some();
+        // Soaked at this set point by an earlier case and held there since: when it still
+        // reads within tolerance, the soak is not repeated.
+        let reading = match kept {
+            Some(_) => Some(chamber.temperature().await?),
+            None => None,
+        };
+        let still = reading.filter(|t| (t - soak.setpoint).abs() <= soak.tolerance);
+        if let Some(t) = still {
+            ctx.record(Event::Measurement {
+                time: now(),
+                case: case.info.id.clone(),
+                attempt: n,
+                name: "soak.kept".into(),
+                value: serde_json::json!({ "setpoint": soak.setpoint, "reading": t }),
+            });
+        } else {
+            let poll = (hold / 20).clamp(Duration::from_millis(20), Duration::from_secs(5));
+            // Until it is back at ambient, the chamber counts as moved.
+            rig.stressed.chamber = true;
+            rig.soaked = None;
+            let started = now();
+            let report = crate::instrument::chamber::soak::soak(
+                chamber.as_mut(),
+                soak.setpoint,
+                soak.tolerance,
+                hold,
+                limit,
+                poll,
+                &mut |_| {},
+            )
+            .await?;
+            ctx.record(Event::Measurement {
+                time: now(),
+                case: case.info.id.clone(),
+                attempt: n,
+                name: "soak".into(),
+                value: serde_json::json!({
+                    "setpoint": soak.setpoint,
+                    "tolerance": soak.tolerance,
+                    "started": started,
+                    "reached_after_s": round3(report.reached_after.as_secs_f64() * rig.time_scale),
+                    "held_s": soak.hold_s + soak.soak_s,
+                    "last": report.last,
+                    "readings": report.readings,
+                }),
+            });
+            rig.soaked = Some(soak);
+            rig.stressed.chamber = case.soak.is_some();
+        }
     }
     if let Some(PowerCycle {
         at: CycleAt::Before,
@@ -634,7 +674,15 @@ async fn attempt_steps(
 ) -> StepResult<AttemptResult> {
     let t = ctx.timeouts;
     let dir = attempt_dir(&case.info.id, n);
-    step(ctx, case, n, Step::Arrange, t.arrange, arrange(rig, case)).await?;
+    step(
+        ctx,
+        case,
+        n,
+        Step::Arrange,
+        t.arrange,
+        arrange(rig, ctx, case, n),
+    )
+    .await?;
 
     let pattern = pattern::render(case.pattern, dots, case.serial)?;
     let job = job_for(&pattern)?;
@@ -816,4 +864,8 @@ async fn attempt_steps(
         return Err(RigError::NoPage.into());
     };
     Ok(judged(c.page.judgement, &case.expected))
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }

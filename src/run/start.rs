@@ -10,6 +10,7 @@ use super::runner::{execute, Policy, StationJob};
 use super::stations::load_stations;
 use crate::golden::check::Record;
 use crate::golden::GoldenError;
+use crate::plan::estimate::{estimate, Estimate};
 use crate::plan::{self, CaseSpec, CycleWhen, PlanErrors, StationFile};
 use crate::record::journal::{self, CaseInfo, Event, FileRef, Journal, JournalError};
 use crate::record::layout::{station_dir, JOURNAL};
@@ -303,8 +304,27 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
     })
 }
 
+/// The estimate of a plan on a station file (`None`: the embedded simulated stations),
+/// without running anything.
+pub fn plan_estimate(plan: &Path, stations: Option<&Path>) -> Result<Estimate, RunError> {
+    let sf = load_stations(stations).map_err(RunError::Invalid)?;
+    let p = plan::load_plan(plan, &sf).map_err(RunError::Invalid)?;
+    let cases = plan::expand(&p, &sf);
+    let refs: Vec<&CaseSpec> = cases.iter().collect();
+    Ok(estimate(&p, &sf, &refs))
+}
+
 /// Runs (or resumes) a plan.
 pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
+    run_with(opts, |_| {}).await
+}
+
+/// [`run`], handing `on_start` the run's estimate once pre-flight has passed and before
+/// the first case starts (the edge prints it).
+pub async fn run_with(
+    opts: RunOptions,
+    on_start: impl FnOnce(&Estimate),
+) -> Result<RunOutcome, RunError> {
     let l = load(&opts)?;
     // Every golden record must load and fit its case's pattern before anything prints.
     let mut missing: Vec<String> = Vec::new();
@@ -405,6 +425,7 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
         }
         return Err(RunError::Preflight { problems });
     }
+    on_start(&estimate(&l.plan, &l.stations, &pending));
     let mut journal = Journal::open(&l.dir.join(JOURNAL))?;
     if l.resumed {
         journal.append(&Event::Resumed {
