@@ -252,4 +252,37 @@ pub enum GoldenCmd {
         #[arg(long)]
         allow_defects: bool,
     },
+    /// Make the first records of a model on the rig itself: on one station per model of
+    /// the plan, print every pattern of the plan at nominal N times, scan and analyse each
+    /// copy, and write `DIR/<model>/<pattern>.pending.json` (beside its scans) where the
+    /// copies agree. Runs never read a pending record: review and accept it.
+    ///
+    /// Exit codes: 0 every pattern captured, 1 some refused (named), 2 bad input or a
+    /// station that fails pre-flight.
+    Capture {
+        plan: PathBuf,
+        /// Station file (default: the simulated stations built into `rig`).
+        #[arg(long)]
+        stations: Option<PathBuf>,
+        #[arg(long, default_value = "golden")]
+        golden_dir: PathBuf,
+        /// Copies of every pattern (at least 2: their spread sets the tolerances).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=20))]
+        copies: u32,
+    },
+    /// Show every pending record against the record in use (what would change).
+    Review {
+        #[arg(default_value = "golden")]
+        golden_dir: PathBuf,
+    },
+    /// Turn pending records into the records runs use: every one (--all) or those named.
+    Accept {
+        #[arg(long, default_value = "golden")]
+        golden_dir: PathBuf,
+        /// Accept every pending record under the golden dir.
+        #[arg(long, conflicts_with = "files")]
+        all: bool,
+        /// Pending records (`…/<pattern>.pending.json`) to accept.
+        files: Vec<PathBuf>,
+    },
 }

@@ -229,6 +229,60 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
 
 fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
     match cmd {
+        GoldenCmd::Capture {
+            plan,
+            stations,
+            golden_dir,
+            copies,
+        } => {
+            let opts = printrig::run::capture::CaptureOptions {
+                plan,
+                stations,
+                golden_dir,
+                copies,
+            };
+            match runtime()?.block_on(printrig::run::capture::capture(&opts)) {
+                Ok(c) => {
+                    print!("{}", report::captured(&c));
+                    let refused = c.captured.iter().any(|x| x.outcome.is_err());
+                    return Ok(u8::from(refused));
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(2);
+                }
+            }
+        }
+        GoldenCmd::Review { golden_dir } => {
+            let list = golden::pending::list(&golden_dir)?;
+            if list.is_empty() {
+                println!("no pending records under {}", golden_dir.display());
+            }
+            for p in list {
+                print!("{}", report::pending_review(&golden::pending::review(&p)?));
+            }
+        }
+        GoldenCmd::Accept {
+            golden_dir,
+            all,
+            files,
+        } => {
+            let list = if all {
+                golden::pending::list(&golden_dir)?
+            } else {
+                files
+            };
+            if list.is_empty() {
+                anyhow::bail!(
+                    "nothing to accept: name pending records, or pass --all (see `rig golden review {}`)",
+                    golden_dir.display()
+                );
+            }
+            for p in list {
+                let (to, old) = golden::pending::accept(&p)?;
+                print!("{}", report::accepted(&p, &to, old.is_some()));
+            }
+        }
         GoldenCmd::Bless {
             scans,
             pattern,

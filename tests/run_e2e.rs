@@ -978,3 +978,98 @@ fn a_chamber_condition_soaks_once_and_the_run_says_how_long_first() {
         assert_eq!(c["verdict"], "pass", "{c:#}");
     }
 }
+
+#[test]
+fn first_records_of_a_model_are_captured_reviewed_and_accepted() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let stations = write(
+        tmp.path(),
+        "stations.toml",
+        "[[station]]\nname = \"bench\"\nkind = \"sim\"\nmodel = \"new-model\"\n[station.printer]\ndots = 384\nlink = { kind = \"tcp\" }\n[station.sim]\ntime_scale = 120.0\n",
+    );
+    let plan = write(
+        tmp.path(),
+        "plan.toml",
+        "[plan]\nname = \"bring-up\"\npatterns = [\"solid\"]\n[[condition]]\nname = \"nominal\"\n[[condition]]\nname = \"receipts\"\npatterns = [\"receipt\"]\n",
+    );
+    let golden = tmp.path().join("golden");
+    let g = golden.to_str().expect("utf8");
+    let run_plan = |results: &str| {
+        rig()
+            .arg("run")
+            .arg(&plan)
+            .arg("--stations")
+            .arg(&stations)
+            .args(["--golden-dir", g, "--quiet", "--results"])
+            .arg(tmp.path().join(results))
+            .output()
+            .expect("rig runs")
+    };
+    // A new model has no records: the run refuses and says how to make them.
+    let o = run_plan("before");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("rig golden capture"),
+        "{}",
+        text(&o)
+    );
+
+    // Capture: every pattern of the plan (the conditions' own too), 3 copies each.
+    let o = rig()
+        .args(["golden", "capture"])
+        .arg(&plan)
+        .arg("--stations")
+        .arg(&stations)
+        .args(["--golden-dir", g])
+        .output()
+        .expect("rig runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for pattern in ["solid", "receipt"] {
+        let pending = golden.join(format!("new-model/{pattern}.pending.json"));
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&pending).expect("pending"))
+                .expect("a record");
+        let copies = record["provenance"]["copies"].as_array().expect("copies");
+        assert_eq!(copies.len(), 3, "{record:#}");
+        for c in copies {
+            let scan = golden
+                .join("new-model")
+                .join(c["scan"].as_str().expect("scan"));
+            let bytes = std::fs::read(&scan).expect("the scan is kept beside the record");
+            assert_eq!(printrig::util::sha256_hex(&bytes), c["sha256"]);
+        }
+        assert!(!golden.join(format!("new-model/{pattern}.json")).exists());
+    }
+    // A run never uses a pending record, and says one is waiting.
+    let o = run_plan("pending");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is waiting: review and accept it"),
+        "{}",
+        text(&o)
+    );
+
+    let o = rig()
+        .args(["golden", "review", g])
+        .output()
+        .expect("rig runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("new-model solid at 384 dots, 3 copies")
+            && out.contains("new: no record in use yet"),
+        "{out}"
+    );
+
+    let o = rig()
+        .args(["golden", "accept", "--golden-dir", g, "--all"])
+        .output()
+        .expect("rig runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(golden.join("new-model/solid.json").is_file());
+    assert!(!golden.join("new-model/solid.pending.json").exists());
+
+    // The run now judges against the model's own records.
+    let o = run_plan("after");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}

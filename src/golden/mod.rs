@@ -6,6 +6,7 @@
 
 pub mod check;
 mod judge;
+pub mod pending;
 
 pub use judge::{judge, judge_with, Comparison, Finding, Judgement};
 

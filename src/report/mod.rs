@@ -295,8 +295,88 @@ pub fn blessed(
     s
 }
 
-/// The end-of-run console lines: the verdict and counts, one line per case that did not
-/// pass, and where report.html is.
+/// `rig golden capture`: per model and pattern, the pending record written and what it
+/// changes, or why nothing was written.
+pub fn captured(c: &crate::golden::pending::Capture) -> String {
+    let mut s = String::new();
+    for x in &c.captured {
+        match &x.outcome {
+            Ok(p) => {
+                s.push_str(&format!(
+                    "{} {} ({} copies from {}): pending {} (solid density {:.3})\n",
+                    x.model,
+                    x.pattern.name(),
+                    p.scans.len(),
+                    x.station,
+                    p.path.display(),
+                    p.record.solid_density
+                ));
+                match &p.current {
+                    Some(old) => {
+                        for line in crate::golden::describe_changes(old, &p.record) {
+                            s.push_str(&format!("  against the record in use: {line}\n"));
+                        }
+                    }
+                    None => s.push_str("  no record in use yet\n"),
+                }
+            }
+            Err(why) => s.push_str(&format!(
+                "{} {} on {}: nothing written: {why}\n",
+                x.model,
+                x.pattern.name(),
+                x.station
+            )),
+        }
+    }
+    for (st, by) in &c.skipped {
+        s.push_str(&format!(
+            "station {st} skipped: its model is captured on {by}\n"
+        ));
+    }
+    if c.captured.iter().any(|x| x.outcome.is_ok()) {
+        s.push_str("review with `rig golden review`, then `rig golden accept`\n");
+    }
+    s
+}
+
+/// `rig golden review`: a pending record against the record in use.
+pub fn pending_review(r: &crate::golden::pending::Review) -> String {
+    let g = &r.record;
+    let mut s = format!(
+        "{}: {} {} at {} dots, {} copies, solid density {:.3}, blessed {}\n",
+        r.pending.display(),
+        g.model,
+        g.pattern,
+        g.dots,
+        g.provenance.copies.len().max(1),
+        g.solid_density,
+        g.provenance.blessed_at
+    );
+    match &r.current {
+        Some(old) => {
+            for line in crate::golden::describe_changes(old, g) {
+                s.push_str(&format!("  {line}\n"));
+            }
+        }
+        None => s.push_str("  new: no record in use yet\n"),
+    }
+    s
+}
+
+/// `rig golden accept`: one pending record accepted.
+pub fn accepted(from: &std::path::Path, to: &std::path::Path, replaced: bool) -> String {
+    format!(
+        "accepted {} → {}{}\n",
+        from.display(),
+        to.display(),
+        if replaced {
+            " (replacing the record in use)"
+        } else {
+            ""
+        }
+    )
+}
+
 /// A duration for people: `45 s`, `12 min`, `7 h 30 min`.
 fn span(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
@@ -364,6 +444,8 @@ pub fn verified(
     s
 }
 
+/// The end-of-run console lines: the verdict and counts, one line per case that did not
+/// pass, and where report.html is.
 pub fn run_summary(r: &results::RunResults, dir: &std::path::Path) -> String {
     let c = &r.counts;
     let mut s = format!(

@@ -2,6 +2,7 @@
 //! journal and the results directory are written through `record`.
 
 pub mod assemble;
+pub mod capture;
 pub mod case;
 pub mod preflight;
 pub mod runner;

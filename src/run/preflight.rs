@@ -3,12 +3,18 @@
 //! scanner's folder or device is there, station programs can be started — so wrong
 //! hardware is found in seconds, not case by case.
 //!
-//! Owns: which instrument of a built station is checked and how long each may take. Must
-//! not: print, move a stress, or write anything (the run decides what a problem means).
+//! Owns: building a run's stations (starting the simulated ones), which instrument is
+//! checked and how long each may take. Must not: print, move a stress, or write anything
+//! but a simulated station's working files (the caller decides what a problem means).
 
+use super::assemble;
 use super::case::Rig;
 use crate::instrument::printer::PrinterIdentity;
+use crate::plan::Station;
+use crate::record::layout::station_dir;
+use crate::sim::station::SimStation;
 use std::future::Future;
+use std::path::Path;
 use std::time::Duration;
 
 /// The longest any one instrument may take to answer in pre-flight.
@@ -68,6 +74,63 @@ pub async fn check(rig: &mut Rig, uses_supply: bool) -> Preflight {
             if let Err(e) = bounded(&device, s.check()).await {
                 out.problems.push(format!("supply: {e}"));
             }
+        }
+    }
+    out
+}
+
+/// Stations built and checked: the simulations started for them (to stop at the end),
+/// the stations ready to run (each with what the caller attached to it and its printer's
+/// identity), and every problem found, one line each naming the station.
+pub struct Prepared<'a, T> {
+    pub sims: Vec<SimStation>,
+    pub ready: Vec<(&'a Station, Rig, Option<PrinterIdentity>, T)>,
+    pub problems: Vec<String>,
+}
+
+/// Starts (a simulated station's simulation, its working files under `dir`), builds and
+/// checks every station of `wanted` (`(station, uses_supply, attached)`).
+pub async fn prepare<'a, T>(wanted: Vec<(&'a Station, bool, T)>, dir: &Path) -> Prepared<'a, T> {
+    let mut out = Prepared {
+        sims: Vec::new(),
+        ready: Vec::new(),
+        problems: Vec::new(),
+    };
+    for (st, uses_supply, attached) in wanted {
+        let sim = match assemble::start_sim(st, &dir.join(station_dir(&st.name))).await {
+            Ok(sim) => sim,
+            Err(e) => {
+                out.problems.push(format!(
+                    "station {}: {}",
+                    st.name,
+                    crate::util::error_chain(&e)
+                ));
+                continue;
+            }
+        };
+        let wired = sim.as_ref().map(|s| s.wired(st));
+        let built = assemble::build(wired.as_ref().unwrap_or(st));
+        if let Some(s) = sim {
+            out.sims.push(s);
+        }
+        match built {
+            Ok(mut rig) => {
+                let checked = check(&mut rig, uses_supply).await;
+                out.problems.extend(
+                    checked
+                        .problems
+                        .iter()
+                        .map(|p| format!("station {}: {p}", st.name)),
+                );
+                out.ready.push((st, rig, checked.identity, attached));
+            }
+            Err(built) => out.problems.extend(built.iter().map(|(kind, e)| {
+                format!(
+                    "station {}: {kind}: {}",
+                    st.name,
+                    crate::util::error_chain(e)
+                )
+            })),
         }
     }
     out

@@ -3,7 +3,6 @@
 //! finish with the journal's last word and the reports. Ctrl-C stops at the next safe
 //! point and leaves the run resumable.
 
-use super::assemble;
 use super::case::{CaseWork, Ctx, CycleAt, PowerCycle, Soak, Timeouts};
 use super::preflight;
 use super::runner::{execute, Policy, StationJob};
@@ -13,7 +12,7 @@ use crate::golden::GoldenError;
 use crate::plan::estimate::{estimate, Estimate};
 use crate::plan::{self, CaseSpec, CycleWhen, PlanErrors, StationFile};
 use crate::record::journal::{self, CaseInfo, Event, FileRef, Journal, JournalError};
-use crate::record::layout::{station_dir, JOURNAL};
+use crate::record::layout::JOURNAL;
 use crate::report::files::{rebuild, ReportError};
 use crate::report::progress::Progress;
 use crate::report::results::{from_events, RunResults};
@@ -62,7 +61,7 @@ pub enum RunError {
     NoPlan,
     #[error("pre-flight: {} problem(s); the run did not start:\n  {}", problems.len(), problems.join("\n  "))]
     Preflight { problems: Vec<String> },
-    #[error("golden records missing or unusable under {dir} (bless them with `rig golden bless`, or pass --golden-dir):\n  {}", missing.join("\n  "))]
+    #[error("golden records missing or unusable under {dir}: make the first ones on the rig with `rig golden capture PLAN --golden-dir {}` (then `rig golden review` and `rig golden accept`), bless scans with `rig golden bless`, or pass --golden-dir:\n  {}", dir.display(), missing.join("\n  "))]
     MissingGolden { dir: PathBuf, missing: Vec<String> },
 }
 
@@ -348,7 +347,20 @@ pub async fn run_with(
                 c.pattern,
                 c.dots
             )),
-            Err(e) => missing.push(crate::util::error_chain(&e)),
+            Err(e) => {
+                let pending = crate::golden::pending::pending_path(
+                    p.parent().unwrap_or(Path::new(".")),
+                    c.pattern.name(),
+                );
+                let mut line = crate::util::error_chain(&e);
+                if pending.exists() {
+                    line.push_str(&format!(
+                        " ({} is waiting: review and accept it)",
+                        pending.display()
+                    ));
+                }
+                missing.push(line);
+            }
         }
     }
     missing.sort();
@@ -372,50 +384,20 @@ pub async fn run_with(
     }
     // Pre-flight: every station that has cases to run is built and its instruments
     // checked before anything prints; one problem anywhere and the run does not start.
-    let mut sims = Vec::new();
-    let mut ready = Vec::new();
-    let mut problems = Vec::new();
-    for (i, cases) in by_station {
-        let st = &l.stations.stations[i];
-        let sim = match assemble::start_sim(st, &l.dir.join(station_dir(&st.name))).await {
-            Ok(sim) => sim,
-            Err(e) => {
-                problems.push(format!(
-                    "station {}: {}",
-                    st.name,
-                    crate::util::error_chain(&e)
-                ));
-                continue;
-            }
-        };
-        let wired = sim.as_ref().map(|s| s.wired(st));
-        let built = assemble::build(wired.as_ref().unwrap_or(st));
-        if let Some(s) = sim {
-            sims.push(s);
-        }
-        match built {
-            Ok(mut rig) => {
-                let uses_supply = cases
-                    .iter()
-                    .any(|c| c.condition.ink.is_some() || c.condition.paper.is_some());
-                let checked = preflight::check(&mut rig, uses_supply).await;
-                problems.extend(
-                    checked
-                        .problems
-                        .iter()
-                        .map(|p| format!("station {}: {p}", st.name)),
-                );
-                ready.push((st, rig, checked.identity, cases));
-            }
-            Err(built) => problems.extend(built.iter().map(|(kind, e)| {
-                format!(
-                    "station {}: {kind}: {}",
-                    st.name,
-                    crate::util::error_chain(e)
-                )
-            })),
-        }
-    }
+    let wanted = by_station
+        .into_iter()
+        .map(|(i, cases)| {
+            let uses_supply = cases
+                .iter()
+                .any(|c| c.condition.ink.is_some() || c.condition.paper.is_some());
+            (&l.stations.stations[i], uses_supply, cases)
+        })
+        .collect();
+    let preflight::Prepared {
+        sims,
+        ready,
+        problems,
+    } = preflight::prepare(wanted, &l.dir).await;
     if !problems.is_empty() {
         for s in sims {
             s.stop().await;
