@@ -104,7 +104,7 @@ fn concurrency(c: &mut Criterion) {
                             resume: None,
                             shard: None,
                             golden_dir: golden.clone(),
-                            progress: false,
+                            progress: printrig::report::progress::Display::Quiet,
                         },
                     ))
                     .expect("run");

@@ -8,6 +8,7 @@ use clap::Parser;
 use cli::{AnalyzeArgs, Cli, Command, GoldenCmd, PatternsCmd, RunArgs, SimCmd};
 use printrig::escpos::encode::{encode_bitmap, EncodeOptions};
 use printrig::golden::check::{check_file, CheckSpec};
+use printrig::report::progress::Display;
 use printrig::sim::{self, Faults, ScanSettings};
 use printrig::util::fsio::write_atomic;
 use printrig::{golden, pattern, report, scanfile};
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
@@ -357,7 +359,13 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
         resume: a.resume,
         shard,
         golden_dir: a.golden_dir,
-        progress: !a.quiet && std::io::stdout().is_terminal(),
+        progress: if a.quiet {
+            Display::Quiet
+        } else if std::io::stdout().is_terminal() {
+            Display::Bars
+        } else {
+            Display::Lines
+        },
     };
     let quiet = a.quiet;
     let started = printrig::run::start::run_with(opts, |e| {

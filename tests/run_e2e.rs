@@ -943,6 +943,22 @@ fn a_chamber_condition_soaks_once_and_the_run_says_how_long_first() {
             && out.contains("a soak per case would be 4"),
         "{out}"
     );
+    // Not a terminal: one plain line per case as it finishes, numbered, before the
+    // summary; no escape codes anywhere.
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert!(
+        lines[0].starts_with("[1/6] cold-box/solid/cool/r1 pass "),
+        "{out}"
+    );
+    assert!(
+        lines[5].starts_with("[6/6] cold-box/solid/nominal/r2 pass "),
+        "{out}"
+    );
+    assert!(lines.iter().all(|l| l.ends_with(" s")), "{out}");
+    let summary_at = out.find("run ").expect("summary");
+    assert!(out.find("[6/6]").expect("last line") < summary_at, "{out}");
+    assert!(!out.contains('\u{1b}') && !String::from_utf8_lossy(&o.stderr).contains('\u{1b}'));
     // The journal holds one soak for the condition; the three cases after the first
     // found the chamber still at its set point.
     let dir = run_dir(&results);

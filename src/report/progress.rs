@@ -1,20 +1,42 @@
-//! The console progress display of a run: a bar per station and one overall, drawn on
-//! stdout only when it is a terminal (and not asked to be quiet).
+//! The console progress display of a run: in a terminal, a bar per station and one
+//! overall; elsewhere (CI, `| tee`), one plain line per finished case as it finishes
+//! (`[17/88] sim-80mm/solid/cold/r1 pass 25.1 s`); nothing when asked to be quiet.
 //!
 //! Display only: it counts what the runner tells it and never reads the journal.
 
+use crate::verdict::Verdict;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-/// Progress bars: one per station and one overall; hidden when asked or when stdout is
-/// not a terminal.
+/// How a run shows its progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Display {
+    /// Bars, redrawn in place (stdout is a terminal).
+    Bars,
+    /// One line per finished case (stdout is a log).
+    Lines,
+    /// Nothing.
+    Quiet,
+}
+
+/// Progress bars: one per station and one overall; or lines; or nothing.
 pub struct Progress {
     multi: MultiProgress,
     overall: ProgressBar,
+    lines: Option<Arc<Lines>>,
+}
+
+/// The plain-line display: cases finished so far, of how many.
+struct Lines {
+    done: AtomicU64,
+    total: u64,
 }
 
 impl Progress {
-    pub fn new(total: u64, visible: bool) -> Progress {
-        let multi = MultiProgress::with_draw_target(if visible {
+    pub fn new(total: u64, display: Display) -> Progress {
+        let multi = MultiProgress::with_draw_target(if display == Display::Bars {
             ProgressDrawTarget::stdout()
         } else {
             ProgressDrawTarget::hidden()
@@ -26,7 +48,17 @@ impl Progress {
                 .progress_chars("=> "),
         );
         overall.set_prefix("all stations");
-        Progress { multi, overall }
+        let lines = (display == Display::Lines).then(|| {
+            Arc::new(Lines {
+                done: AtomicU64::new(0),
+                total,
+            })
+        });
+        Progress {
+            multi,
+            overall,
+            lines,
+        }
     }
 
     /// A bar for one station's cases.
@@ -43,6 +75,7 @@ impl Progress {
         StationProgress {
             bar: b,
             overall: self.overall.clone(),
+            lines: self.lines.clone(),
         }
     }
 
@@ -56,6 +89,7 @@ impl Progress {
 pub struct StationProgress {
     bar: ProgressBar,
     overall: ProgressBar,
+    lines: Option<Arc<Lines>>,
 }
 
 impl StationProgress {
@@ -64,10 +98,18 @@ impl StationProgress {
         self.bar.set_message(id.to_string());
     }
 
-    /// A case ended.
-    pub fn done(&self) {
+    /// A case ended with `verdict` after `seconds` of its steps.
+    pub fn done(&self, id: &str, verdict: Verdict, seconds: f64) {
         self.bar.inc(1);
         self.overall.inc(1);
+        if let Some(l) = &self.lines {
+            let n = l.done.fetch_add(1, Ordering::SeqCst) + 1;
+            let line = format!("[{n}/{}] {id} {} {seconds:.1} s\n", l.total, verdict.name());
+            // One write per line, flushed: lines of concurrent stations never interleave.
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.flush();
+        }
     }
 
     /// The station's cases are over.

@@ -61,10 +61,12 @@ pub async fn execute(
                 }
                 if let Some(why) = &lost {
                     abandon(&ctx, case, why);
-                    bar.done();
+                    bar.done(&case.info.id, Verdict::Error, 0.0);
                     continue;
                 }
                 bar.case(&case.info.id);
+                let started = std::time::Instant::now();
+                let mut ended_as = None;
                 let mut first_bad = case.failed_before;
                 let mut n = case.first_attempt.max(1);
                 let mut ended = case.ended_before;
@@ -104,12 +106,16 @@ pub async fn execute(
                         error: r.error.clone(),
                     });
                     if last {
+                        ended_as = Some(r.verdict);
                         break;
                     }
                     first_bad |= bad;
                     n += 1;
                 }
-                bar.done();
+                // An interrupted case has no verdict yet: the resumed run reports it.
+                if let Some(v) = ended_as {
+                    bar.done(&case.info.id, v, started.elapsed().as_secs_f64());
+                }
             }
             if let Err(e) = sj.rig.teardown().await {
                 tracing::warn!(station = %sj.rig.name, error = %e, "teardown failed");

@@ -14,7 +14,7 @@ use crate::plan::{self, CaseSpec, CycleWhen, PlanErrors, StationFile};
 use crate::record::journal::{self, CaseInfo, Event, FileRef, Journal, JournalError};
 use crate::record::layout::JOURNAL;
 use crate::report::files::{rebuild, ReportError};
-use crate::report::progress::Progress;
+use crate::report::progress::{Display, Progress};
 use crate::report::results::{from_events, RunResults};
 use crate::util::clock::now_rfc3339_precise as now;
 use std::collections::{BTreeMap, HashSet};
@@ -39,7 +39,8 @@ pub struct RunOptions {
     pub shard: Option<(u32, u32)>,
     /// Where golden records live (`<dir>/<model>/<pattern>.json`).
     pub golden_dir: PathBuf,
-    pub progress: bool,
+    /// How progress is shown (bars in a terminal, lines in a log, or nothing).
+    pub progress: Display,
 }
 
 #[derive(Debug, thiserror::Error)]
