@@ -159,6 +159,20 @@ fn smoke_plan_on_the_simulated_stations() {
     let html = std::fs::read_to_string(dir.join("report.html")).expect("html");
     assert!(html.contains("<svg") && html.contains("data:image/png;base64,"));
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+    // A failed case shows every reason, its golden findings included, and the stress as
+    // the instruments read it back before the job.
+    let lv_section = &html[html
+        .find("id=\"sim-80mm-solid-low-voltage-r1\"")
+        .expect("section")..];
+    let lv_section = &lv_section[..lv_section.find("</section>").expect("section end")];
+    assert!(
+        lv_section.contains("golden columns (fail): dots 256–319"),
+        "{lv_section}"
+    );
+    assert!(lv_section.contains("as printed: supply 1"), "{lv_section}");
+    let applied = &lv["measurements"]["stress.applied"];
+    let volts = applied["power"]["volts"].as_f64().expect("volts read back");
+    assert!((volts - 17.5).abs() < 0.5, "{applied:#}");
     check_files(&dir);
     // junit.xml is well-formed XML (checked by Python's parser, as a CI tool would).
     let py = Command::new("python3")

@@ -211,8 +211,22 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
             ));
         }
         s.push_str("</div>");
+        if let Some(stress) = c.measurements.get("stress.applied").and_then(stress_text) {
+            s.push_str(&format!(
+                "<p class=\"hint\">as printed: {}</p>",
+                escape(&stress)
+            ));
+        }
         if let Some(e) = &c.error {
             s.push_str(&format!("<p><b>rig error:</b> {}</p>", escape(e)));
+        }
+        // Every reason of a verdict other than pass, golden findings included.
+        if !matches!(c.verdict, Some(Verdict::Pass)) && !c.reasons.is_empty() {
+            s.push_str("<p><b>why:</b></p><ul class=\"reasons\">");
+            for r in &c.reasons {
+                s.push_str(&format!("<li>{}</li>", escape(r)));
+            }
+            s.push_str("</ul>");
         }
         if !c.defects.is_empty() {
             s.push_str("<ul>");
@@ -279,6 +293,40 @@ fn attempts_html(s: &mut String, c: &CaseResult, view: &CaseView) {
         }
         s.push_str("</div>");
     }
+}
+
+/// The stress read back before the job (`stress.applied`), in words.
+fn stress_text(v: &serde_json::Value) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(p) = v.get("power") {
+        match (
+            p.get("volts").and_then(|x| x.as_f64()),
+            p.get("amps").and_then(|x| x.as_f64()),
+        ) {
+            (Some(volts), Some(amps)) => parts.push(format!("supply {volts:.2} V, {amps:.2} A")),
+            _ => {
+                if let Some(e) = p.get("error").and_then(|x| x.as_str()) {
+                    parts.push(format!("supply not read ({e})"));
+                }
+            }
+        }
+    }
+    if let Some(c) = v.get("chamber") {
+        match c.get("celsius").and_then(|x| x.as_f64()) {
+            Some(t) => parts.push(format!("chamber {t:.1} °C")),
+            None => {
+                if let Some(e) = c.get("error").and_then(|x| x.as_str()) {
+                    parts.push(format!("chamber not read ({e})"));
+                }
+            }
+        }
+    }
+    for (key, what) in [("ink_set", "ink"), ("paper_set", "paper")] {
+        if let Some(x) = v.get(key).and_then(|x| x.as_f64()) {
+            parts.push(format!("{what} set to {:.0} %", x * 100.0));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 fn anchor(id: &str) -> String {

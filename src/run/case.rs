@@ -504,6 +504,36 @@ async fn status_after(rig: &mut Rig) -> StepResult<crate::escpos::status::Printe
     }
 }
 
+/// What the station's instruments read just before a job: the supply's voltage and
+/// current (when it measures), the chamber's temperature, and the ink and paper levels the
+/// case set (a supply control sets them and reads nothing back). A reading that fails is
+/// recorded as its error: it never ends the case.
+async fn applied_stress(rig: &mut Rig, case: &CaseWork) -> serde_json::Value {
+    let mut v = serde_json::Map::new();
+    if let Some(p) = rig.power.as_mut() {
+        let read = match p.measure().await {
+            Ok(Some((volts, amps))) => serde_json::json!({ "volts": volts, "amps": amps }),
+            Ok(None) => serde_json::Value::Null,
+            Err(e) => serde_json::json!({ "error": crate::util::error_chain(&e) }),
+        };
+        v.insert("power".into(), read);
+    }
+    if let Some(c) = rig.chamber.as_mut() {
+        let read = match c.temperature().await {
+            Ok(t) => serde_json::json!({ "celsius": t }),
+            Err(e) => serde_json::json!({ "error": crate::util::error_chain(&e) }),
+        };
+        v.insert("chamber".into(), read);
+    }
+    if let Some(ink) = case.ink {
+        v.insert("ink_set".into(), serde_json::json!(ink));
+    }
+    if let Some(paper) = case.paper {
+        v.insert("paper_set".into(), serde_json::json!(paper));
+    }
+    serde_json::Value::Object(v)
+}
+
 /// Reads the status, prints (with the condition's power cycle), reads the status again.
 async fn print(rig: &mut Rig, case: &CaseWork, job: &Job) -> StepResult<Printed> {
     rig.scanner.arm().await?;
@@ -687,6 +717,15 @@ async fn attempt_steps(
     let pattern = pattern::render(case.pattern, dots, case.serial)?;
     let job = job_for(&pattern)?;
     artifact(ctx, case, n, &dir.join("job.bin"), job.bytes.clone()).await?;
+    // The stress as applied, read back from the instruments just before the job.
+    let applied = applied_stress(rig, case).await;
+    ctx.record(Event::Measurement {
+        time: now(),
+        case: case.info.id.clone(),
+        attempt: n,
+        name: "stress.applied".into(),
+        value: applied,
+    });
     let printed = step(ctx, case, n, Step::Print, t.print, print(rig, case, &job)).await?;
     for (name, st) in [
         ("status.before", &printed.before),
