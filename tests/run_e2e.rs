@@ -170,6 +170,17 @@ fn smoke_plan_on_the_simulated_stations() {
         "{lv_section}"
     );
     assert!(lv_section.contains("as printed: supply 1"), "{lv_section}");
+    // Failures first; a pattern × condition matrix per station; plots with axis titles
+    // and a legend; how long the run took and whether it was resumed.
+    let first_section = &html[html.find("<section").expect("sections")..];
+    assert!(
+        first_section[..200].contains("low-voltage"),
+        "the first case shown is a failure: {}",
+        &first_section[..200]
+    );
+    assert_eq!(html.matches("<table class=\"matrix\">").count(), 2);
+    assert!(html.contains("printer dot column") && html.contains(">expected defect<"));
+    assert!(html.contains(" · ran ") && html.contains("not resumed"));
     let applied = &lv["measurements"]["stress.applied"];
     let volts = applied["power"]["volts"].as_f64().expect("volts read back");
     assert!((volts - 17.5).abs() < 0.5, "{applied:#}");
@@ -372,6 +383,11 @@ fn kill_9_at_several_points_then_resume_runs_every_case_once() {
             }
         }
         check_files(&dir);
+        let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
+        assert!(
+            html.contains("resumed 1 time(s) after an interrupt"),
+            "after {marker}"
+        );
     }
 }
 

@@ -22,6 +22,10 @@ pub struct CaseView {
     pub attempt_thumbnails: BTreeMap<u32, Vec<u8>>,
 }
 
+/// Defects that fail a case, and those the condition expects.
+const FAILED: &str = "#c53030";
+const EXPECTED: &str = "#b7791f";
+
 fn colour(v: Option<Verdict>) -> &'static str {
     match v {
         Some(Verdict::Pass) => "#1b7f3b",
@@ -65,12 +69,18 @@ pub fn coverage_svg(view: &CaseView, case: &CaseResult) -> Option<String> {
     }
     for d in &case.defects {
         if d.axis == crate::defect::Axis::Columns {
+            // Expected defects (the condition's own) are tinted apart from failures.
+            let (fill, note) = if d.expected {
+                (EXPECTED, " (expected)")
+            } else {
+                (FAILED, "")
+            };
             s.push_str(&format!(
-                "<rect x=\"{:.1}\" y=\"{t}\" width=\"{:.1}\" height=\"{}\" fill=\"#c53030\" fill-opacity=\"0.18\"><title>{}</title></rect>",
+                "<rect x=\"{:.1}\" y=\"{t}\" width=\"{:.1}\" height=\"{}\" fill=\"{fill}\" fill-opacity=\"0.22\"><title>{}</title></rect>",
                 x(d.start as f64),
                 (x(d.end as f64 + 1.0) - x(d.start as f64)).max(1.5),
                 h - t - b,
-                escape(&format!("{} dots {}–{}", d.kind, d.start, d.end))
+                escape(&format!("{} dots {}–{}{note}", d.kind, d.start, d.end))
             ));
         }
     }
@@ -116,6 +126,44 @@ pub fn coverage_svg(view: &CaseView, case: &CaseResult) -> Option<String> {
         h - 8.0,
         n - 1
     ));
+    // Axis titles and a legend.
+    s.push_str(&format!(
+        "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">printer dot column</text>",
+        (l + w - r) / 2.0,
+        h - 8.0
+    ));
+    s.push_str(&format!(
+        "<text transform=\"translate(11 {:.1}) rotate(-90)\" font-size=\"10\" text-anchor=\"middle\">coverage</text>",
+        (t + h - b) / 2.0
+    ));
+    let legend = [
+        ("line", "#1a202c", "measured"),
+        ("band", "#3182ce", "golden ± tolerance"),
+        ("band", FAILED, "defect"),
+        ("band", EXPECTED, "expected defect"),
+    ];
+    let mut lx = l + 8.0;
+    for (kind, colour, label) in legend {
+        if kind == "line" {
+            s.push_str(&format!(
+                "<line x1=\"{lx:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"1.5\"/>",
+                lx + 14.0,
+                t + 10.0,
+                t + 10.0
+            ));
+        } else {
+            s.push_str(&format!(
+                "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"14\" height=\"8\" fill=\"{colour}\" fill-opacity=\"0.3\"/>",
+                t + 6.0
+            ));
+        }
+        s.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{label}</text>",
+            lx + 18.0,
+            t + 13.5
+        ));
+        lx += 18.0 + 6.2 * label.len() as f64 + 14.0;
+    }
     s.push_str("</svg>");
     Some(s)
 }
@@ -124,7 +172,7 @@ pub fn coverage_svg(view: &CaseView, case: &CaseResult) -> Option<String> {
 pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
     let mut s = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     s.push_str(&format!(
-        "<title>printrig run {}</title><style>body{{font-family:system-ui,sans-serif;margin:24px;color:#1a202c}}table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:left}}.v{{color:#fff;padding:2px 6px;border-radius:3px}}section{{margin:24px 0;border-top:1px solid #ddd;padding-top:12px}}.hint{{color:#4a5568;font-size:13px}}img{{border:1px solid #ccc;max-width:360px}}.row{{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}}</style></head><body>",
+        "<title>printrig run {}</title><style>body{{font-family:system-ui,sans-serif;margin:24px;color:#1a202c}}table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:left}}.v{{color:#fff;padding:2px 6px;border-radius:3px}}section{{margin:24px 0;border-top:1px solid #ddd;padding-top:12px}}.hint{{color:#4a5568;font-size:13px}}img{{border:1px solid #ccc;max-width:360px}}.row{{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}}li.expected{{color:#4a5568}}a.v{{text-decoration:none;display:inline-block;margin:1px}}table.matrix td{{white-space:nowrap}}table.attempts{{margin-top:8px}}</style></head><body>",
         escape(&r.run_id)
     ));
     s.push_str(&format!(
@@ -151,8 +199,24 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
             escape(p.sha256.get(..16).unwrap_or(""))
         ));
     }
+    let stations: Vec<String> = r
+        .stations
+        .iter()
+        .map(|f| format!("{} (sha256 {})", f.path, f.sha256.get(..16).unwrap_or("")))
+        .collect();
+    s.push_str(&format!(
+        "<p class=\"hint\">stations {} · {} · {}</p>",
+        escape(&stations.join(", ")),
+        escape(&duration_text(&r.started, r.ended.as_deref())),
+        match (r.resumed, r.interrupted) {
+            (_, true) => "interrupted: resume with rig run --resume".to_string(),
+            (0, false) => "not resumed".to_string(),
+            (n, false) => format!("resumed {n} time(s) after an interrupt"),
+        }
+    ));
+    matrix_html(&mut s, r);
     s.push_str("<table><tr><th>case</th><th>station</th><th>firmware</th><th>verdict</th><th>defects</th><th>attempts</th></tr>");
-    for c in &r.cases {
+    for c in failures_first(r) {
         let defects: Vec<String> = c
             .defects
             .iter()
@@ -178,7 +242,7 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
         ));
     }
     s.push_str("</table>");
-    for c in &r.cases {
+    for c in failures_first(r) {
         let view = views.get(&c.info.id).cloned().unwrap_or_default();
         s.push_str(&format!(
             "<section id=\"{}\"><h2>{} <span class=\"v\" style=\"background:{}\">{}</span></h2>",
@@ -232,7 +296,12 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
             s.push_str("<ul>");
             for d in &c.defects {
                 s.push_str(&format!(
-                    "<li><b>{}</b>{} {} {}–{}: {}<br><span class=\"hint\">likely: {}</span></li>",
+                    "<li{}><b>{}</b>{} {} {}–{}: {}<br><span class=\"hint\">likely: {}</span></li>",
+                    if d.expected {
+                        " class=\"expected\""
+                    } else {
+                        ""
+                    },
                     escape(d.kind.name()),
                     if d.expected { " (expected here)" } else { "" },
                     escape(d.axis.name()),
@@ -327,6 +396,87 @@ fn stress_text(v: &serde_json::Value) -> Option<String> {
         }
     }
     (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+/// Cases that did not pass first (fail, error, aborted, unfinished, marginal), then the
+/// rest, each group in plan order.
+fn failures_first(r: &RunResults) -> Vec<&CaseResult> {
+    let rank = |v: Option<Verdict>| match v {
+        Some(Verdict::Fail) => 0,
+        Some(Verdict::Error) | Some(Verdict::Aborted) | None => 1,
+        Some(Verdict::Marginal) => 2,
+        Some(Verdict::Pass) => 3,
+    };
+    let mut v: Vec<&CaseResult> = r.cases.iter().collect();
+    v.sort_by_key(|c| rank(c.verdict));
+    v
+}
+
+/// From the run's start to its end (or "still running / interrupted").
+fn duration_text(started: &str, ended: Option<&str>) -> String {
+    use time::format_description::well_known::Rfc3339;
+    use time::OffsetDateTime;
+    let parse = |t: &str| OffsetDateTime::parse(t, &Rfc3339).ok();
+    match (parse(started), ended.and_then(parse)) {
+        (Some(a), Some(b)) => {
+            let secs = (b - a).as_seconds_f64().max(0.0);
+            format!("ran {:.0} min {:.0} s", (secs / 60.0).floor(), secs % 60.0)
+        }
+        _ => "not ended".to_string(),
+    }
+}
+
+/// Per station, a pattern × condition matrix of verdicts (repeats side by side), each a
+/// link to its case.
+fn matrix_html(s: &mut String, r: &RunResults) {
+    let mut stations: Vec<&str> = Vec::new();
+    for c in &r.cases {
+        if !stations.contains(&c.info.station.as_str()) {
+            stations.push(&c.info.station);
+        }
+    }
+    for st in stations {
+        let cases: Vec<&CaseResult> = r.cases.iter().filter(|c| c.info.station == st).collect();
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut conditions: Vec<&str> = Vec::new();
+        for c in &cases {
+            if !patterns.contains(&c.info.pattern.as_str()) {
+                patterns.push(&c.info.pattern);
+            }
+            if !conditions.contains(&c.info.condition.as_str()) {
+                conditions.push(&c.info.condition);
+            }
+        }
+        s.push_str(&format!(
+            "<h3>{}</h3><table class=\"matrix\"><tr><th>pattern \\ condition</th>",
+            escape(st)
+        ));
+        for cond in &conditions {
+            s.push_str(&format!("<th>{}</th>", escape(cond)));
+        }
+        s.push_str("</tr>");
+        for p in &patterns {
+            s.push_str(&format!("<tr><th>{}</th>", escape(p)));
+            for cond in &conditions {
+                s.push_str("<td>");
+                for c in cases
+                    .iter()
+                    .filter(|c| c.info.pattern == *p && c.info.condition == *cond)
+                {
+                    s.push_str(&format!(
+                        "<a class=\"v\" style=\"background:{}\" href=\"#{}\" title=\"{}\">{}</a> ",
+                        colour(c.verdict),
+                        anchor(&c.info.id),
+                        escape(&c.info.id),
+                        verdict_name(c.verdict)
+                    ));
+                }
+                s.push_str("</td>");
+            }
+            s.push_str("</tr>");
+        }
+        s.push_str("</table>");
+    }
 }
 
 fn anchor(id: &str) -> String {

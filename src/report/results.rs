@@ -73,6 +73,8 @@ pub struct RunResults {
     pub started: String,
     pub ended: Option<String>,
     pub interrupted: bool,
+    /// The run was resumed after an interrupt (how many times).
+    pub resumed: u32,
     pub tool_version: String,
     pub host: String,
     pub plan: Option<FileRef>,
@@ -96,6 +98,7 @@ pub fn from_events(events: &[Event]) -> RunResults {
         started: String::new(),
         ended: None,
         interrupted: false,
+        resumed: 0,
         tool_version: String::new(),
         host: String::new(),
         plan: None,
@@ -153,6 +156,7 @@ pub fn from_events(events: &[Event]) -> RunResults {
                     .insert(station.clone(), identity.firmware.clone());
             }
             Event::Resumed { .. } => {
+                r.resumed += 1;
                 r.interrupted = false;
                 r.ended = None;
             }
