@@ -172,7 +172,7 @@ pub fn coverage_svg(view: &CaseView, case: &CaseResult) -> Option<String> {
 pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
     let mut s = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     s.push_str(&format!(
-        "<title>printrig run {}</title><style>body{{font-family:system-ui,sans-serif;margin:24px;color:#1a202c}}table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:left}}.v{{color:#fff;padding:2px 6px;border-radius:3px}}section{{margin:24px 0;border-top:1px solid #ddd;padding-top:12px}}.hint{{color:#4a5568;font-size:13px}}img{{border:1px solid #ccc;max-width:360px}}.row{{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}}li.expected{{color:#4a5568}}a.v{{text-decoration:none;display:inline-block;margin:1px}}table.matrix td{{white-space:nowrap}}table.attempts{{margin-top:8px}}</style></head><body>",
+        "<title>printrig run {}</title><style>body{{font-family:system-ui,sans-serif;margin:24px;color:#1a202c}}table{{border-collapse:collapse;margin:10px 0}}td,th{{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:left}}.v{{color:#fff;padding:2px 6px;border-radius:3px}}section{{margin:24px 0;border-top:1px solid #ddd;padding-top:12px}}.hint{{color:#4a5568;font-size:13px}}img{{border:1px solid #ccc;max-width:360px}}.row{{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}}li.expected{{color:#4a5568}}a.v{{text-decoration:none;display:inline-block;margin:1px}}table.matrix td{{white-space:nowrap}}table.attempts{{margin-top:8px}}</style></head><body>",
         escape(&r.run_id)
     ));
     s.push_str(&format!(
