@@ -309,23 +309,17 @@ fn golden_cmd(cmd: GoldenCmd) -> Result<u8> {
                 golden: None,
                 nominal_density: None,
             };
-            // Only each copy's analysis is kept: a decoded scan can be hundreds of MB.
-            let mut checked = Vec::with_capacity(scans.len());
-            for scan in &scans {
-                let analysis = check_file(scan, &spec)?.analysis;
-                let digest = printrig::util::sha256_file(scan)
-                    .with_context(|| format!("reading {} to record its digest", scan.display()))?;
-                checked.push((scan.display().to_string(), analysis, digest));
-            }
-            let copies: Vec<golden::Copy> = checked
+            let named: Vec<(&Path, String)> = scans
                 .iter()
-                .map(|(scan, analysis, digest)| golden::Copy {
-                    analysis,
-                    scan: scan.clone(),
-                    sha256: digest.clone(),
-                })
+                .map(|s| (s.as_path(), s.display().to_string()))
                 .collect();
-            let g = golden::bless(&copies, &model, condition.as_deref(), allow_defects)?;
+            let g = golden::check::bless_scans(
+                &named,
+                &spec,
+                &model,
+                condition.as_deref(),
+                allow_defects,
+            )?;
             let old = golden::save(&output, &g, force)?;
             print!("{}", report::blessed(&g, old.as_ref(), &output));
         }

@@ -85,6 +85,14 @@ fn check_files(dir: &Path) {
     }
 }
 
+/// A station file of one simulated 58 mm station (384 dots, TCP printer) with `sim` lines
+/// added to its `[station.sim]` table.
+fn sim_station(name: &str, model: &str, sim: &str) -> String {
+    format!(
+        "[[station]]\nname = \"{name}\"\nkind = \"sim\"\nmodel = \"{model}\"\n[station.printer]\ndots = 384\nlink = {{ kind = \"tcp\" }}\n[station.sim]\n{sim}"
+    )
+}
+
 fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, body).expect("write");
@@ -639,7 +647,11 @@ fn a_chamber_that_never_settles_errors_its_case_and_the_next_runs() {
     let slow = write(
         tmp.path(),
         "slow.toml",
-        "[[station]]\nname = \"slow\"\nkind = \"sim\"\nmodel = \"sim-58mm\"\n[station.printer]\ndots = 384\nlink = { kind = \"tcp\" }\n[station.sim]\ntime_scale = 120.0\nchamber_tau_s = 86400.0\n",
+        &sim_station(
+            "slow",
+            "sim-58mm",
+            "time_scale = 120.0\nchamber_tau_s = 86400.0\n",
+        ),
     );
     let cold = write(
         tmp.path(),
@@ -815,24 +827,19 @@ fn a_golden_record_cut_short_stops_the_run_before_anything_prints() {
     assert!(err.contains("columns profile has 288 values"), "{err}");
 }
 
-/// A station whose head fades by 15 % across its width: the solid page is marginal.
-const TILTED_STATION: &str = r#"
-[[station]]
-name = "s58"
-kind = "sim"
-model = "sim-58mm"
-[station.printer]
-dots = 384
-link = { kind = "tcp" }
-[station.sim]
-time_scale = 120.0
-faults = ["tilt=0.15"]
-"#;
-
 #[test]
 fn a_plan_that_fails_on_marginal_retries_and_keeps_every_attempt() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let stations = write(tmp.path(), "stations.toml", TILTED_STATION);
+    // A head that fades by 15 % across its width: the solid page is marginal.
+    let stations = write(
+        tmp.path(),
+        "stations.toml",
+        &sim_station(
+            "s58",
+            "sim-58mm",
+            "time_scale = 120.0\nfaults = [\"tilt=0.15\"]\n",
+        ),
+    );
     let head = "[plan]\nname = \"strict\"\npatterns = [\"solid\"]\nretries = 1\n";
     let id = "s58/solid/nominal/r1";
 
@@ -944,7 +951,11 @@ fn a_chamber_condition_soaks_once_and_the_run_says_how_long_first() {
     let stations = write(
         tmp.path(),
         "stations.toml",
-        "[[station]]\nname = \"cold-box\"\nkind = \"sim\"\nmodel = \"sim-58mm\"\n[station.printer]\ndots = 384\nlink = { kind = \"tcp\" }\n[station.sim]\ntime_scale = 600.0\nchamber_tau_s = 60.0\n",
+        &sim_station(
+            "cold-box",
+            "sim-58mm",
+            "time_scale = 600.0\nchamber_tau_s = 60.0\n",
+        ),
     );
     let plan = write(
         tmp.path(),
@@ -1031,7 +1042,7 @@ fn first_records_of_a_model_are_captured_reviewed_and_accepted() {
     let stations = write(
         tmp.path(),
         "stations.toml",
-        "[[station]]\nname = \"bench\"\nkind = \"sim\"\nmodel = \"new-model\"\n[station.printer]\ndots = 384\nlink = { kind = \"tcp\" }\n[station.sim]\ntime_scale = 120.0\n",
+        &sim_station("bench", "new-model", "time_scale = 120.0\n"),
     );
     let plan = write(
         tmp.path(),

@@ -25,6 +25,11 @@ pub enum CheckError {
     Image(#[from] ImageFileError),
     #[error(transparent)]
     Golden(#[from] GoldenError),
+    #[error("cannot read {path} to record its digest")]
+    Digest {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// How a page is judged beyond its golden record.
@@ -129,6 +134,37 @@ pub fn check_file(scan: &Path, spec: &CheckSpec) -> Result<Page, CheckError> {
         ..Judging::default()
     };
     check_scan(scan, None, &pattern, record.as_ref(), &judging)
+}
+
+/// Analyses every scan file (a copy of the same page) and blesses a record from them: the
+/// one path of `rig golden bless` and `rig golden capture`. Each copy is named in the
+/// record as `shown`. Only each copy's analysis is kept: a decoded scan can be hundreds
+/// of MB.
+pub fn bless_scans(
+    scans: &[(&Path, String)],
+    spec: &CheckSpec,
+    model: &str,
+    condition: Option<&str>,
+    allow_defects: bool,
+) -> Result<Golden, CheckError> {
+    let mut checked = Vec::with_capacity(scans.len());
+    for (scan, shown) in scans {
+        let analysis = check_file(scan, spec)?.analysis;
+        let digest = crate::util::sha256_file(scan).map_err(|source| CheckError::Digest {
+            path: scan.to_path_buf(),
+            source,
+        })?;
+        checked.push((shown, analysis, digest));
+    }
+    let copies: Vec<super::Copy> = checked
+        .iter()
+        .map(|(shown, analysis, digest)| super::Copy {
+            analysis,
+            scan: shown.to_string(),
+            sha256: digest.clone(),
+        })
+        .collect();
+    Ok(super::bless(&copies, model, condition, allow_defects)?)
 }
 
 /// Where a page stands relative to a power cut in the middle of its job.

@@ -12,7 +12,7 @@ use super::preflight;
 use super::start::RunError;
 use super::stations::load_stations;
 use crate::escpos::encode::{encode_bitmap, EncodeOptions};
-use crate::golden::check::{check_file, CheckSpec};
+use crate::golden::check::{bless_scans, CheckSpec};
 use crate::golden::pending::{Capture, Captured, Pending};
 use crate::golden::{self, Golden};
 use crate::pattern::{self, PatternKind};
@@ -188,27 +188,14 @@ async fn capture_pattern(
             golden: None,
             nominal_density: None,
         };
-        let mut checked = Vec::new();
-        for scan in &scans_for {
-            let analysis = check_file(scan, &spec).map_err(|e| chain(&e))?.analysis;
-            let digest = crate::util::sha256_file(scan)
-                .map_err(|e| format!("cannot read {}: {e}", scan.display()))?;
-            let shown = scan
-                .strip_prefix(&model_dir)
-                .unwrap_or(scan)
-                .display()
-                .to_string();
-            checked.push((shown, analysis, digest));
-        }
-        let copies: Vec<golden::Copy> = checked
+        let named: Vec<(&Path, String)> = scans_for
             .iter()
-            .map(|(scan, analysis, digest)| golden::Copy {
-                analysis,
-                scan: scan.clone(),
-                sha256: digest.clone(),
+            .map(|scan| {
+                let shown = scan.strip_prefix(&model_dir).unwrap_or(scan);
+                (scan.as_path(), shown.display().to_string())
             })
             .collect();
-        let record = golden::bless(&copies, &model, None, false).map_err(|e| chain(&e))?;
+        let record = bless_scans(&named, &spec, &model, None, false).map_err(|e| chain(&e))?;
         let path = golden::pending::pending_path(&model_dir, &name);
         let current = Golden::load(&golden::pending::record_path(&path)).ok();
         golden::save(&path, &record, true).map_err(|e| chain(&e))?;
