@@ -10,6 +10,13 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// The overall bar: cases done, time so far and to go.
+const OVERALL: &str =
+    "{prefix:>14} [{bar:30}] {pos}/{len} cases · {elapsed} elapsed · ETA {eta} {wide_msg}";
+/// A station's bar; `wide_msg` is cut to the terminal's width, so a long case id never
+/// breaks a line.
+const STATION: &str = "{prefix:>14} [{bar:30}] {pos}/{len} {wide_msg}";
+
 /// How a run shows its progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Display {
@@ -43,7 +50,7 @@ impl Progress {
         });
         let overall = multi.add(ProgressBar::new(total));
         overall.set_style(
-            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} cases {msg}")
+            ProgressStyle::with_template(OVERALL)
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
@@ -67,7 +74,7 @@ impl Progress {
             .multi
             .insert_before(&self.overall, ProgressBar::new(total));
         b.set_style(
-            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {msg}")
+            ProgressStyle::with_template(STATION)
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
@@ -115,5 +122,17 @@ impl StationProgress {
     /// The station's cases are over.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_templates_parse() {
+        for t in [OVERALL, STATION] {
+            assert!(ProgressStyle::with_template(t).is_ok(), "{t}");
+        }
     }
 }
