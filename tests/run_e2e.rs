@@ -965,7 +965,9 @@ fn a_chamber_condition_soaks_once_and_the_run_says_how_long_first() {
          [[condition]]\nname = \"nominal\"\npatterns = [\"solid\"]\n",
     );
     let results = tmp.path().join("results");
+    // Logs at info, so that stderr carries lines whose colour codes would show.
     let o = rig()
+        .env("RIG_LOG", "info")
         .arg("run")
         .arg(&plan)
         .arg("--stations")
@@ -975,6 +977,11 @@ fn a_chamber_condition_soaks_once_and_the_run_says_how_long_first() {
         .output()
         .expect("rig runs");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("INFO"),
+        "{}",
+        text(&o)
+    );
     // Before the first case: the cases, the soaks (one, not four) and the worst case.
     let out = String::from_utf8_lossy(&o.stdout);
     let first = out.lines().next().unwrap_or_default();
@@ -1042,7 +1049,11 @@ fn first_records_of_a_model_are_captured_reviewed_and_accepted() {
     let stations = write(
         tmp.path(),
         "stations.toml",
-        &sim_station("bench", "new-model", "time_scale = 120.0\n"),
+        &format!(
+            "{}{}",
+            sim_station("bench", "new-model", "time_scale = 120.0\n"),
+            sim_station("bench-2", "new-model", "time_scale = 120.0\n")
+        ),
     );
     let plan = write(
         tmp.path(),
@@ -1081,6 +1092,13 @@ fn first_records_of_a_model_are_captured_reviewed_and_accepted() {
         .output()
         .expect("rig runs");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // One station per model: the second unit of the model is left out, and said so.
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("station bench-2 skipped: its model is captured on bench"),
+        "{}",
+        text(&o)
+    );
     for pattern in ["solid", "receipt"] {
         let pending = golden.join(format!("new-model/{pattern}.pending.json"));
         let record: serde_json::Value =

@@ -39,14 +39,6 @@ impl Estimate {
         self.stations.iter().map(|s| s.cases).sum()
     }
 
-    /// The longest station's soak and hold time, wall seconds.
-    pub fn soak_wall_s(&self) -> f64 {
-        self.stations
-            .iter()
-            .map(|s| s.soak_wall_s)
-            .fold(0.0, f64::max)
-    }
-
     /// The longest station's worst case, wall seconds.
     pub fn worst_wall_s(&self) -> f64 {
         self.stations

@@ -41,8 +41,6 @@ pub enum AssembleError {
         #[source]
         source: StationError,
     },
-    #[error(transparent)]
-    Instrument(#[from] InstrumentError),
 }
 
 /// Starts the simulated station `st` describes, its scans and pty under `dir`. `None`

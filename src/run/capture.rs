@@ -63,17 +63,14 @@ pub async fn capture(opts: &CaptureOptions) -> Result<Capture, RunError> {
     let kinds = patterns_of(&p);
     let mut out = Capture::default();
     let mut wanted = Vec::new();
-    let mut models: Vec<&str> = Vec::new();
+    // One station per model: the first of the plan's stations that has it.
+    let mut captured_on: Vec<(&str, &str)> = Vec::new();
     for st in sf.stations.iter().filter(|s| p.stations.contains(&s.name)) {
-        if let Some(first) = sf
-            .stations
-            .iter()
-            .find(|o| o.model == st.model && models.contains(&o.model.as_str()))
-        {
-            out.skipped.push((st.name.clone(), first.name.clone()));
+        if let Some((_, first)) = captured_on.iter().find(|(m, _)| *m == st.model) {
+            out.skipped.push((st.name.clone(), first.to_string()));
             continue;
         }
-        models.push(&st.model);
+        captured_on.push((&st.model, &st.name));
         wanted.push((st, false, ()));
     }
     let work = std::env::temp_dir().join(format!("printrig-capture-{}", std::process::id()));
