@@ -213,7 +213,11 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
     };
     let c = check_file(&a.scan, &spec)?;
     if let Some(o) = &a.overlay {
-        let img = report::overlay::draw(&c.scan, &c.analysis, &c.judgement.defects);
+        let img = report::overlay::draw(
+            &c.scan,
+            &c.analysis,
+            report::overlay::Marks::of(&c.judgement, &[]),
+        );
         let png = report::overlay::png(&img).map_err(|e| anyhow::anyhow!("{e}"))?;
         write_atomic(o, &png).with_context(|| format!("writing {}", o.display()))?;
     }

@@ -36,6 +36,14 @@ fn dead_element_scan() -> (GrayImage, Analysis) {
     (img, a)
 }
 
+/// The page's own defects, none expected, no golden findings.
+fn marks(a: &Analysis) -> overlay::Marks<'_> {
+    overlay::Marks {
+        defects: &a.defects,
+        ..Default::default()
+    }
+}
+
 /// Where dot `x`, row `y` lands in the overlay (scan pixels reduced by `k`).
 fn at(a: &Analysis, x: f64, y: f64, k: f64) -> (u32, u32) {
     let t = a.registration.as_ref().expect("registered").transform;
@@ -47,7 +55,7 @@ fn at(a: &Analysis, x: f64, y: f64, k: f64) -> (u32, u32) {
 #[test]
 fn a_dead_element_is_tinted_red_down_its_column_and_the_scan_stays_grey_elsewhere() {
     let (img, a) = dead_element_scan();
-    let o = overlay::draw(&img, &a, &a.defects);
+    let o = overlay::draw(&img, &a, marks(&a));
     // A 300-dpi scan is smaller than the longest side allowed: not reduced.
     assert_eq!((o.width(), o.height()), img.dimensions());
     let rgb = o.to_rgb();
@@ -84,8 +92,8 @@ fn a_dead_element_is_tinted_red_down_its_column_and_the_scan_stays_grey_elsewher
 fn the_png_is_a_palette_image_that_decodes_to_the_same_picture() {
     let (img, a) = dead_element_scan();
     for o in [
-        overlay::draw(&img, &a, &a.defects),
-        overlay::draw_sized(&img, &a, &a.defects, 360),
+        overlay::draw(&img, &a, marks(&a)),
+        overlay::draw_sized(&img, &a, marks(&a), 360),
     ] {
         let bytes = overlay::png(&o).expect("encodes");
         let decoder = png::Decoder::new(std::io::Cursor::new(bytes.as_slice()));
@@ -107,9 +115,9 @@ fn a_large_scan_is_reduced_to_the_longest_side_and_thumbnails_further() {
     let p = print(PatternKind::Solid, 576, &[], 3);
     let img = scan_page(&first_page(&p), 1200.0, 0.0, 3);
     let (a, _) = analyze_judged(&img, &p.pattern, None);
-    let o = overlay::draw(&img, &a, &a.defects);
+    let o = overlay::draw(&img, &a, marks(&a));
     assert_eq!(o.width().max(o.height()), overlay::MAX_SIDE);
-    let t = overlay::draw_sized(&img, &a, &a.defects, 360);
+    let t = overlay::draw_sized(&img, &a, marks(&a), 360);
     assert_eq!(t.width().max(t.height()), 360);
     let ratio = |w: u32, h: u32| w as f64 / h as f64;
     let (w, h) = img.dimensions();
@@ -124,7 +132,7 @@ fn a_scan_that_cannot_be_registered_is_framed_in_red() {
     let blank = GrayImage::from_pixel(600, 700, image::Luma([240]));
     let (a, _) = analyze_judged(&blank, &p.pattern, None);
     assert!(a.registration.is_none());
-    let rgb = overlay::draw(&blank, &a, &a.defects).to_rgb();
+    let rgb = overlay::draw(&blank, &a, marks(&a)).to_rgb();
     for (x, y) in [(0, 0), (599, 350), (300, 699), (2, 2), (5, 300)] {
         assert_eq!(rgb.get_pixel(x, y).0, [220, 30, 30], "frame at ({x}, {y})");
     }
@@ -133,4 +141,94 @@ fn a_scan_that_cannot_be_registered_is_framed_in_red() {
         [241, 241, 241],
         "paper inside the frame"
     );
+}
+
+#[test]
+fn a_golden_finding_is_framed_in_blue_where_it_lies() {
+    let (img, a) = dead_element_scan();
+    let finding = printrig::golden::Finding {
+        severity: printrig::defect::Severity::Fail,
+        what: "columns",
+        start: Some(200),
+        end: Some(260),
+        worst: 0.4,
+        detail: "columns 200–260: 0.40 below golden".into(),
+    };
+    let density = printrig::golden::Finding {
+        what: "density",
+        start: None,
+        end: None,
+        ..finding.clone()
+    };
+    let rgb = overlay::draw(
+        &img,
+        &a,
+        overlay::Marks {
+            golden: &[finding, density],
+            ..marks(&a)
+        },
+    )
+    .to_rgb();
+    let blue = |p: [u8; 3]| p == [30, 90, 230];
+    let rows = a.expected_rows as f64;
+    // The frame runs down both sides of the span (one dot outside it) …
+    for x in [199.0, 262.0] {
+        let (u, v) = at(&a, x, rows * 0.5, 1.0);
+        let near = (u.saturating_sub(2)..=u + 2).any(|u| blue(rgb.get_pixel(u, v).0));
+        assert!(near, "frame at dot {x}");
+    }
+    // … and nowhere across the middle of the page or beside it.
+    for x in [230.0, 100.0, 400.0] {
+        let (u, v) = at(&a, x, rows * 0.5, 1.0);
+        assert!(!blue(rgb.get_pixel(u, v).0), "dot {x}");
+    }
+    // A density finding is the whole page's: not framed. Without findings, no blue.
+    let plain = overlay::draw(&img, &a, marks(&a)).to_rgb();
+    assert_eq!(plain.pixels().filter(|p| blue(p.0)).count(), 0);
+}
+
+#[test]
+fn a_defect_the_condition_expects_is_tinted_teal_not_red() {
+    let (img, a) = dead_element_scan();
+    let expected = [DefectKind::DeadElement];
+    let rgb = overlay::draw(
+        &img,
+        &a,
+        overlay::Marks {
+            expected: &expected,
+            ..marks(&a)
+        },
+    )
+    .to_rgb();
+    let (u, v) = at(&a, 300.5, a.expected_rows as f64 * 0.5, 1.0);
+    let p = rgb.get_pixel(u, v).0;
+    assert!(!is_red_tint(p), "{p:?}");
+    assert!(
+        p[1] as i32 > p[0] as i32 + 20 && p[2] as i32 > p[0] as i32 + 20,
+        "teal: {p:?}"
+    );
+}
+
+#[test]
+fn where_a_failure_overlaps_an_expected_defect_the_failure_shows() {
+    let (img, a) = dead_element_scan();
+    // The expected defect comes after the failure in the list; it is drawn under it.
+    let mut defects = vec![printrig::analysis::Defect::page(
+        DefectKind::Light,
+        "the whole page light".into(),
+    )];
+    defects.extend(a.defects.iter().cloned());
+    let expected = [DefectKind::DeadElement];
+    let rgb = overlay::draw(
+        &img,
+        &a,
+        overlay::Marks {
+            defects: &defects,
+            expected: &expected,
+            ..Default::default()
+        },
+    )
+    .to_rgb();
+    let (u, v) = at(&a, 300.5, a.expected_rows as f64 * 0.5, 1.0);
+    assert!(is_red_tint(rgb.get_pixel(u, v).0));
 }

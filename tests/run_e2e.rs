@@ -178,6 +178,53 @@ fn smoke_plan_on_the_simulated_stations() {
         "{lv_section}"
     );
     assert!(lv_section.contains("as printed: supply 1"), "{lv_section}");
+    // The golden finding is framed on the plot (and the thumbnail says what its blue
+    // frames are); the golden band is the one the case was judged with, read from the
+    // analysis it wrote.
+    assert!(
+        lv_section.contains("stroke=\"#1e5ae6\"")
+            && lv_section.contains("<title>golden columns (fail): dots 256–319")
+            && lv_section.contains(">golden finding<")
+            && lv_section.contains("blue frames: golden findings"),
+        "{lv_section}"
+    );
+    let lv_analysis: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("cases/sim-80mm/solid/low-voltage/r1/attempt-2/analysis.json"))
+            .or_else(|_| {
+                std::fs::read(
+                    dir.join("cases/sim-80mm/solid/low-voltage/r1/attempt-1/analysis.json"),
+                )
+            })
+            .expect("analysis.json"),
+    )
+    .expect("json");
+    let judged = lv_analysis["golden"]["column_band"]["marginal"]
+        .as_f64()
+        .expect("the band the columns were judged in");
+    assert!(
+        lv_section.contains(&format!("marginal more than {judged:.2} below the record"))
+            && lv_section.contains(&format!("golden band ±{judged:.2}")),
+        "{judged}: {lv_section}"
+    );
+    // The power cut's torn first page is shown beside the reprint.
+    let pc_section = &html[html
+        .find("id=\"sim-80mm-solid-power-cut-r1\"")
+        .expect("section")..];
+    let pc_section = &pc_section[..pc_section.find("</section>").expect("section end")];
+    assert_eq!(pc_section.matches("<img ").count(), 2, "{pc_section}");
+    assert!(
+        pc_section.contains("page 1 of 2 · ") && pc_section.contains("truncated"),
+        "{pc_section}"
+    );
+    assert!(pc_section.contains("page 2 of 2 · "), "{pc_section}");
+    // The header names the plan and says what it is for.
+    assert!(
+        html.contains("plan <b>smoke</b>")
+            && html
+                .contains("Every pattern at nominal, a power cut mid-job, a supply sag to 17.5 V"),
+        "{}",
+        &html[..html.len().min(3000)]
+    );
     // Failures first; a pattern × condition matrix per station; plots with axis titles
     // and a legend; how long the run took and whether it was resumed.
     let first_section = &html[html.find("<section").expect("sections")..];
@@ -993,8 +1040,22 @@ fn a_chamber_condition_soaks_once_and_the_run_says_how_long_first() {
     );
     // Not a terminal: one plain line per case as it finishes, numbered, before the
     // summary; no escape codes anywhere.
-    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with('[')).collect();
+    let (soaking, lines): (Vec<&str>, Vec<&str>) = out
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .partition(|l| l.contains(" soaking the chamber at "));
     assert_eq!(lines.len(), 6, "{out}");
+    // A soak is said when it begins: to 10 °C before the first case, back to ambient
+    // before the first nominal one.
+    assert_eq!(soaking.len(), 2, "{out}");
+    assert!(
+        soaking[0].starts_with("[0/6] cold-box/solid/cool/r1 soaking the chamber at 10 °C"),
+        "{out}"
+    );
+    assert!(
+        soaking[1].starts_with("[4/6] cold-box/solid/nominal/r1 soaking the chamber at "),
+        "{out}"
+    );
     assert!(
         lines[0].starts_with("[1/6] cold-box/solid/cool/r1 pass "),
         "{out}"

@@ -9,7 +9,7 @@ use super::{median, Golden};
 use crate::analysis::{Analysis, Axis, Defect, Severity};
 use crate::defect::DefectKind;
 use crate::verdict::Verdict;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Extra allowance for the outermost dot columns on each side (the outermost, then the
 /// next): each dot is read at its centre, so where the registration is off by half a dot
@@ -41,9 +41,60 @@ pub struct Comparison {
     /// Golden minus measured relative column coverage, per dot (positive: less ink).
     pub column_deficit: Option<Vec<f64>>,
     pub worst_column_deficit: Option<f64>,
+    /// The band the columns were judged in, in the page's own coverage units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column_band: Option<ColumnBand>,
     /// Measured / golden solid density.
     pub density_ratio: Option<f64>,
     pub findings: Vec<Finding>,
+}
+
+/// The band a page's column coverage was judged in: the record's columns and the limits
+/// as this page was judged with them (raised for the page's scatter), on the scale the
+/// page was measured on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ColumnBand {
+    /// The page's level against the record (its columns are compared in shape).
+    pub level: f64,
+    /// The deficit limits this page was judged with.
+    pub marginal: f64,
+    pub fail: f64,
+    /// The golden record's relative column coverage, per dot (`null`, read as NaN, where
+    /// it was not measured).
+    #[serde(deserialize_with = "nan_for_null")]
+    pub golden: Vec<f64>,
+}
+
+/// Numbers written by serde_json, which writes NaN as `null`.
+fn nan_for_null<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    let v: Vec<Option<f64>> = Deserialize::deserialize(d)?;
+    Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+}
+
+impl ColumnBand {
+    /// What the record expects of each column on this page's scale.
+    pub fn expected(&self) -> Vec<f64> {
+        self.golden.iter().map(|g| self.level * g).collect()
+    }
+
+    /// The coverage below which a column falls short by more than `limit` (the edge
+    /// columns with their allowance).
+    pub fn below(&self, limit: f64) -> Vec<f64> {
+        let last = self.golden.len().saturating_sub(1);
+        self.golden
+            .iter()
+            .enumerate()
+            .map(|(c, g)| self.level * (g - limit - edge_allowance(c, last)))
+            .collect()
+    }
+}
+
+/// The allowance of column `c` of `0..=last` ([`EDGE_ALLOWANCE`]).
+fn edge_allowance(c: usize, last: usize) -> f64 {
+    EDGE_ALLOWANCE
+        .get(c.min(last - c.min(last)))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,6 +107,13 @@ pub struct Judgement {
     /// The density the `light` check used and where it came from.
     pub density_reference: Option<(f64, &'static str)>,
     pub golden: Option<Comparison>,
+}
+
+impl Judgement {
+    /// Where the page differs from its golden record (none without a record).
+    pub fn golden_findings(&self) -> &[Finding] {
+        self.golden.as_ref().map_or(&[], |c| c.findings.as_slice())
+    }
 }
 
 fn runs(values: &[Option<f64>], limit: f64, min_len: usize) -> Vec<(usize, usize, f64)> {
@@ -196,6 +254,7 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
     let prof = a.profiles.as_ref();
     let mut column_deficit = None;
     let mut worst_column = None;
+    let mut column_band = None;
     if let (Some(gc), Some(mc)) = (g.columns.as_ref(), prof.and_then(|p| p.columns.as_ref())) {
         let last = gc.len().saturating_sub(1);
         // Columns are compared in shape: the level the page prints at is the density
@@ -207,7 +266,7 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
             .zip(mc)
             .enumerate()
             .map(|(c, (g, m))| {
-                let edge = EDGE_ALLOWANCE.get(c.min(last - c)).copied().unwrap_or(0.0);
+                let edge = edge_allowance(c, last);
                 (g.is_finite() && m.is_finite()).then(|| {
                     let d = g - m / k;
                     if edge > 0.0 {
@@ -222,6 +281,12 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
         worst_column = valid.iter().copied().reduce(f64::max);
         let (marginal, fail) = limits(&d, t.column_marginal, t.column_fail);
         findings.extend(compare_profile("columns", &d, marginal, fail, 1, "dots"));
+        column_band = Some(ColumnBand {
+            level: k,
+            marginal,
+            fail,
+            golden: gc.clone(),
+        });
         column_deficit = Some(d.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
     }
     if let (Some(ge), Some(me)) = (g.elements.as_ref(), prof.and_then(|p| p.elements.as_ref())) {
@@ -332,6 +397,7 @@ fn compare(a: &Analysis, g: &Golden) -> Comparison {
         blessed_at: g.provenance.blessed_at.clone(),
         column_deficit,
         worst_column_deficit: worst_column,
+        column_band,
         density_ratio: solid_ratio(a, g),
         findings,
     }
@@ -434,7 +500,28 @@ pub fn judge_with(
 
 #[cfg(test)]
 mod tests {
-    use super::expected_ratio;
+    use super::{expected_ratio, ColumnBand, EDGE_ALLOWANCE};
+
+    #[test]
+    fn a_column_band_read_back_from_json_gives_the_limits_it_was_judged_with() {
+        let band = ColumnBand {
+            level: 0.8,
+            marginal: 0.2,
+            fail: 0.4,
+            golden: vec![1.0, 1.0, f64::NAN, 1.0, 1.0, 1.0],
+        };
+        let json = serde_json::to_string(&band).expect("serialises");
+        assert!(json.contains("null"), "{json}");
+        let back: ColumnBand = serde_json::from_str(&json).expect("reads back");
+        assert!(back.golden[2].is_nan());
+        let below = back.below(back.marginal);
+        // Inside the page: level × (golden − limit); at the edge, with its allowance.
+        assert!((below[3] - 0.8 * 0.8).abs() < 1e-12);
+        assert!((below[0] - 0.8 * (0.8 - EDGE_ALLOWANCE[0])).abs() < 1e-12);
+        assert!((below[4] - 0.8 * (0.8 - EDGE_ALLOWANCE[1])).abs() < 1e-12);
+        assert!(below[2].is_nan());
+        assert_eq!(back.expected()[1], 0.8);
+    }
 
     #[test]
     fn tints_read_off_by_a_power_law_are_expected_so() {

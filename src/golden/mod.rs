@@ -8,7 +8,7 @@ pub mod check;
 mod judge;
 pub mod pending;
 
-pub use judge::{judge, judge_with, Comparison, Finding, Judgement};
+pub use judge::{judge, judge_with, ColumnBand, Comparison, Finding, Judgement};
 
 use crate::analysis::Analysis;
 use crate::pattern::Pattern;

@@ -85,6 +85,12 @@ pub enum Event {
         tool_version: String,
         host: String,
         plan: FileRef,
+        /// The plan's `name` and `description` (absent in journals written before they
+        /// were kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan_description: Option<String>,
         stations: Vec<FileRef>,
         shard: Option<(u32, u32)>,
         cases: Vec<CaseInfo>,

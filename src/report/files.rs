@@ -2,9 +2,10 @@
 //! report.html and manifest.sha256, each written atomically. `rig report DIR` and the end
 //! of `rig run` both come here, so a report can always be rebuilt.
 
-use super::html::{self, CaseView};
+use super::html::{self, BandView, CaseView, FindingView};
 use super::junit;
 use super::results::{from_events, CaseResult, RunResults};
+use crate::golden::ColumnBand;
 use crate::record::{self, attempt_dir, case_dir, journal, Recorded, JOURNAL, JUNIT, MANIFEST};
 use crate::record::{REPORT_HTML, SUMMARY};
 use crate::util::fsio::write_atomic;
@@ -65,24 +66,24 @@ fn view_of(dir: &Path, case: &CaseResult) -> CaseView {
         .or(case.attempts.last())
         .map_or(1, |a| a.attempt);
     let cdir = folder_of(dir, case_id, shown);
-    let mut v = CaseView {
-        tolerance: crate::golden::Tolerances::default().column_marginal,
-        ..CaseView::default()
-    };
+    let mut v = CaseView::default();
     if let Ok(text) = std::fs::read_to_string(cdir.join("analysis.json")) {
         if let Ok(j) = serde_json::from_str::<serde_json::Value>(&text) {
-            let arr = |x: Option<&serde_json::Value>| -> Option<Vec<f64>> {
-                x?.as_array()
-                    .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
-            };
-            let cols = arr(j.pointer("/profiles/columns"));
-            let deficit = arr(j.pointer("/golden/column_deficit"));
-            if let (Some(c), Some(d)) = (&cols, &deficit) {
-                if c.len() == d.len() {
-                    v.golden = Some(c.iter().zip(d).map(|(m, d)| m + d).collect());
-                }
-            }
+            let cols = numbers(j.pointer("/profiles/columns"));
+            v.band = band_of(&j, cols.as_deref());
+            v.findings = j
+                .pointer("/golden/findings")
+                .and_then(|f| f.as_array())
+                .map(|f| f.iter().map(finding_of).collect())
+                .unwrap_or_default();
             v.columns = cols;
+        }
+    }
+    // The pages before the last, each with its own thumbnail.
+    for page in 1.. {
+        match std::fs::read(cdir.join(format!("thumb-{page}.png"))) {
+            Ok(png) => v.earlier_pages.push((page, png)),
+            Err(_) => break,
         }
     }
     v.thumbnail = std::fs::read(cdir.join("thumb.png")).ok();
@@ -94,6 +95,50 @@ fn view_of(dir: &Path, case: &CaseResult) -> CaseView {
         }
     }
     v
+}
+
+/// An array of numbers from an analysis document (`null` for a value not measured).
+fn numbers(x: Option<&serde_json::Value>) -> Option<Vec<f64>> {
+    x?.as_array()
+        .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+}
+
+/// The band a page's columns were judged in. An analysis written before the band was
+/// kept gives the record's columns (measured plus deficit) at the default tolerance.
+fn band_of(j: &serde_json::Value, cols: Option<&[f64]>) -> Option<BandView> {
+    if let Some(b) = j.pointer("/golden/column_band") {
+        let band: ColumnBand = serde_json::from_value(b.clone()).ok()?;
+        return Some(BandView {
+            expected: band.expected(),
+            marginal_below: band.below(band.marginal),
+            fail_below: band.below(band.fail),
+            marginal: band.marginal,
+            fail: band.fail,
+        });
+    }
+    let deficit = numbers(j.pointer("/golden/column_deficit"))?;
+    let cols = cols.filter(|c| c.len() == deficit.len())?;
+    let t = crate::golden::Tolerances::default();
+    let expected: Vec<f64> = cols.iter().zip(&deficit).map(|(m, d)| m + d).collect();
+    Some(BandView {
+        marginal_below: expected.iter().map(|g| g - t.column_marginal).collect(),
+        fail_below: expected.iter().map(|g| g - t.column_fail).collect(),
+        expected,
+        marginal: t.column_marginal,
+        fail: t.column_fail,
+    })
+}
+
+fn finding_of(f: &serde_json::Value) -> FindingView {
+    let text = |k: &str| f.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let at = |k: &str| f.get(k).and_then(|v| v.as_u64()).map(|v| v as u32);
+    FindingView {
+        what: text("what"),
+        start: at("start"),
+        end: at("end"),
+        fail: text("severity") == "fail",
+        detail: text("detail"),
+    }
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {

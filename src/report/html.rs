@@ -12,19 +12,48 @@ use std::collections::BTreeMap;
 pub struct CaseView {
     /// Measured relative column coverage.
     pub columns: Option<Vec<f64>>,
-    /// The golden record's column coverage.
-    pub golden: Option<Vec<f64>>,
-    /// Half-width of the golden band (the marginal column tolerance).
-    pub tolerance: f64,
+    /// The band the columns were judged in.
+    pub band: Option<BandView>,
+    /// Where the page differs from its golden record.
+    pub findings: Vec<FindingView>,
     /// Thumbnail PNG with the defects marked (of the attempt the verdict is about).
     pub thumbnail: Option<Vec<u8>>,
+    /// The attempt's pages before the one the verdict is about (a power cut's torn
+    /// first page): page number and thumbnail.
+    pub earlier_pages: Vec<(u32, Vec<u8>)>,
     /// The thumbnails of the case's other attempts, by attempt number.
     pub attempt_thumbnails: BTreeMap<u32, Vec<u8>>,
 }
 
+/// The golden band of the coverage plot, per dot, as the case was judged.
+#[derive(Debug, Clone, Default)]
+pub struct BandView {
+    /// What the record expects, on the page's scale.
+    pub expected: Vec<f64>,
+    /// Coverage below which a column is marginal, and below which it fails.
+    pub marginal_below: Vec<f64>,
+    pub fail_below: Vec<f64>,
+    /// The deficit limits the page was judged with.
+    pub marginal: f64,
+    pub fail: f64,
+}
+
+/// One golden finding, as the page shows it.
+#[derive(Debug, Clone, Default)]
+pub struct FindingView {
+    /// "columns", "rows", "elements", "band" or "density".
+    pub what: String,
+    pub start: Option<u32>,
+    pub end: Option<u32>,
+    pub fail: bool,
+    pub detail: String,
+}
+
 /// Defects that fail a case, and those the condition expects.
 const FAILED: &str = "#c53030";
-const EXPECTED: &str = "#b7791f";
+const EXPECTED: &str = "#2c7a7b";
+/// Golden findings: framed, in the overlay's blue.
+const GOLDEN_FINDING: &str = "#1e5ae6";
 
 fn colour(v: Option<Verdict>) -> &'static str {
     match v {
@@ -84,30 +113,58 @@ pub fn coverage_svg(view: &CaseView, case: &CaseResult) -> Option<String> {
             ));
         }
     }
+    // Golden findings along the columns, framed.
+    for f in view
+        .findings
+        .iter()
+        .filter(|f| f.what == "columns" || f.what == "elements")
+    {
+        let (Some(a), Some(e)) = (f.start, f.end) else {
+            continue;
+        };
+        s.push_str(&format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"{GOLDEN_FINDING}\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"><title>golden {} ({}): {}</title></rect>",
+            x(a as f64) - 1.0,
+            t + 1.0,
+            (x(e as f64 + 1.0) - x(a as f64)).max(1.5) + 2.0,
+            h - t - b - 2.0,
+            escape(&f.what),
+            if f.fail { "fail" } else { "marginal" },
+            escape(&f.detail)
+        ));
+    }
     // Keep the drawing small: at most ~720 points.
     let step = n.div_ceil(720).max(1);
-    if let Some(g) = view.golden.as_ref().filter(|g| g.len() == n) {
-        let mut up = String::new();
-        let mut down = Vec::new();
-        for c in (0..n).step_by(step) {
-            if g[c].is_finite() {
-                up.push_str(&format!(
-                    "{:.1},{:.1} ",
-                    x(c as f64),
-                    y(g[c] + view.tolerance)
-                ));
-                down.push(format!(
-                    "{:.1},{:.1}",
-                    x(c as f64),
-                    y(g[c] - view.tolerance)
-                ));
-            }
-        }
+    if let Some(band) = view
+        .band
+        .as_ref()
+        .filter(|g| g.expected.len() == n && g.marginal_below.len() == n && g.fail_below.len() == n)
+    {
+        let line = |v: &[f64], up: f64| -> Vec<String> {
+            (0..n)
+                .step_by(step)
+                .filter(|&c| v[c].is_finite())
+                .map(|c| format!("{:.1},{:.1}", x(c as f64), y(v[c] + up)))
+                .collect()
+        };
+        // Shaded from the marginal limit up to as far above the record.
+        let up = line(&band.expected, band.marginal);
+        let mut down = line(&band.marginal_below, 0.0);
         down.reverse();
         s.push_str(&format!(
-            "<polygon points=\"{up}{}\" fill=\"#3182ce\" fill-opacity=\"0.2\" stroke=\"none\"><title>golden ± {:.2}</title></polygon>",
+            "<polygon points=\"{} {}\" fill=\"#3182ce\" fill-opacity=\"0.2\" stroke=\"none\"><title>golden band: marginal more than {:.2} below the record</title></polygon>",
+            up.join(" "),
             down.join(" "),
-            view.tolerance
+            band.marginal
+        ));
+        s.push_str(&format!(
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"#3182ce\" stroke-width=\"1\"><title>golden</title></polyline>",
+            line(&band.expected, 0.0).join(" ")
+        ));
+        s.push_str(&format!(
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{FAILED}\" stroke-width=\"1\" stroke-dasharray=\"3 3\"><title>fails below {:.2} under golden</title></polyline>",
+            line(&band.fail_below, 0.0).join(" "),
+            band.fail
         ));
     }
     let pts: Vec<String> = (0..n)
@@ -136,20 +193,38 @@ pub fn coverage_svg(view: &CaseView, case: &CaseResult) -> Option<String> {
         "<text transform=\"translate(11 {:.1}) rotate(-90)\" font-size=\"10\" text-anchor=\"middle\">coverage</text>",
         (t + h - b) / 2.0
     ));
-    let legend = [
-        ("line", "#1a202c", "measured"),
-        ("band", "#3182ce", "golden ± tolerance"),
-        ("band", FAILED, "defect"),
-        ("band", EXPECTED, "expected defect"),
-    ];
+    let marginal = view
+        .band
+        .as_ref()
+        .map_or(String::new(), |b| format!("golden band ±{:.2}", b.marginal));
+    let mut legend = vec![("line", "#1a202c", "measured".to_string())];
+    if view.band.is_some() {
+        legend.push(("band", "#3182ce", marginal));
+        legend.push(("dash", FAILED, "fail limit".to_string()));
+    }
+    legend.push(("band", FAILED, "defect".to_string()));
+    legend.push(("band", EXPECTED, "expected defect".to_string()));
+    if view
+        .findings
+        .iter()
+        .any(|f| f.what == "columns" || f.what == "elements")
+    {
+        legend.push(("frame", GOLDEN_FINDING, "golden finding".to_string()));
+    }
     let mut lx = l + 8.0;
     for (kind, colour, label) in legend {
-        if kind == "line" {
+        if kind == "line" || kind == "dash" {
             s.push_str(&format!(
-                "<line x1=\"{lx:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"1.5\"/>",
+                "<line x1=\"{lx:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"1.5\"{}/>",
                 lx + 14.0,
                 t + 10.0,
-                t + 10.0
+                t + 10.0,
+                if kind == "dash" { " stroke-dasharray=\"3 3\"" } else { "" }
+            ));
+        } else if kind == "frame" {
+            s.push_str(&format!(
+                "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"14\" height=\"8\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"/>",
+                t + 6.0
             ));
         } else {
             s.push_str(&format!(
@@ -172,7 +247,7 @@ pub fn coverage_svg(view: &CaseView, case: &CaseResult) -> Option<String> {
 pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
     let mut s = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     s.push_str(&format!(
-        "<title>printrig run {}</title><style>body{{font-family:system-ui,sans-serif;margin:24px;color:#1a202c}}table{{border-collapse:collapse;margin:10px 0}}td,th{{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:left}}.v{{color:#fff;padding:2px 6px;border-radius:3px}}section{{margin:24px 0;border-top:1px solid #ddd;padding-top:12px}}.hint{{color:#4a5568;font-size:13px}}img{{border:1px solid #ccc;max-width:360px}}.row{{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}}li.expected{{color:#4a5568}}a.v{{text-decoration:none;display:inline-block;margin:1px}}table.matrix td{{white-space:nowrap}}table.attempts{{margin-top:8px}}</style></head><body>",
+        "<title>printrig run {}</title><style>body{{font-family:system-ui,sans-serif;margin:24px;color:#1a202c}}table{{border-collapse:collapse;margin:10px 0}}td,th{{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:left}}.v{{color:#fff;padding:2px 6px;border-radius:3px}}section{{margin:24px 0;border-top:1px solid #ddd;padding-top:12px}}.hint{{color:#4a5568;font-size:13px}}img{{border:1px solid #ccc;max-width:360px}}figure{{margin:0}}.row{{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}}li.expected{{color:#4a5568}}a.v{{text-decoration:none;display:inline-block;margin:1px}}table.matrix td{{white-space:nowrap}}table.attempts{{margin-top:8px}}</style></head><body>",
         escape(&r.run_id)
     ));
     s.push_str(&format!(
@@ -193,8 +268,16 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
         escape(&r.host)
     ));
     if let Some(p) = &r.plan {
+        let name = r
+            .plan_name
+            .as_deref()
+            .map_or(String::new(), |n| format!("<b>{}</b> · ", escape(n)));
+        let description = r
+            .plan_description
+            .as_deref()
+            .map_or(String::new(), |d| format!("<br>{}", escape(d)));
         s.push_str(&format!(
-            "<p class=\"hint\">plan {} (sha256 {})</p>",
+            "<p class=\"plan\">plan {name}<span class=\"hint\">{} (sha256 {})</span>{description}</p>",
             escape(&p.path),
             escape(p.sha256.get(..16).unwrap_or(""))
         ));
@@ -267,9 +350,32 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
             ),
         }
         s.push_str("</div>");
-        if let Some(png) = &view.thumbnail {
+        // A power cut's torn first page, then the page the verdict is about.
+        let pages = view.earlier_pages.len() as u32 + 1;
+        for (page, png) in &view.earlier_pages {
             s.push_str(&format!(
-                "<div><img alt=\"scan of {}\" src=\"data:image/png;base64,{}\"></div>",
+                "<figure><img alt=\"page {page} of {}\" src=\"data:image/png;base64,{}\"><figcaption class=\"hint\">page {page} of {pages}{}</figcaption></figure>",
+                escape(&c.info.id),
+                crate::util::base64::encode(png),
+                page_note(c, *page)
+            ));
+        }
+        if let Some(png) = &view.thumbnail {
+            let mut marks = vec!["red/orange: defects"];
+            if c.defects.iter().any(|d| d.expected) {
+                marks.push("teal: expected");
+            }
+            if view.findings.iter().any(|f| f.start.is_some()) {
+                marks.push("blue frames: golden findings");
+            }
+            let marks = marks.join(" · ");
+            let page = if pages > 1 {
+                format!("page {pages} of {pages} · ")
+            } else {
+                String::new()
+            };
+            s.push_str(&format!(
+                "<figure><img alt=\"scan of {}\" src=\"data:image/png;base64,{}\"><figcaption class=\"hint\">{page}{marks}</figcaption></figure>",
                 escape(&c.info.id),
                 crate::util::base64::encode(png)
             ));
@@ -318,6 +424,24 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
     }
     s.push_str("</body></html>\n");
     s
+}
+
+/// What the analysis found on one page of a case: its verdict and defects.
+fn page_note(c: &CaseResult, page: u32) -> String {
+    let Some(m) = c.measurements.get(&format!("page.{page}")) else {
+        return String::new();
+    };
+    let verdict = m.get("verdict").and_then(|v| v.as_str()).unwrap_or("");
+    let defects: Vec<&str> = m
+        .get("defects")
+        .and_then(|d| d.as_array())
+        .map(|d| d.iter().filter_map(|k| k.as_str()).collect())
+        .unwrap_or_default();
+    match (verdict, defects.is_empty()) {
+        ("", _) => String::new(),
+        (v, true) => format!(" · {v}"),
+        (v, false) => format!(" · {v}: {}", defects.join(", ")),
+    }
 }
 
 /// Every attempt of a case: its verdict, reasons and links to the files it wrote (each in

@@ -1,6 +1,7 @@
-//! The overlay picture: the scan, reduced to a viewable size, with the fiducials and every
-//! defect marked in printer dot space mapped onto the scan. Drawing and PNG encoding only;
-//! no measuring.
+//! The overlay picture: the scan, reduced to a viewable size, with the fiducials, every
+//! defect (tinted red or orange by severity, teal where the condition expects it) and every
+//! golden finding (framed in blue) marked in printer dot space mapped onto the scan.
+//! Drawing and PNG encoding only; no measuring.
 //!
 //! The picture is kept as palette indices, one byte a pixel: 128 grey levels for the
 //! scan, a translucent tint over 32 grey levels for each defect severity, and the opaque
@@ -8,6 +9,8 @@
 //! a third of the bytes to compress (and about a quarter of the file) that RGB would be.
 
 use crate::analysis::{Analysis, Axis, Defect, Severity};
+use crate::defect::DefectKind;
+use crate::golden::{Finding, Judgement};
 use image::{GrayImage, RgbImage};
 
 /// Longest side of the overlay in pixels.
@@ -25,22 +28,28 @@ enum Mark {
     FailTint,
     /// A marginal defect's area.
     MarginalTint,
+    /// The area of a defect the condition expects.
+    ExpectedTint,
     /// The frame drawn when the scan could not be registered.
     Red,
     /// A fiducial found where it was expected.
     Green,
     /// A fiducial that was not found (drawn where it should have been).
     Orange,
+    /// Where the page differs from its golden record.
+    Blue,
 }
 
-const TINTS: [(Mark, [u8; 3], f32); 2] = [
+const TINTS: [(Mark, [u8; 3], f32); 3] = [
     (Mark::FailTint, [220, 30, 30], 0.45),
     (Mark::MarginalTint, [230, 150, 20], 0.35),
+    (Mark::ExpectedTint, [44, 122, 123], 0.45),
 ];
-const INKS: [(Mark, [u8; 3]); 3] = [
+const INKS: [(Mark, [u8; 3]); 4] = [
     (Mark::Red, [220, 30, 30]),
     (Mark::Green, [20, 170, 40]),
     (Mark::Orange, [240, 140, 0]),
+    (Mark::Blue, [30, 90, 230]),
 ];
 const FIRST_TINT: usize = GREYS;
 const FIRST_INK: usize = FIRST_TINT + TINTS.len() * TINT_LEVELS;
@@ -205,6 +214,25 @@ fn outline(img: &mut Overlay, x0: f64, y0: f64, x1: f64, y1: f64, mark: Mark, t:
     }
 }
 
+/// Draws a straight line `t` pixels wide from `a` to `b` (clipped to the picture).
+fn line(img: &mut Overlay, a: (f64, f64), b: (f64, f64), mark: Mark, t: u32) {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let steps = (dx.abs().max(dy.abs()).ceil() as usize).clamp(1, 1 << 16);
+    let (w, h) = (img.width() as f64, img.height() as f64);
+    let half = (t as f64 - 1.0) / 2.0;
+    for i in 0..=steps {
+        let f = i as f64 / steps as f64;
+        let (x, y) = (a.0 + dx * f - half, a.1 + dy * f - half);
+        if x < -(t as f64) || y < -(t as f64) || x >= w || y >= h {
+            continue;
+        }
+        let (x, y) = (x.max(0.0) as u32, y.max(0.0) as u32);
+        for k in 0..t {
+            img.mark_span(x, x + t - 1, y + k, mark);
+        }
+    }
+}
+
 /// An overlay (or thumbnail) as PNG bytes: 8-bit palette, for the run's artifacts. The
 /// palette's grey levels are in order, so the "up" filter works as it does on grey.
 pub fn png(img: &Overlay) -> Result<Vec<u8>, String> {
@@ -218,14 +246,34 @@ pub fn png(img: &Overlay) -> Result<Vec<u8>, String> {
     )
 }
 
-/// Draws the overlay for a scan, its analysis (registration, fiducials) and the page's
-/// defects (the judgement's: the analysis' own and those judging found).
-pub fn draw(scan: &GrayImage, a: &Analysis, defects: &[Defect]) -> Overlay {
-    draw_sized(scan, a, defects, MAX_SIDE)
+/// What is marked on a page: its defects (the judgement's: the analysis' own and those
+/// judging found), which of their kinds the condition expects, and its golden findings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Marks<'a> {
+    pub defects: &'a [Defect],
+    pub expected: &'a [DefectKind],
+    pub golden: &'a [Finding],
+}
+
+impl<'a> Marks<'a> {
+    /// The marks of a judged page, with the kinds its condition expects.
+    pub fn of(j: &'a Judgement, expected: &'a [DefectKind]) -> Marks<'a> {
+        Marks {
+            defects: &j.defects,
+            expected,
+            golden: j.golden_findings(),
+        }
+    }
+}
+
+/// Draws the overlay for a scan, its analysis (registration, fiducials) and what is
+/// marked on it.
+pub fn draw(scan: &GrayImage, a: &Analysis, marks: Marks) -> Overlay {
+    draw_sized(scan, a, marks, MAX_SIDE)
 }
 
 /// Draws the overlay reduced so its longest side is at most `max_side` (thumbnails).
-pub fn draw_sized(scan: &GrayImage, a: &Analysis, defects: &[Defect], max_side: u32) -> Overlay {
+pub fn draw_sized(scan: &GrayImage, a: &Analysis, marks: Marks, max_side: u32) -> Overlay {
     let (w, h) = scan.dimensions();
     let k = (w.max(h) as f64 / max_side.max(16) as f64).max(1.0);
     let (ow, oh) = (
@@ -264,11 +312,25 @@ pub fn draw_sized(scan: &GrayImage, a: &Analysis, defects: &[Defect], max_side: 
         )
     };
     let (dots, rows) = (a.pattern.dots as f64, a.expected_rows as f64);
-    for d in defects {
-        let mark = match d.severity {
-            Severity::Fail => Mark::FailTint,
-            Severity::Marginal => Mark::MarginalTint,
-        };
+    // Expected defects first, failures last: where two overlap, the worse shows.
+    let mut tinted: Vec<(Mark, &Defect)> = marks
+        .defects
+        .iter()
+        .map(|d| {
+            let mark = match d.severity {
+                _ if marks.expected.contains(&d.kind) => Mark::ExpectedTint,
+                Severity::Fail => Mark::FailTint,
+                Severity::Marginal => Mark::MarginalTint,
+            };
+            (mark, d)
+        })
+        .collect();
+    tinted.sort_by_key(|(m, _)| match m {
+        Mark::ExpectedTint => 0,
+        Mark::MarginalTint => 1,
+        _ => 2,
+    });
+    for (mark, d) in tinted {
         let (x0, x1, y0, y1) = match d.axis {
             Axis::Columns => (d.start as f64, d.end as f64 + 1.0, 0.0, rows),
             Axis::Rows => (0.0, dots, d.start as f64, d.end as f64 + 1.0),
@@ -286,6 +348,30 @@ pub fn draw_sized(scan: &GrayImage, a: &Analysis, defects: &[Defect], max_side: 
             ],
             mark,
         );
+    }
+    // Golden findings, framed: columns and elements run down the page, rows and bands
+    // across it; a density finding is the whole page's and is not framed.
+    for f in marks.golden {
+        let (Some(s), Some(e)) = (f.start, f.end) else {
+            continue;
+        };
+        let (s, e) = (s as f64, e as f64 + 1.0);
+        let (x0, x1, y0, y1) = match f.what {
+            "columns" | "elements" => (s - 1.0, e + 1.0, 0.0, rows),
+            "rows" | "band" => (0.0, dots, s - 1.0, e + 1.0),
+            _ => continue,
+        };
+        let corners = [map(x0, y0), map(x1, y0), map(x1, y1), map(x0, y1)];
+        let thick = (img.width().max(img.height()) / 300).clamp(1, 3);
+        for i in 0..4 {
+            line(
+                &mut img,
+                corners[i],
+                corners[(i + 1) % 4],
+                Mark::Blue,
+                thick,
+            );
+        }
     }
     for f in &reg.fiducials {
         let s = 16.0;

@@ -105,6 +105,39 @@ impl StationProgress {
         self.bar.set_message(id.to_string());
     }
 
+    /// The step the case is in (arrange, print, scan, analyze).
+    pub fn step(&self, id: &str, step: &str) {
+        self.bar.set_message(format!("{id} · {step}"));
+    }
+
+    /// A chamber soak begins for case `id`: in a log, one line says so (a soak can
+    /// take hours, with no case finishing meanwhile).
+    pub fn soak_begins(&self, id: &str, setpoint: f64, hold_s: f64) {
+        self.bar
+            .set_message(format!("{id} · soak → {setpoint} °C, hold {hold_s:.0} s"));
+        if let Some(l) = &self.lines {
+            let done = l.done.load(Ordering::SeqCst);
+            let line = format!(
+                "[{done}/{}] {id} soaking the chamber at {setpoint} °C (hold {hold_s:.0} s)\n",
+                l.total
+            );
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.flush();
+        }
+    }
+
+    /// A chamber reading while soaking.
+    pub fn chamber(&self, id: &str, celsius: f64, setpoint: f64) {
+        self.bar
+            .set_message(format!("{id} · soak {celsius:.1} °C → {setpoint} °C"));
+    }
+
+    /// What the bar says now (the case, its step, the chamber while soaking).
+    pub fn message(&self) -> String {
+        self.bar.message()
+    }
+
     /// A case ended with `verdict` after `seconds` of its steps.
     pub fn done(&self, id: &str, verdict: Verdict, seconds: f64) {
         self.bar.inc(1);
@@ -128,6 +161,21 @@ impl StationProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bar_shows_the_step_and_the_chamber_while_soaking() {
+        let p = Progress::new(2, Display::Quiet);
+        let s = p.station("sim-80mm", 2);
+        s.case("sim-80mm/solid/cold/r1");
+        s.step("sim-80mm/solid/cold/r1", "arrange");
+        assert_eq!(s.message(), "sim-80mm/solid/cold/r1 · arrange");
+        s.soak_begins("sim-80mm/solid/cold/r1", -10.0, 1800.0);
+        assert!(s.message().contains("soak → -10 °C"), "{}", s.message());
+        s.chamber("sim-80mm/solid/cold/r1", 3.44, -10.0);
+        assert_eq!(s.message(), "sim-80mm/solid/cold/r1 · soak 3.4 °C → -10 °C");
+        s.step("sim-80mm/solid/cold/r1", "print");
+        assert!(s.message().ends_with("· print"));
+    }
 
     #[test]
     fn the_bar_templates_parse() {

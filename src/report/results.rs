@@ -78,6 +78,10 @@ pub struct RunResults {
     pub tool_version: String,
     pub host: String,
     pub plan: Option<FileRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_description: Option<String>,
     pub stations: Vec<FileRef>,
     pub shard: Option<(u32, u32)>,
     pub firmware: BTreeMap<String, String>,
@@ -102,6 +106,8 @@ pub fn from_events(events: &[Event]) -> RunResults {
         tool_version: String::new(),
         host: String::new(),
         plan: None,
+        plan_name: None,
+        plan_description: None,
         stations: Vec::new(),
         shard: None,
         firmware: BTreeMap::new(),
@@ -119,6 +125,8 @@ pub fn from_events(events: &[Event]) -> RunResults {
                 tool_version,
                 host,
                 plan,
+                plan_name,
+                plan_description,
                 stations,
                 shard,
                 cases,
@@ -128,6 +136,8 @@ pub fn from_events(events: &[Event]) -> RunResults {
                 r.tool_version = tool_version.clone();
                 r.host = host.clone();
                 r.plan = Some(plan.clone());
+                r.plan_name = plan_name.clone();
+                r.plan_description = plan_description.clone();
                 r.stations = stations.clone();
                 r.shard = *shard;
                 for c in cases {

@@ -16,6 +16,8 @@ use crate::instrument::InstrumentError;
 use crate::pattern::{self, Pattern, PatternError, PatternKind};
 use crate::record::journal::{CaseInfo, DefectNote, Event, Journal, Step};
 use crate::record::layout::{attempt_dir, page_suffix, scan_stem};
+use crate::report::overlay::{self, Marks};
+use crate::report::progress::StationProgress;
 use crate::util::clock::now_rfc3339_precise as now;
 use crate::util::compute::ComputeError;
 use crate::verdict::Verdict;
@@ -260,6 +262,7 @@ impl<E: Into<RigError>> From<E> for StepError {
 
 async fn step<T, F>(
     ctx: &Ctx,
+    watch: &StationProgress,
     case: &CaseWork,
     attempt: u32,
     s: Step,
@@ -278,6 +281,7 @@ where
         attempt,
         step: s,
     });
+    watch.step(&case.info.id, s.name());
     let t0 = Instant::now();
     let cancel = ctx.cancel.clone();
     let watch = async move {
@@ -357,7 +361,13 @@ async fn power_off_on(rig: &mut Rig, off_s: f64) -> StepResult<()> {
 
 /// Arranges the stress of the condition, and undoes the stress of the case before that
 /// this condition does not ask for (a chamber left cold, a supply left low).
-async fn arrange(rig: &mut Rig, ctx: &Ctx, case: &CaseWork, n: u32) -> StepResult<()> {
+async fn arrange(
+    rig: &mut Rig,
+    ctx: &Ctx,
+    watch: &StationProgress,
+    case: &CaseWork,
+    n: u32,
+) -> StepResult<()> {
     if let Some(s) = rig.supply.as_mut() {
         let ink = case.ink.or(rig.stressed.ink.then_some(1.0));
         let paper = case.paper.or(rig.stressed.paper.then_some(1.0));
@@ -429,6 +439,7 @@ async fn arrange(rig: &mut Rig, ctx: &Ctx, case: &CaseWork, n: u32) -> StepResul
             rig.stressed.chamber = true;
             rig.soaked = None;
             let started = now();
+            watch.soak_begins(&case.info.id, soak.setpoint, soak.hold_s + soak.soak_s);
             let report = crate::instrument::chamber::soak::soak(
                 chamber.as_mut(),
                 soak.setpoint,
@@ -436,7 +447,7 @@ async fn arrange(rig: &mut Rig, ctx: &Ctx, case: &CaseWork, n: u32) -> StepResul
                 hold,
                 limit,
                 poll,
-                &mut |_| {},
+                &mut |t| watch.chamber(&case.info.id, t, soak.setpoint),
             )
             .await?;
             ctx.record(Event::Measurement {
@@ -613,21 +624,10 @@ fn check_page(
 ) -> Result<Checked, RigError> {
     let page = check::check_scan(scan, bytes, pattern, Some(record), judging)?;
     let json = crate::report::analysis_json(&page.analysis, &page.judgement);
-    let png = |i: &crate::report::overlay::Overlay| {
-        crate::report::overlay::png(i).map_err(RigError::Overlay)
-    };
-    let defects = &page.judgement.defects;
-    let overlay = png(&crate::report::overlay::draw(
-        &page.scan,
-        &page.analysis,
-        defects,
-    ))?;
-    let thumb = png(&crate::report::overlay::draw_sized(
-        &page.scan,
-        &page.analysis,
-        defects,
-        360,
-    ))?;
+    let png = |i: &overlay::Overlay| overlay::png(i).map_err(RigError::Overlay);
+    let marks = Marks::of(&page.judgement, &judging.expected);
+    let overlay = png(&overlay::draw(&page.scan, &page.analysis, marks))?;
+    let thumb = png(&overlay::draw_sized(&page.scan, &page.analysis, marks, 360))?;
     Ok(Checked {
         page,
         json,
@@ -668,6 +668,7 @@ fn judged(j: Judgement, expected: &[DefectKind]) -> AttemptResult {
 pub async fn attempt(
     rig: &mut Rig,
     ctx: &Ctx,
+    watch: &StationProgress,
     case: &CaseWork,
     dots: u32,
     attempt: u32,
@@ -678,7 +679,7 @@ pub async fn attempt(
         case: id.clone(),
         attempt,
     });
-    let result = attempt_steps(rig, ctx, case, dots, attempt).await;
+    let result = attempt_steps(rig, ctx, watch, case, dots, attempt).await;
     let out = match result {
         Ok(r) => r,
         Err(StepError::Interrupted) => return Err(Interrupted),
@@ -698,6 +699,7 @@ pub async fn attempt(
 async fn attempt_steps(
     rig: &mut Rig,
     ctx: &Ctx,
+    watch: &StationProgress,
     case: &CaseWork,
     dots: u32,
     n: u32,
@@ -706,11 +708,12 @@ async fn attempt_steps(
     let dir = attempt_dir(&case.info.id, n);
     step(
         ctx,
+        watch,
         case,
         n,
         Step::Arrange,
         t.arrange,
-        arrange(rig, ctx, case, n),
+        arrange(rig, ctx, watch, case, n),
     )
     .await?;
 
@@ -726,7 +729,16 @@ async fn attempt_steps(
         name: "stress.applied".into(),
         value: applied,
     });
-    let printed = step(ctx, case, n, Step::Print, t.print, print(rig, case, &job)).await?;
+    let printed = step(
+        ctx,
+        watch,
+        case,
+        n,
+        Step::Print,
+        t.print,
+        print(rig, case, &job),
+    )
+    .await?;
     for (name, st) in [
         ("status.before", &printed.before),
         ("status.after", &printed.after),
@@ -770,7 +782,7 @@ async fn attempt_steps(
         return Ok(judged(check::no_page_after_cut(), &case.expected));
     }
     let scan_dir = ctx.run_dir.join(&dir);
-    let scans = step(ctx, case, n, Step::Scan, t.scan, async {
+    let scans = step(ctx, watch, case, n, Step::Scan, t.scan, async {
         let mut v = Vec::new();
         for i in 1..=pages {
             v.push(rig.scanner.scan(&scan_dir, &scan_stem(i, pages)).await?);
@@ -815,7 +827,7 @@ async fn attempt_steps(
     let nominal = rig.nominal_density;
     let work = case.clone();
     let compute = ctx.compute.clone();
-    let checked = step(ctx, case, n, Step::Analyze, t.analyze, async move {
+    let checked = step(ctx, watch, case, n, Step::Analyze, t.analyze, async move {
         let pages = compute
             .run(move || -> Result<Vec<Checked>, RigError> {
                 let cut_mid_job = matches!(
@@ -876,14 +888,18 @@ async fn attempt_steps(
             std::mem::take(&mut c.overlay),
         )
         .await?;
-        // The report shows the page the verdict is about: the last one.
+        // The report shows the page the verdict is about (the last one) as the case's,
+        // and the pages before it (a power cut's torn page) beside it.
+        let thumb = std::mem::take(&mut c.thumb);
         if i + 1 == pages {
             if pages > 1 {
                 let json = c.json.as_bytes().to_vec();
                 artifact(ctx, case, n, &dir.join("analysis.json"), json).await?;
             }
-            let thumb = std::mem::take(&mut c.thumb);
             artifact(ctx, case, n, &dir.join("thumb.png"), thumb).await?;
+        } else {
+            let name = format!("thumb{suffix}.png");
+            artifact(ctx, case, n, &dir.join(name), thumb).await?;
         }
         ctx.record(Event::Measurement {
             time: now(),

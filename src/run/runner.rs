@@ -71,7 +71,7 @@ pub async fn execute(
                 let mut n = case.first_attempt.max(1);
                 let mut ended = case.ended_before;
                 loop {
-                    let r = match attempt(&mut sj.rig, &ctx, case, sj.dots, n).await {
+                    let r = match attempt(&mut sj.rig, &ctx, &bar, case, sj.dots, n).await {
                         Ok(r) => policy.apply(r),
                         Err(Interrupted) => break,
                     };

@@ -437,6 +437,8 @@ pub async fn run_with(
                     .to_string(),
                 sha256: l.plan.sha256.clone(),
             },
+            plan_name: Some(l.plan.name.clone()),
+            plan_description: l.plan.description.clone(),
             stations: vec![FileRef {
                 path: station_path,
                 sha256: l.stations.sha256.clone(),
