@@ -105,6 +105,7 @@ fn concurrency(c: &mut Criterion) {
                             shard: None,
                             golden_dir: golden.clone(),
                             progress: printrig::report::progress::Display::Quiet,
+                            history: None,
                         },
                     ))
                     .expect("run");

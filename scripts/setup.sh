@@ -6,7 +6,8 @@
 # and the analysis are pure Rust. The toolchain's own components are checked, and the
 # programs the tests drive are installed from Debian's packages when they are missing:
 # `scanimage` (sane-utils; the SANE scanner backend and its tests), `python3` (the tests'
-# raw-socket clients) and `kill` (procps; the tests that interrupt a run).
+# raw-socket clients), its `yaml` module (python3-yaml; the CI examples' check) and `kill`
+# (procps; the tests that interrupt a run).
 set -euo pipefail
 missing=()
 command -v cargo >/dev/null 2>&1 || missing+=(cargo)
@@ -26,6 +27,12 @@ wanted=(scanimage:sane-utils python3:python3 kill:procps)
 packages=()
 for w in "${wanted[@]}"; do
   command -v "${w%%:*}" >/dev/null 2>&1 || packages+=("${w#*:}")
+done
+# Python modules the tests import, and the Debian package of each (`yaml`: the CI
+# examples in docs/ci/ are parsed by a test).
+pymods=(yaml:python3-yaml)
+for m in "${pymods[@]}"; do
+  python3 -c "import ${m%%:*}" >/dev/null 2>&1 || packages+=("${m#*:}")
 done
 if [ ${#packages[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -47,6 +54,12 @@ if [ ${#packages[@]} -gt 0 ]; then
   for w in "${wanted[@]}"; do
     command -v "${w%%:*}" >/dev/null 2>&1 || {
       echo "setup: ${w#*:} installed but ${w%%:*} is still not on PATH" >&2
+      exit 1
+    }
+  done
+  for m in "${pymods[@]}"; do
+    python3 -c "import ${m%%:*}" >/dev/null 2>&1 || {
+      echo "setup: ${m#*:} installed but python3 cannot import ${m%%:*}" >&2
       exit 1
     }
   done

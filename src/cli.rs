@@ -46,6 +46,34 @@ pub enum Command {
     Report {
         /// The run's results directory (results/<run-id>).
         dir: PathBuf,
+        /// The history for the cases' trend strips (default: history.sqlite beside the
+        /// run directory, when there is one).
+        #[arg(long, value_name = "FILE")]
+        history: Option<PathBuf>,
+    },
+    /// The history of every run (an SQLite file): runs, a case's trend, a station's drift,
+    /// flaky cases, new failures; and importing runs made before or elsewhere.
+    ///
+    /// Exit codes: 0 answered, 2 no history, no such case or station, or a run directory
+    /// that cannot be read.
+    History(HistoryArgs),
+    /// Join the results directories of one plan's shards (`rig run --shard I/N` on each rig
+    /// host) into one: journal, case files, summary.json, junit.xml, report.html and a
+    /// manifest that verifies. Every shard 1..N must be there exactly once, all of the same
+    /// plan.
+    ///
+    /// Exit codes: as `rig run` for the merged verdict (0 pass/marginal, 1 any fail, 3
+    /// error without fail); 2 a missing, duplicated or foreign shard, or changed evidence.
+    Merge {
+        /// The shards' run directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged results directory (must not exist yet).
+        #[arg(short, long, value_name = "OUT")]
+        output: PathBuf,
+        /// Also add the merged run to this history.
+        #[arg(long, value_name = "FILE")]
+        history: Option<PathBuf>,
     },
     /// How long a plan will take on its stations, without running it: cases, chamber
     /// soaks (once per condition) and the most it can take if every step ran to its
@@ -137,6 +165,73 @@ pub struct RunArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// The history to record the run into (default: history.sqlite in the results
+    /// directory).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The results directory whose history.sqlite to read.
+    #[arg(long, global = true, default_value = "results")]
+    pub results: PathBuf,
+    /// The history file (instead of the one in --results).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: HistoryCmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCmd {
+    /// The runs, newest first, with their counts and verdicts.
+    Runs {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Only runs of this plan (its `name`).
+        #[arg(long)]
+        plan: Option<String>,
+    },
+    /// One case over the runs: verdict, firmware and key measurements per run.
+    Trend {
+        /// The case id (station/pattern/condition/rN).
+        case: String,
+        #[arg(long, default_value_t = 30)]
+        limit: usize,
+    },
+    /// A station's drift: solid density and per-element coverage over its runs, per
+    /// condition, with the elements losing most.
+    Station {
+        name: String,
+        #[arg(long, default_value_t = 60)]
+        limit: usize,
+    },
+    /// Cases whose verdict flips, with an exponentially weighted flip rate over the last
+    /// runs (flagged above the threshold).
+    Flaky {
+        /// How many of the latest runs to look at.
+        #[arg(long, default_value_t = 20)]
+        window: usize,
+        #[arg(long, default_value_t = 0.3)]
+        threshold: f64,
+        #[arg(long)]
+        plan: Option<String>,
+    },
+    /// Failures of the latest run that were not failing in the run before, and how long
+    /// the others have been failing.
+    New {
+        #[arg(long)]
+        plan: Option<String>,
+    },
+    /// Add runs made before (or on another host); a run already held is left as it is.
+    Import {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,7 +5,9 @@ mod cli;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use cli::{AnalyzeArgs, Cli, Command, GoldenCmd, PatternsCmd, RunArgs, SimCmd};
+use cli::{
+    AnalyzeArgs, Cli, Command, GoldenCmd, HistoryArgs, HistoryCmd, PatternsCmd, RunArgs, SimCmd,
+};
 use printrig::escpos::encode::{encode_bitmap, EncodeOptions};
 use printrig::golden::check::{check_file, CheckSpec};
 use printrig::report::progress::Display;
@@ -39,11 +41,21 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Analyze(a) => analyze(a),
         Command::Golden(g) => golden_cmd(g),
         Command::Run(r) => run_cmd(r),
-        Command::Report { dir } => {
-            let r = report::files::rebuild_verified(&dir)?;
+        Command::Report { dir, history } => {
+            let history = history.or_else(|| {
+                let beside = dir.parent()?.join(printrig::history::FILE);
+                beside.is_file().then_some(beside)
+            });
+            let r = report::files::rebuild_verified(&dir, history.as_deref())?;
             print!("{}", report::run_summary(&r, &dir));
             Ok(0)
         }
+        Command::History(h) => history_cmd(h),
+        Command::Merge {
+            dirs,
+            output,
+            history,
+        } => merge_cmd(&dirs, &output, history.as_deref()),
         Command::Estimate { plan, stations } => {
             match printrig::run::start::plan_estimate(&plan, stations.as_deref()) {
                 Ok(e) => {
@@ -357,6 +369,7 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
         resume: a.resume,
         shard,
         golden_dir: a.golden_dir,
+        history: a.history,
         progress: if a.quiet {
             Display::Quiet
         } else if std::io::stdout().is_terminal() {
@@ -374,6 +387,10 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
     match runtime()?.block_on(started) {
         Ok(out) => {
             print!("{}", report::run_summary(&out.results, &out.dir));
+            match &out.history {
+                Ok(p) => println!("history: {}", p.display()),
+                Err(e) => println!("history not recorded: {e}"),
+            }
             if out.interrupted {
                 println!(
                     "interrupted: resume with `rig run --resume {}`",
@@ -390,6 +407,102 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
         Err(e) => {
             eprintln!("error: {}", printrig::util::error_chain(&e));
             Ok(3)
+        }
+    }
+}
+
+fn merge_cmd(dirs: &[PathBuf], out: &Path, history: Option<&Path>) -> Result<u8> {
+    let merged = match printrig::merge::merge(dirs, out) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {}", printrig::util::error_chain(&e));
+            return Ok(2);
+        }
+    };
+    print!("{}", report::run_summary(&merged.results, &merged.dir));
+    println!(
+        "merged {} shard(s), {} artifact(s)",
+        merged.results.merged_from.len(),
+        merged.artifacts
+    );
+    if let Some(h) = history {
+        let added = printrig::history::History::open(h, true).and_then(|mut h| h.import(out));
+        match added {
+            Ok(i) => print!("{}", report::history_imported(&[i], h)),
+            Err(e) => eprintln!(
+                "warning: the merged run is not in the history: {}",
+                printrig::util::error_chain(&e)
+            ),
+        }
+    }
+    Ok(merged.results.exit_code.clamp(0, 255) as u8)
+}
+
+fn history_cmd(a: HistoryArgs) -> Result<u8> {
+    use printrig::history::{self, query, History};
+    let path = history::locate(a.history.as_deref(), &a.results);
+    let json = a.json;
+    let out = |text: String, value: serde_json::Value| {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        } else {
+            print!("{text}");
+        }
+    };
+    let answer = (|| -> Result<(), history::HistoryError> {
+        if let HistoryCmd::Import { dirs } = &a.command {
+            let mut h = History::open(&path, true)?;
+            let mut done = Vec::new();
+            for d in dirs {
+                done.push(h.import(d)?);
+            }
+            out(
+                report::history_imported(&done, h.path()),
+                serde_json::json!(done),
+            );
+            return Ok(());
+        }
+        let h = History::open(&path, false)?;
+        match &a.command {
+            HistoryCmd::Runs { limit, plan } => {
+                let r = query::runs(&h, *limit, plan.as_deref())?;
+                out(report::history_runs(&r), serde_json::json!(r));
+            }
+            HistoryCmd::Trend { case, limit } => {
+                let t = query::trend(&h, case, *limit)?;
+                out(report::history_trend(case, &t), serde_json::json!(t));
+            }
+            HistoryCmd::Station { name, limit } => {
+                let d = query::station(&h, name, *limit)?;
+                out(report::history_station(&d), serde_json::json!(d));
+            }
+            HistoryCmd::Flaky {
+                window,
+                threshold,
+                plan,
+            } => {
+                let f = query::flaky(&h, *window, *threshold, plan.as_deref())?;
+                out(
+                    report::history_flaky(&f, *window, *threshold),
+                    serde_json::json!(f),
+                );
+            }
+            HistoryCmd::New { plan } => {
+                let n = query::new_failures(&h, plan.as_deref())?;
+                out(report::history_new(n.as_ref()), serde_json::json!(n));
+            }
+            HistoryCmd::Import { .. } => {}
+        }
+        Ok(())
+    })();
+    match answer {
+        Ok(()) => Ok(0),
+        Err(e) => {
+            eprintln!("error: {}", printrig::util::error_chain(&e));
+            Ok(2)
         }
     }
 }

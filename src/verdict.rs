@@ -25,6 +25,19 @@ impl Verdict {
         }
     }
 
+    /// The verdict of a name as [`Verdict::name`] gives it.
+    pub fn from_name(name: &str) -> Option<Verdict> {
+        [
+            Verdict::Pass,
+            Verdict::Marginal,
+            Verdict::Fail,
+            Verdict::Error,
+            Verdict::Aborted,
+        ]
+        .into_iter()
+        .find(|v| v.name() == name)
+    }
+
     /// Exit code for a single judgement or a whole run: 0 pass/marginal, 1 fail,
     /// 3 error/aborted without any fail.
     pub fn exit_code(self) -> i32 {

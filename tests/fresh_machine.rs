@@ -72,7 +72,12 @@ fn the_test_command_installs_before_it_tests() {
     assert!(setup < cargo, "{test:?}");
     // Every program the tests start that the toolchain does not bring is installed.
     let script = read("scripts/setup.sh");
-    for program in ["scanimage:sane-utils", "python3:python3", "kill:procps"] {
+    for program in [
+        "scanimage:sane-utils",
+        "python3:python3",
+        "kill:procps",
+        "yaml:python3-yaml",
+    ] {
         assert!(script.contains(program), "setup.sh installs {program}");
     }
 }
@@ -99,4 +104,9 @@ fn setup_is_idempotent() {
             .expect("bash runs");
         assert!(found.status.success(), "{program} is on PATH after setup");
     }
+    let yaml = Command::new("python3")
+        .args(["-c", "import yaml"])
+        .output()
+        .expect("python3 runs");
+    assert!(yaml.status.success(), "python3 imports yaml after setup");
 }

@@ -2,102 +2,12 @@
 //! instrument faults that end cases as errors while the rest go on, kill -9 and Ctrl-C
 //! followed by --resume, and malformed files. The rig binary runs as a child process.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::cmd::*;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn rig() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rig"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c.stdin(Stdio::null());
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    rig().args(args).output().expect("rig runs")
-}
-
-/// `rig run PLAN --stations FILE --results DIR --quiet`.
-fn run_on(plan: &Path, stations: &Path, results: &Path) -> Output {
-    rig()
-        .arg("run")
-        .arg(plan)
-        .arg("--stations")
-        .arg(stations)
-        .arg("--results")
-        .arg(results)
-        .arg("--quiet")
-        .output()
-        .expect("rig runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// The single run directory under `results`.
-fn run_dir(results: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(results)
-        .expect("results dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    let s = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
-    serde_json::from_str(&s).expect("summary parses")
-}
-
-fn case<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    s["cases"]
-        .as_array()
-        .expect("cases")
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("case {id} missing"))
-}
-
-/// Every artifact in the manifest exists with its hash; every PNG decodes; every JSON
-/// parses.
-fn check_files(dir: &Path) {
-    let m = std::fs::read_to_string(dir.join("manifest.sha256")).expect("manifest");
-    assert!(!m.is_empty());
-    for line in m.lines() {
-        let (hash, name) = line.split_once("  ").expect("manifest line");
-        let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(printrig::util::sha256_hex(&bytes), hash, "{name}");
-        if name.ends_with(".png") {
-            image::load_from_memory(&bytes)
-                .unwrap_or_else(|e| panic!("{name} does not decode: {e}"));
-        }
-        if name.ends_with(".json") {
-            serde_json::from_slice::<serde_json::Value>(&bytes)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-    }
-}
-
-/// A station file of one simulated 58 mm station (384 dots, TCP printer) with `sim` lines
-/// added to its `[station.sim]` table.
-fn sim_station(name: &str, model: &str, sim: &str) -> String {
-    format!(
-        "[[station]]\nname = \"{name}\"\nkind = \"sim\"\nmodel = \"{model}\"\n[station.printer]\ndots = 384\nlink = {{ kind = \"tcp\" }}\n[station.sim]\n{sim}"
-    )
-}
-
-fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, body).expect("write");
-    p
-}
 
 #[test]
 fn smoke_plan_on_the_simulated_stations() {
@@ -289,7 +199,9 @@ if p.errors or p.stack:
     );
     // A coverage plot for every case with a column profile: all 16 (the receipt's is
     // read from its content).
-    assert_eq!(html.matches("<svg").count(), 16);
+    assert_eq!(html.matches("aria-label=\"column coverage\"").count(), 16);
+    // And a trend strip per case from the history the run recorded into: its first run.
+    assert_eq!(html.matches("last 1 run(s):").count(), 16);
     // Snapshots, volatile fields redacted.
     insta::assert_json_snapshot!("smoke_summary", s, {
         ".run_id" => "[run id]",
@@ -395,6 +307,15 @@ fn kill_9_at_several_points_then_resume_runs_every_case_once() {
         }
         child.kill().expect("kill -9");
         child.wait().expect("reaped");
+        // The cases that had finished before the kill are in the history already.
+        let history = results.join("history.sqlite");
+        if marker == "case_end" {
+            let h = printrig::history::History::open(&history, false).expect("history");
+            let runs = printrig::history::query::runs(&h, 10, None).expect("runs");
+            assert_eq!(runs.len(), 1, "{runs:?}");
+            assert!(runs[0].pass >= 2, "{runs:?}");
+            assert_eq!(runs[0].pass + runs[0].unfinished, 8, "{runs:?}");
+        }
         let o = run(&["run", "--resume", dir.to_str().expect("utf8"), "--quiet"]);
         assert_eq!(
             o.status.code(),
@@ -443,6 +364,12 @@ fn kill_9_at_several_points_then_resume_runs_every_case_once() {
             html.contains("resumed 1 time(s) after an interrupt"),
             "after {marker}"
         );
+        // The resumed run completes the same history row.
+        let h = printrig::history::History::open(&history, false).expect("history");
+        let runs = printrig::history::query::runs(&h, 10, None).expect("runs");
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert_eq!((runs[0].pass, runs[0].unfinished), (8, 0), "{runs:?}");
+        assert_eq!(runs[0].verdict, "pass");
     }
 }
 
@@ -920,6 +847,10 @@ fn a_plan_that_fails_on_marginal_retries_and_keeps_every_attempt() {
     assert_eq!(c["verdict"], "fail", "{c:#}");
     let attempts = c["attempts"].as_array().expect("attempts");
     assert_eq!(attempts.len(), 2, "{c:#}");
+    // In junit.xml the first attempt is a rerun of a failure, as Surefire writes it.
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");
+    assert_eq!(junit.matches("<rerunFailure ").count(), 1, "{junit}");
+    assert_eq!(junit.matches("<failure ").count(), 1, "{junit}");
 
     // Each attempt kept its own page, analysis and overlay in its own folder.
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");

@@ -94,6 +94,14 @@ pub enum Event {
         stations: Vec<FileRef>,
         shard: Option<(u32, u32)>,
         cases: Vec<CaseInfo>,
+        /// A sharded run: the ids of every case of the plan, all shards together, in plan
+        /// order (how `rig merge` knows the shards cover the plan, and its order).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        plan_cases: Vec<String>,
+        /// A merged run: the runs it was joined from (`run_id` of each shard, in shard
+        /// order).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        merged_from: Vec<String>,
     },
     /// What a station's printer said it is, read at the start of the run.
     Firmware {
@@ -270,6 +278,20 @@ impl Event {
                 | Event::RunEnd { .. }
         )
     }
+}
+
+/// Writes a whole journal at once, atomically (a merged run's): `events`, one a line.
+pub fn write_whole(path: &Path, events: &[Event]) -> Result<(), JournalError> {
+    let werr = |source| JournalError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    for ev in events {
+        serde_json::to_writer(&mut bytes, ev).map_err(|e| werr(io::Error::other(e)))?;
+        bytes.push(b'\n');
+    }
+    crate::util::fsio::write_atomic(path, &bytes).map_err(werr)
 }
 
 /// Reads every complete event. A torn last line is ignored; a bad line elsewhere is an

@@ -4,7 +4,7 @@
 //!
 //! Names only: nothing here reads or writes a file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The append-only event log of the run.
 pub const JOURNAL: &str = "journal.ndjson";
@@ -31,6 +31,17 @@ pub fn case_dir(case_id: &str) -> PathBuf {
 /// own, so a retry never replaces the evidence of the attempt before it.
 pub fn attempt_dir(case_id: &str, attempt: u32) -> PathBuf {
     case_dir(case_id).join(format!("attempt-{attempt}"))
+}
+
+/// The folder of an attempt's files in run directory `dir`: its own, or the case's for a
+/// run written before attempts had folders of their own.
+pub fn attempt_folder(dir: &Path, case_id: &str, attempt: u32) -> PathBuf {
+    let own = dir.join(attempt_dir(case_id, attempt));
+    if own.is_dir() {
+        own
+    } else {
+        dir.join(case_dir(case_id))
+    }
 }
 
 /// The working directory of a simulated station (its pty link and scanner folder).

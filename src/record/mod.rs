@@ -8,9 +8,12 @@
 pub mod journal;
 pub mod layout;
 pub mod manifest;
+pub mod results;
 pub mod verify;
 
 pub use journal::{CaseInfo, DefectNote, Event, FileRef, Journal, JournalError, Step};
-pub use layout::{attempt_dir, case_dir, JOURNAL, JUNIT, MANIFEST, REPORT_HTML, SUMMARY};
+pub use layout::{
+    attempt_dir, attempt_folder, case_dir, JOURNAL, JUNIT, MANIFEST, REPORT_HTML, SUMMARY,
+};
 pub use manifest::{manifest, manifest_with, recorded_artifacts, Recorded};
 pub use verify::{verify, ArtifactProblem, Verified};

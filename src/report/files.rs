@@ -2,11 +2,13 @@
 //! report.html and manifest.sha256, each written atomically. `rig report DIR` and the end
 //! of `rig run` both come here, so a report can always be rebuilt.
 
-use super::html::{self, BandView, CaseView, FindingView};
+use super::html::{self, BandView, CaseView, FindingView, Picture};
 use super::junit;
-use super::results::{from_events, CaseResult, RunResults};
 use crate::golden::ColumnBand;
-use crate::record::{self, attempt_dir, case_dir, journal, Recorded, JOURNAL, JUNIT, MANIFEST};
+use crate::record::results::{from_events, CaseResult, RunResults};
+use crate::record::{
+    self, attempt_dir, attempt_folder, journal, Recorded, JOURNAL, JUNIT, MANIFEST,
+};
 use crate::record::{REPORT_HTML, SUMMARY};
 use crate::util::fsio::write_atomic;
 use std::collections::BTreeMap;
@@ -44,28 +46,25 @@ fn evidence_message(dir: &Path, checked: usize, problems: &[record::ArtifactProb
     s
 }
 
-/// The folder of an attempt's files: its own, or the case's for a run written before
-/// attempts had folders of their own.
-fn folder_of(dir: &Path, case_id: &str, attempt: u32) -> PathBuf {
-    let own = dir.join(attempt_dir(case_id, attempt));
-    if own.is_dir() {
-        own
-    } else {
-        dir.join(case_dir(case_id))
+/// Up to this many cases, report.html carries every picture itself; above it, only the
+/// pictures of cases that did not pass (the others are linked beside it, in the run
+/// directory), so a farm's report stays a size a browser opens.
+pub const EMBED_ALL_UP_TO: usize = 200;
+
+/// A picture of the run directory for the report: read into it when `embed`, else linked.
+fn picture(dir: &Path, path: &Path, embed: bool) -> Option<Picture> {
+    if embed {
+        return std::fs::read(path).ok().map(Picture::Embedded);
     }
+    let rel = path.strip_prefix(dir).ok()?;
+    path.is_file()
+        .then(|| Picture::Linked(rel.to_string_lossy().into_owned()))
 }
 
-fn view_of(dir: &Path, case: &CaseResult) -> CaseView {
+fn view_of(dir: &Path, case: &CaseResult, embed: bool) -> CaseView {
     let case_id = case.info.id.as_str();
-    // The verdict is the last ended attempt's.
-    let shown = case
-        .attempts
-        .iter()
-        .rev()
-        .find(|a| a.ended)
-        .or(case.attempts.last())
-        .map_or(1, |a| a.attempt);
-    let cdir = folder_of(dir, case_id, shown);
+    let shown = case.shown_attempt();
+    let cdir = attempt_folder(dir, case_id, shown);
     let mut v = CaseView::default();
     if let Ok(text) = std::fs::read_to_string(cdir.join("analysis.json")) {
         if let Ok(j) = serde_json::from_str::<serde_json::Value>(&text) {
@@ -81,16 +80,16 @@ fn view_of(dir: &Path, case: &CaseResult) -> CaseView {
     }
     // The pages before the last, each with its own thumbnail.
     for page in 1.. {
-        match std::fs::read(cdir.join(format!("thumb-{page}.png"))) {
-            Ok(png) => v.earlier_pages.push((page, png)),
-            Err(_) => break,
+        match picture(dir, &cdir.join(format!("thumb-{page}.png")), embed) {
+            Some(png) => v.earlier_pages.push((page, png)),
+            None => break,
         }
     }
-    v.thumbnail = std::fs::read(cdir.join("thumb.png")).ok();
+    v.thumbnail = picture(dir, &cdir.join("thumb.png"), embed);
     // The other attempts' pages: each from its own folder.
     for a in case.attempts.iter().filter(|a| a.attempt != shown) {
         let own = dir.join(attempt_dir(case_id, a.attempt));
-        if let Ok(png) = std::fs::read(own.join("thumb.png")) {
+        if let Some(png) = picture(dir, &own.join("thumb.png"), embed) {
             v.attempt_thumbnails.insert(a.attempt, png);
         }
     }
@@ -173,7 +172,7 @@ pub fn verify(dir: &Path) -> Result<(RunResults, record::Verified), ReportError>
 /// [`rebuild`] after every artifact is checked against the journal (`rig report`): a
 /// missing or changed artifact is an error naming it, and nothing is rewritten, so the
 /// manifest never takes in a changed file.
-pub fn rebuild_verified(dir: &Path) -> Result<RunResults, ReportError> {
+pub fn rebuild_verified(dir: &Path, history: Option<&Path>) -> Result<RunResults, ReportError> {
     let events = run_events(dir)?;
     let checked = record::verify(dir, &events);
     if !checked.ok() {
@@ -183,16 +182,23 @@ pub fn rebuild_verified(dir: &Path) -> Result<RunResults, ReportError> {
             problems: checked.problems,
         });
     }
-    rebuild_from(dir, &events)
+    rebuild_from(dir, &events, history)
 }
 
 /// Rebuilds every report file of a run directory; returns the results.
-pub fn rebuild(dir: &Path) -> Result<RunResults, ReportError> {
+pub fn rebuild(dir: &Path, history: Option<&Path>) -> Result<RunResults, ReportError> {
     let events = run_events(dir)?;
-    rebuild_from(dir, &events)
+    rebuild_from(dir, &events, history)
 }
 
-fn rebuild_from(dir: &Path, events: &[journal::Event]) -> Result<RunResults, ReportError> {
+/// How many runs a case's trend strip shows.
+const TREND_RUNS: usize = 12;
+
+fn rebuild_from(
+    dir: &Path,
+    events: &[journal::Event],
+    history: Option<&Path>,
+) -> Result<RunResults, ReportError> {
     let results = from_events(events);
     let mut recorded = record::recorded_artifacts(events);
     // The report files are hashed from the bytes written, not read back for the manifest.
@@ -212,11 +218,47 @@ fn rebuild_from(dir: &Path, events: &[journal::Event]) -> Result<RunResults, Rep
     summary.push('\n');
     put(SUMMARY, summary.as_bytes())?;
     put(JUNIT, junit::render(&results).as_bytes())?;
-    let views: BTreeMap<String, CaseView> = results
+    let mut views: BTreeMap<String, CaseView> = results
         .cases
         .iter()
-        .map(|c| (c.info.id.clone(), view_of(dir, c)))
+        .map(|c| {
+            let embed = results.cases.len() <= EMBED_ALL_UP_TO
+                || c.verdict != Some(crate::verdict::Verdict::Pass);
+            (c.info.id.clone(), view_of(dir, c, embed))
+        })
         .collect();
+    // With a history: each case's last runs up to this one. A history that cannot be read
+    // leaves the strips out, never the report.
+    let history = history
+        .filter(|p| p.is_file())
+        .and_then(|p| match crate::history::History::open(p, false) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %crate::util::error_chain(&e), "report without trend strips");
+                None
+            }
+        });
+    if let Some(h) = &history {
+        for (id, view) in views.iter_mut() {
+            match crate::history::query::strip(h, id, &results.started, TREND_RUNS) {
+                Ok(points) => {
+                    view.trend = points
+                        .into_iter()
+                        .map(|(run_id, verdict, density)| html::TrendMark {
+                            this: run_id == results.run_id,
+                            run_id,
+                            verdict,
+                            solid_density: density,
+                        })
+                        .collect()
+                }
+                Err(e) => {
+                    tracing::warn!(error = %crate::util::error_chain(&e), "no trend strip");
+                    break;
+                }
+            }
+        }
+    }
     put(REPORT_HTML, html::render(&results, &views).as_bytes())?;
     write(
         &dir.join(MANIFEST),

@@ -3,7 +3,7 @@
 //! defects marked (inline PNG) and the likely causes.
 
 use super::junit::escape;
-use super::results::{CaseResult, RunResults};
+use crate::record::results::{CaseResult, RunResults};
 use crate::verdict::Verdict;
 use std::collections::BTreeMap;
 
@@ -17,12 +17,46 @@ pub struct CaseView {
     /// Where the page differs from its golden record.
     pub findings: Vec<FindingView>,
     /// Thumbnail PNG with the defects marked (of the attempt the verdict is about).
-    pub thumbnail: Option<Vec<u8>>,
+    pub thumbnail: Option<Picture>,
     /// The attempt's pages before the one the verdict is about (a power cut's torn
     /// first page): page number and thumbnail.
-    pub earlier_pages: Vec<(u32, Vec<u8>)>,
+    pub earlier_pages: Vec<(u32, Picture)>,
     /// The thumbnails of the case's other attempts, by attempt number.
-    pub attempt_thumbnails: BTreeMap<u32, Vec<u8>>,
+    pub attempt_thumbnails: BTreeMap<u32, Picture>,
+    /// The case's last runs from the history, oldest first (empty without a history).
+    pub trend: Vec<TrendMark>,
+}
+
+/// A picture of the page: in the report itself, or beside it in the run directory (a
+/// large run's passing cases, so the report stays a size a browser opens).
+#[derive(Debug, Clone)]
+pub enum Picture {
+    Embedded(Vec<u8>),
+    /// Path relative to the run directory.
+    Linked(String),
+}
+
+impl Picture {
+    /// The `src` of an `img` showing it.
+    fn src(&self) -> String {
+        match self {
+            Picture::Embedded(png) => {
+                format!("data:image/png;base64,{}", crate::util::base64::encode(png))
+            }
+            Picture::Linked(rel) => escape(rel),
+        }
+    }
+}
+
+/// One run of a case in its trend strip.
+#[derive(Debug, Clone, Default)]
+pub struct TrendMark {
+    pub run_id: String,
+    /// None: the case did not finish in that run.
+    pub verdict: Option<String>,
+    pub solid_density: Option<f64>,
+    /// The run this report is of.
+    pub this: bool,
 }
 
 /// The golden band of the coverage plot, per dot, as the case was judged.
@@ -342,6 +376,7 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
             escape(&c.info.condition),
             c.duration_s
         ));
+        s.push_str(&trend_html(&view.trend));
         s.push_str("<div class=\"row\"><div>");
         match coverage_svg(&view, c) {
             Some(svg) => s.push_str(&svg),
@@ -354,9 +389,9 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
         let pages = view.earlier_pages.len() as u32 + 1;
         for (page, png) in &view.earlier_pages {
             s.push_str(&format!(
-                "<figure><img alt=\"page {page} of {}\" src=\"data:image/png;base64,{}\"><figcaption class=\"hint\">page {page} of {pages}{}</figcaption></figure>",
+                "<figure><img alt=\"page {page} of {}\" src=\"{}\" loading=\"lazy\"><figcaption class=\"hint\">page {page} of {pages}{}</figcaption></figure>",
                 escape(&c.info.id),
-                crate::util::base64::encode(png),
+                png.src(),
                 page_note(c, *page)
             ));
         }
@@ -375,9 +410,9 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
                 String::new()
             };
             s.push_str(&format!(
-                "<figure><img alt=\"scan of {}\" src=\"data:image/png;base64,{}\"><figcaption class=\"hint\">{page}{marks}</figcaption></figure>",
+                "<figure><img alt=\"scan of {}\" src=\"{}\" loading=\"lazy\"><figcaption class=\"hint\">{page}{marks}</figcaption></figure>",
                 escape(&c.info.id),
-                crate::util::base64::encode(png)
+                png.src()
             ));
         }
         s.push_str("</div>");
@@ -423,6 +458,59 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
         s.push_str("</section>");
     }
     s.push_str("</body></html>\n");
+    s
+}
+
+/// The trend strip of a case: a square per run coloured by its verdict (this run framed),
+/// and the solid density's sparkline.
+fn trend_html(trend: &[TrendMark]) -> String {
+    if trend.is_empty() {
+        return String::new();
+    }
+    let (cell, h) = (14.0, 16.0);
+    let w = cell * trend.len() as f64;
+    let mut s = format!(
+        "<div class=\"trend\"><span class=\"hint\">last {} run(s):</span> <svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"verdicts of the last runs\">",
+        trend.len()
+    );
+    for (i, t) in trend.iter().enumerate() {
+        let v = t.verdict.as_deref().and_then(Verdict::from_name);
+        s.push_str(&format!(
+            "<rect x=\"{:.1}\" y=\"2\" width=\"{:.1}\" height=\"12\" fill=\"{}\"{}><title>{} {}</title></rect>",
+            i as f64 * cell + 1.0,
+            cell - 2.0,
+            colour(v),
+            if t.this { " stroke=\"#1a202c\" stroke-width=\"2\"" } else { "" },
+            escape(&t.run_id),
+            verdict_name(v)
+        ));
+    }
+    s.push_str("</svg>");
+    let d: Vec<(usize, f64)> = trend
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| Some((i, t.solid_density.filter(|d| d.is_finite())?)))
+        .collect();
+    if d.len() > 1 {
+        let lo = d.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let hi = d.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+        let span = (hi - lo).max(0.02);
+        let pts: Vec<String> = d
+            .iter()
+            .map(|(i, v)| {
+                format!(
+                    "{:.1},{:.1}",
+                    *i as f64 * cell + cell / 2.0,
+                    2.0 + 12.0 * (1.0 - (v - lo) / span)
+                )
+            })
+            .collect();
+        s.push_str(&format!(
+            " <span class=\"hint\">solid density {lo:.2}–{hi:.2}:</span> <svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"solid density of the last runs\"><polyline points=\"{}\" fill=\"none\" stroke=\"#3182ce\" stroke-width=\"1.5\"/></svg>",
+            pts.join(" ")
+        ));
+    }
+    s.push_str("</div>");
     s
 }
 
@@ -479,9 +567,9 @@ fn attempts_html(s: &mut String, c: &CaseResult, view: &CaseView) {
         s.push_str("<div class=\"row\">");
         for (n, png) in &view.attempt_thumbnails {
             s.push_str(&format!(
-                "<figure><img alt=\"attempt {n} of {}\" src=\"data:image/png;base64,{}\"><figcaption class=\"hint\">attempt #{n}</figcaption></figure>",
+                "<figure><img alt=\"attempt {n} of {}\" src=\"{}\" loading=\"lazy\"><figcaption class=\"hint\">attempt #{n}</figcaption></figure>",
                 escape(&c.info.id),
-                crate::util::base64::encode(png)
+                png.src()
             ));
         }
         s.push_str("</div>");

@@ -1,8 +1,10 @@
 //! JUnit XML of a run: a testsuite per station, a testcase per case. A printer that fell
 //! short is a `failure`, a rig fault (instrument, link, scanner) an `error`, an unfinished
-//! case `skipped`. Properties carry model, firmware and condition.
+//! case `skipped`; earlier attempts of a retried case are `flakyFailure`/`flakyError` (it
+//! passed in the end) or `rerunFailure`/`rerunError` (it did not), as Maven Surefire writes
+//! them. Properties carry model, firmware and condition.
 
-use super::results::{CaseResult, RunResults};
+use crate::record::results::{CaseResult, RunResults};
 use crate::verdict::Verdict;
 use std::collections::BTreeMap;
 
@@ -62,6 +64,35 @@ fn case_xml(c: &CaseResult) -> String {
         }
         None => s.push_str("      <skipped message=\"not finished: resume the run\"/>\n"),
         Some(Verdict::Pass) | Some(Verdict::Marginal) => {}
+    }
+    // Earlier attempts, as Maven Surefire writes reruns (and CI servers read them): under
+    // a case that passed in the end each is a flakyFailure (or flakyError); under one that
+    // did not, a rerunFailure (or rerunError).
+    let finished = matches!(c.verdict, Some(Verdict::Pass) | Some(Verdict::Marginal));
+    let last = c.attempts.iter().rev().find(|a| a.ended).map(|a| a.attempt);
+    for a in c
+        .attempts
+        .iter()
+        .filter(|a| a.ended && Some(a.attempt) != last)
+    {
+        let element = match (finished, a.verdict) {
+            (true, Verdict::Fail) => "flakyFailure",
+            (true, _) => "flakyError",
+            (false, Verdict::Fail) => "rerunFailure",
+            (false, _) => "rerunError",
+        };
+        let message = a
+            .error
+            .clone()
+            .or_else(|| a.reasons.first().cloned())
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "      <{element} type=\"{}\" message=\"{}\"><stackTrace>{}</stackTrace><system-out>attempt {}</system-out></{element}>\n",
+            a.verdict.name(),
+            escape(&message),
+            escape(&a.reasons.join("\n")),
+            a.attempt
+        ));
     }
     let mut out = Vec::new();
     if c.verdict == Some(Verdict::Marginal) {
@@ -136,4 +167,98 @@ pub fn render(r: &RunResults) -> String {
     }
     s.push_str("</testsuites>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{CaseInfo, Event, FileRef};
+
+    fn case(id: &str) -> CaseInfo {
+        CaseInfo {
+            id: format!("st/{id}/nominal/r1"),
+            station: "st".into(),
+            model: "m".into(),
+            dots: 384,
+            pattern: id.into(),
+            condition: "nominal".into(),
+            repeat: 1,
+        }
+    }
+
+    fn end(id: &str, attempt: u32, verdict: Verdict, last: bool, recovered: bool) -> Event {
+        Event::CaseEnd {
+            time: "2026-12-01T00:00:00Z".into(),
+            case: format!("st/{id}/nominal/r1"),
+            attempt,
+            verdict,
+            last,
+            recovered,
+            reasons: vec![format!("attempt {attempt}: {}", verdict.name())],
+            defects: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn start(id: &str, attempt: u32) -> Event {
+        Event::CaseStart {
+            time: "2026-12-01T00:00:00Z".into(),
+            case: format!("st/{id}/nominal/r1"),
+            attempt,
+        }
+    }
+
+    #[test]
+    fn retries_are_written_as_surefire_writes_reruns() {
+        let events = vec![
+            Event::RunStart {
+                time: "2026-12-01T00:00:00Z".into(),
+                run_id: "r".into(),
+                tool_version: "0".into(),
+                host: "h".into(),
+                plan: FileRef {
+                    path: "p".into(),
+                    sha256: "0".into(),
+                },
+                plan_name: None,
+                plan_description: None,
+                stations: Vec::new(),
+                shard: None,
+                cases: vec![case("solid"), case("ladder"), case("receipt")],
+                plan_cases: Vec::new(),
+                merged_from: Vec::new(),
+            },
+            // Failed, then passed: flaky.
+            start("solid", 1),
+            end("solid", 1, Verdict::Fail, false, false),
+            start("solid", 2),
+            end("solid", 2, Verdict::Pass, true, true),
+            // Failed twice: a failure with a rerun.
+            start("ladder", 1),
+            end("ladder", 1, Verdict::Fail, false, false),
+            start("ladder", 2),
+            end("ladder", 2, Verdict::Fail, true, false),
+            // Passed at once: nothing extra.
+            start("receipt", 1),
+            end("receipt", 1, Verdict::Pass, true, false),
+        ];
+        let xml = render(&crate::record::results::from_events(&events));
+        let testcase = |name: &str| {
+            let at = xml
+                .find(&format!("name=\"{name}/nominal/r1\""))
+                .expect(name);
+            let rest = &xml[at..];
+            rest[..rest.find("</testcase>").expect("end")].to_string()
+        };
+        let solid = testcase("solid");
+        assert!(solid.contains("<flakyFailure type=\"fail\" message=\"attempt 1: fail\">"));
+        assert!(!solid.contains("<failure") && !solid.contains("rerun"));
+        let ladder = testcase("ladder");
+        assert!(ladder.contains("<failure type=\"fail\" message=\"attempt 2: fail\">"));
+        assert!(ladder.contains("<rerunFailure type=\"fail\" message=\"attempt 1: fail\">"));
+        assert!(!ladder.contains("flaky"));
+        let receipt = testcase("receipt");
+        assert!(!receipt.contains("flaky") && !receipt.contains("rerun"));
+        assert!(xml.contains("failures=\"1\""));
+    }
 }

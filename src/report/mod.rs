@@ -4,11 +4,15 @@
 //! never imports `run`: a run's results are read through `record`.
 
 pub mod files;
+pub mod history;
 pub mod html;
 pub mod junit;
 pub mod overlay;
 pub mod progress;
-pub mod results;
+
+pub use history::{
+    history_flaky, history_imported, history_new, history_runs, history_station, history_trend,
+};
 
 use crate::analysis::{Analysis, Axis};
 use crate::golden::Judgement;
@@ -419,7 +423,7 @@ pub fn estimate(e: &crate::plan::estimate::Estimate) -> String {
 
 /// `rig verify`: what was checked, and every artifact that does not match its journal.
 pub fn verified(
-    r: &results::RunResults,
+    r: &crate::record::results::RunResults,
     checked: &crate::record::Verified,
     dir: &std::path::Path,
 ) -> String {
@@ -446,7 +450,7 @@ pub fn verified(
 
 /// The end-of-run console lines: the verdict and counts, one line per case that did not
 /// pass, and where report.html is.
-pub fn run_summary(r: &results::RunResults, dir: &std::path::Path) -> String {
+pub fn run_summary(r: &crate::record::results::RunResults, dir: &std::path::Path) -> String {
     let c = &r.counts;
     let mut s = format!(
         "run {}: {} — {} cases: {} pass, {} marginal, {} fail, {} error, {} aborted, {} unfinished",

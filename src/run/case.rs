@@ -176,6 +176,8 @@ pub struct Ctx {
     pub cancel: Arc<AtomicBool>,
     /// The queue in front of decoding, analysing and encoding scans: one per core.
     pub compute: crate::util::compute::ComputeGate,
+    /// The history the run records into, case by case (none: not recorded).
+    pub history: Option<Mutex<crate::history::Recorder>>,
 }
 
 impl Ctx {
@@ -188,6 +190,26 @@ impl Ctx {
             // Nothing may run off the record: stop at the next safe point.
             tracing::error!(error = %crate::util::error_chain(&e), "journal write failed: stopping the run");
             self.cancel.store(true, Ordering::SeqCst);
+            return;
+        }
+        drop(j);
+        if let Some(h) = &self.history {
+            let mut h = match h.lock() {
+                Ok(h) => h,
+                Err(p) => p.into_inner(),
+            };
+            h.note(&ev);
+        }
+    }
+
+    /// Case `id` has its final verdict: into the history at once.
+    pub fn case_done(&self, id: &str) {
+        if let Some(h) = &self.history {
+            let mut h = match h.lock() {
+                Ok(h) => h,
+                Err(p) => p.into_inner(),
+            };
+            h.case_done(id);
         }
     }
 

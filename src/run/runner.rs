@@ -61,6 +61,7 @@ pub async fn execute(
                 }
                 if let Some(why) = &lost {
                     abandon(&ctx, case, why);
+                    ctx.case_done(&case.info.id);
                     bar.done(&case.info.id, Verdict::Error, 0.0);
                     continue;
                 }
@@ -106,6 +107,7 @@ pub async fn execute(
                         error: r.error.clone(),
                     });
                     if last {
+                        ctx.case_done(&case.info.id);
                         ended_as = Some(r.verdict);
                         break;
                     }

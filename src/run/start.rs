@@ -13,9 +13,9 @@ use crate::plan::estimate::{estimate, Estimate};
 use crate::plan::{self, CaseSpec, CycleWhen, PlanErrors, StationFile};
 use crate::record::journal::{self, CaseInfo, Event, FileRef, Journal, JournalError};
 use crate::record::layout::JOURNAL;
+use crate::record::results::{from_events, RunResults};
 use crate::report::files::{rebuild, ReportError};
 use crate::report::progress::{Display, Progress};
-use crate::report::results::{from_events, RunResults};
 use crate::util::clock::now_rfc3339_precise as now;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub golden_dir: PathBuf,
     /// How progress is shown (bars in a terminal, lines in a log, or nothing).
     pub progress: Display,
+    /// The history to record into; `None`: `history.sqlite` beside the run directories.
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,8 @@ pub struct RunOutcome {
     pub results: RunResults,
     pub interrupted: bool,
     pub exit_code: i32,
+    /// Where the run was recorded in the history, or why it was not.
+    pub history: Result<PathBuf, String>,
 }
 
 fn host() -> String {
@@ -186,6 +190,8 @@ struct Loaded {
     tried: BTreeMap<String, Tried>,
     resumed: bool,
     shard: Option<(u32, u32)>,
+    /// Every case id of the plan, before sharding, in plan order.
+    all_cases: Vec<String>,
 }
 
 fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
@@ -232,6 +238,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
             )));
         }
         let mut cases = plan::expand(&plan, &stations);
+        let all_cases = cases.iter().map(|c| c.id.clone()).collect();
         if let Some((i, n)) = shard {
             cases = plan::shard(cases, i, n);
         }
@@ -274,12 +281,14 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
             tried,
             resumed: true,
             shard,
+            all_cases,
         });
     }
     let plan_path = opts.plan.clone().ok_or(RunError::NoPlan)?;
     let stations = load_stations(opts.stations.as_deref()).map_err(RunError::Invalid)?;
     let plan = plan::load_plan(&plan_path, &stations).map_err(RunError::Invalid)?;
     let mut cases = plan::expand(&plan, &stations);
+    let all_cases = cases.iter().map(|c| c.id.clone()).collect();
     if let Some((i, n)) = opts.shard {
         cases = plan::shard(cases, i, n);
     }
@@ -301,6 +310,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
         tried: BTreeMap::new(),
         resumed: false,
         shard: opts.shard,
+        all_cases,
     })
 }
 
@@ -445,6 +455,12 @@ pub async fn run_with(
             }],
             shard: l.shard,
             cases: l.cases.iter().map(info_of).collect(),
+            plan_cases: if l.shard.is_some() {
+                l.all_cases.clone()
+            } else {
+                Vec::new()
+            },
+            merged_from: Vec::new(),
         })?;
     }
     let cancel = Arc::new(AtomicBool::new(false));
@@ -470,6 +486,15 @@ pub async fn run_with(
             cancel.store(true, Ordering::SeqCst);
         });
     }
+    let history_path = opts.history.clone().unwrap_or_else(|| {
+        l.dir
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(crate::history::FILE)
+    });
+    // The history starts from the journal as it stands (a resumed run's earlier events,
+    // and this run's start).
+    let so_far = journal::read(&l.dir.join(JOURNAL)).unwrap_or_default();
     let t = &l.plan.timeouts;
     let ctx = Arc::new(Ctx {
         run_dir: l.dir.clone(),
@@ -482,6 +507,11 @@ pub async fn run_with(
         },
         cancel: cancel.clone(),
         compute: crate::util::compute::ComputeGate::per_core(),
+        history: Some(Mutex::new(crate::history::Recorder::open(
+            &history_path,
+            &l.dir,
+            so_far,
+        ))),
     });
 
     let mut jobs = Vec::new();
@@ -534,9 +564,18 @@ pub async fn run_with(
     } else {
         folded.exit_code
     };
+    // The whole run into the history, before the report that shows its trends.
+    let history = match &ctx.history {
+        Some(h) => match h.lock() {
+            Ok(mut h) => h.finish(),
+            Err(p) => p.into_inner().finish(),
+        },
+        None => Err("not recorded".into()),
+    };
     // The verdict stands even if the report files cannot be written (a full disk): the
     // journal has everything and `rig report` rebuilds them.
-    let results = match rebuild(&l.dir) {
+    let report_history = history.as_ref().ok().map(PathBuf::as_path);
+    let results = match rebuild(&l.dir, report_history) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %crate::util::error_chain(&e), "cannot write the reports");
@@ -548,5 +587,6 @@ pub async fn run_with(
         results,
         interrupted,
         exit_code,
+        history,
     })
 }

@@ -2,6 +2,9 @@
 //! (pattern → ESC/POS → decoder → head), scan it, analyse and judge it.
 #![allow(dead_code)]
 
+pub mod cmd;
+pub mod fabricate;
+
 use image::GrayImage;
 use printrig::analysis::{analyze, Analysis};
 use printrig::escpos::encode::{encode_bitmap, EncodeOptions, Job};

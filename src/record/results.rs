@@ -2,7 +2,7 @@
 //! attempt, its artifacts and measurements; per run, the verdict and the counts. Pure: the
 //! caller reads the journal; this only folds its events.
 
-use crate::record::{CaseInfo, DefectNote, Event, FileRef};
+use super::{CaseInfo, DefectNote, Event, FileRef};
 use crate::verdict::Verdict;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -54,6 +54,19 @@ pub struct CaseResult {
     pub duration_s: f64,
 }
 
+impl CaseResult {
+    /// The attempt the verdict is about: the last one that ended (the last one begun when
+    /// none has).
+    pub fn shown_attempt(&self) -> u32 {
+        self.attempts
+            .iter()
+            .rev()
+            .find(|a| a.ended)
+            .or(self.attempts.last())
+            .map_or(1, |a| a.attempt)
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Counts {
     pub cases: usize,
@@ -84,6 +97,9 @@ pub struct RunResults {
     pub plan_description: Option<String>,
     pub stations: Vec<FileRef>,
     pub shard: Option<(u32, u32)>,
+    /// The shard runs a merged run was joined from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
     pub firmware: BTreeMap<String, String>,
     pub verdict: Verdict,
     pub exit_code: i32,
@@ -110,6 +126,7 @@ pub fn from_events(events: &[Event]) -> RunResults {
         plan_description: None,
         stations: Vec::new(),
         shard: None,
+        merged_from: Vec::new(),
         firmware: BTreeMap::new(),
         verdict: Verdict::Pass,
         exit_code: 0,
@@ -130,6 +147,8 @@ pub fn from_events(events: &[Event]) -> RunResults {
                 stations,
                 shard,
                 cases,
+                merged_from,
+                ..
             } => {
                 r.run_id = run_id.clone();
                 r.started = time.clone();
@@ -140,6 +159,7 @@ pub fn from_events(events: &[Event]) -> RunResults {
                 r.plan_description = plan_description.clone();
                 r.stations = stations.clone();
                 r.shard = *shard;
+                r.merged_from = merged_from.clone();
                 for c in cases {
                     if !index.contains_key(&c.id) {
                         index.insert(c.id.clone(), r.cases.len());
