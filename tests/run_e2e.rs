@@ -1140,3 +1140,47 @@ fn first_records_of_a_model_are_captured_reviewed_and_accepted() {
     let o = run_plan("after");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+#[test]
+fn a_firmware_image_that_prints_lighter_is_what_the_printer_runs_and_reports() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Two units of one model: one on the base firmware, one on an image with 6 % less
+    // heater energy.
+    let images = "[[station.sim.firmware]]\nversion = \"SIM 1.1\"\ndensity = 0.94\n";
+    let stations = format!(
+        "{}\n{}",
+        sim_station("base", "sim-58mm", &format!("seed = 5\n{images}")),
+        sim_station("candidate", "sim-58mm", &format!("seed = 5\n{images}"))
+            .replace("dots = 384\n", "dots = 384\nfirmware = \"SIM 1.1\"\n"),
+    );
+    let stations = write(tmp.path(), "stations.toml", &stations);
+    let plan = write(
+        tmp.path(),
+        "plan.toml",
+        "[plan]\nname = \"fw\"\npatterns = [\"solid\"]\nrepeats = 3\n[[condition]]\nname = \"nominal\"\n",
+    );
+    let results = tmp.path().join("results");
+    let o = run_on(&plan, &stations, &results);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&run_dir(&results));
+    assert_eq!(s["firmware"]["base"], "SIM 1.0");
+    assert_eq!(s["firmware"]["candidate"], "SIM 1.1");
+    let density = |station: &str| {
+        let v: Vec<f64> = (1..=3)
+            .map(|r| {
+                case(&s, &format!("{station}/solid/nominal/r{r}"))["measurements"]["page.1"]
+                    ["solid_density"]
+                    .as_f64()
+                    .expect("solid density")
+            })
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (base, candidate) = (density("base"), density("candidate"));
+    let lighter = 1.0 - candidate / base;
+    eprintln!(
+        "solid density {base:.4} → {candidate:.4}: {:.1} % lighter",
+        lighter * 100.0
+    );
+    assert!((0.03..0.15).contains(&lighter), "{base} → {candidate}");
+}

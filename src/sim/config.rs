@@ -110,6 +110,33 @@ pub const SCAN_SKEW_DEG: Param = Param::new("skew_deg", 1.0, -MAX_SKEW_DEG, MAX_
 pub const BAUD_RANGE: (u32, u32) = (50, 4_000_000);
 /// What the simulated printer reports as its firmware unless told otherwise.
 pub const DEFAULT_FIRMWARE: &str = "SIM 1.0";
+/// A firmware image's density setting relative to the base firmware's (darker than 1.25
+/// would print beyond the paper's black).
+pub const FIRMWARE_DENSITY: Param = Param::above("density", 1.0, 0.0, 1.25);
+
+/// A firmware image the simulated printer can run: what it reports and how it prints
+/// differently from the base firmware.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirmwareImage {
+    /// Reported by GS I 65.
+    pub version: String,
+    /// Density setting: every dot's darkness scaled by it (0.94 prints about 6 % lighter).
+    pub density: f64,
+    /// Extra faults in `--fault` syntax, checked for the station.
+    pub faults: Vec<String>,
+}
+
+impl FirmwareImage {
+    /// The base firmware: what every station runs unless it declares images.
+    pub fn base(version: &str) -> FirmwareImage {
+        FirmwareImage {
+            version: version.to_string(),
+            density: FIRMWARE_DENSITY.default,
+            faults: Vec::new(),
+        }
+    }
+}
 
 /// What the simulated instruments reach.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,8 +158,11 @@ pub const LIMITS: Limits = Limits {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
-    /// Firmware version the printer reports (GS I 65).
+    /// Firmware version the printer runs at start (GS I 65 reports it).
     pub firmware: String,
+    /// The firmware images it can run (besides a base image of `firmware` when none of
+    /// them is that version).
+    pub firmware_images: Vec<FirmwareImage>,
     /// Faults the printer always has.
     pub faults: Faults,
     /// Faults present only under some conditions.
@@ -164,6 +194,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             firmware: DEFAULT_FIRMWARE.into(),
+            firmware_images: Vec::new(),
             faults: Faults::default(),
             latent: Vec::new(),
             time_scale: TIME_SCALE.default,
@@ -291,6 +322,24 @@ impl SimConfig {
                 c.latent.push(l);
             }
         }
+        for f in &decl.firmware {
+            let mut image = FirmwareImage::base(&f.version.value);
+            image.density =
+                FIRMWARE_DENSITY.resolve("station.sim.firmware", f.density.as_ref(), &mut errors);
+            for fault in &f.faults {
+                match station_fault(&fault.value, dots) {
+                    Ok(_) => image.faults.push(fault.value.clone()),
+                    Err(e) => errors.push(fault.error("station.sim.firmware.faults", e)),
+                }
+            }
+            if c.firmware_images.iter().any(|i| i.version == image.version) {
+                errors.push(f.version.error(
+                    "station.sim.firmware.version",
+                    format!("\"{}\" is declared twice", image.version),
+                ));
+            }
+            c.firmware_images.push(image);
+        }
         if let Some(PowerSpec::Sim { nominal_voltage }) = declared.power {
             c.nominal_voltage =
                 NOMINAL_VOLTAGE.resolve("station.power", nominal_voltage.as_ref(), &mut errors);
@@ -346,7 +395,36 @@ impl SimConfig {
         for l in &self.latent {
             l.validate()?;
         }
+        for i in &self.firmware_images {
+            FIRMWARE_DENSITY
+                .check(i.density)
+                .map_err(|e| format!("firmware {} density = {e}", i.version))?;
+            for f in &i.faults {
+                station_fault(f, None).map_err(|e| format!("firmware {}: {e}", i.version))?;
+            }
+        }
         Ok(())
+    }
+
+    /// The image of firmware `version`: a declared one, or the base image when `version`
+    /// is the station's own firmware; `None` for a version this station cannot run.
+    pub fn firmware_image(&self, version: &str) -> Option<FirmwareImage> {
+        self.firmware_images
+            .iter()
+            .find(|i| i.version == version)
+            .cloned()
+            .or_else(|| (version == self.firmware).then(|| FirmwareImage::base(version)))
+    }
+
+    /// Every firmware version this station can run.
+    pub fn firmware_versions(&self) -> Vec<String> {
+        let mut v = vec![self.firmware.clone()];
+        for i in &self.firmware_images {
+            if !v.contains(&i.version) {
+                v.push(i.version.clone());
+            }
+        }
+        v
     }
 }
 
@@ -459,6 +537,51 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn firmware_images_are_read_checked_and_found_by_version() {
+        let st = station(&format!(
+            "{HEAD}firmware = \"SIM 1.0\"\n[station.sim]\n\
+             [[station.sim.firmware]]\nversion = \"SIM 1.1\"\ndensity = 0.94\n\
+             [[station.sim.firmware]]\nversion = \"SIM 1.2\"\nfaults = [\"banding=40:0.1\"]\n"
+        ));
+        let c = SimConfig::from_station(&st).expect("valid").expect("sim");
+        assert_eq!(c.firmware_versions(), ["SIM 1.0", "SIM 1.1", "SIM 1.2"]);
+        let lighter = c.firmware_image("SIM 1.1").expect("declared");
+        assert_eq!((lighter.density, lighter.faults.len()), (0.94, 0));
+        assert_eq!(
+            c.firmware_image("SIM 1.2").expect("declared").faults,
+            ["banding=40:0.1"]
+        );
+        // The station's own version runs as the base image; others are not on it.
+        assert_eq!(
+            c.firmware_image("SIM 1.0"),
+            Some(FirmwareImage::base("SIM 1.0"))
+        );
+        assert_eq!(c.firmware_image("SIM 9"), None);
+        assert!(c.validate().is_ok());
+
+        let st = station(&format!(
+            "{HEAD}[station.sim]\n\
+             [[station.sim.firmware]]\nversion = \"A\"\ndensity = 3\n\
+             [[station.sim.firmware]]\nversion = \"A\"\nfaults = [\"dead=999\", \"voltage=12\"]\n"
+        ));
+        let text = st_errors(&st);
+        for want in [
+            "st.toml:11:11: station.sim.firmware.density: 3 is out of range",
+            "station.sim.firmware.faults: \"dead=999\" dot 999 lies outside the 384-dot head",
+            "\"voltage=12\" is set by the simulated power supply",
+            "st.toml:13:11: station.sim.firmware.version: \"A\" is declared twice",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+    }
+
+    fn st_errors(st: &Station) -> String {
+        SimConfig::from_station(st)
+            .expect_err("refused")
+            .to_string()
     }
 
     #[test]

@@ -104,6 +104,11 @@ pub struct HeadModel {
     pub cold_limit: f64,
     /// Share of darkness lost per °C below `cold_limit` (0.035: −15 °C prints at 65 %).
     pub cold_loss_per_degree: f64,
+    /// The firmware's density setting relative to the base firmware's: every dot's
+    /// optical density is scaled by it (a shorter strobe makes a smaller, lighter dot; the
+    /// thermal model above runs a solid well into saturation, where the energy alone
+    /// would not show it).
+    pub density: f64,
 }
 
 impl Default for HeadModel {
@@ -135,6 +140,7 @@ impl Default for HeadModel {
             nominal_ambient: 25.0,
             cold_limit: -5.0,
             cold_loss_per_degree: 0.035,
+            density: 1.0,
         }
     }
 }
@@ -189,6 +195,7 @@ impl HeadModel {
             self.dots = self.dots.clamp(1, MAX_HEAD_DOTS);
         }
         fix(&mut self.nominal_voltage, d.nominal_voltage, pos);
+        fix(&mut self.density, d.density, pos);
         fix(&mut self.element_resistance, d.element_resistance, pos);
         fix(&mut self.internal_resistance, d.internal_resistance, nonneg);
         fix(&mut self.reset_voltage, d.reset_voltage, nonneg);
@@ -454,6 +461,10 @@ impl Head {
         let b = self.model.dot_heating * energy * self.model.strength_sigma / span;
         let (a, b) = (a as f32, b as f32);
         let row_factor = row_factor as f32;
+        // The firmware's density setting, when it is not the base's.
+        let density =
+            ((self.model.density - 1.0).abs() > 1e-9).then_some(self.model.density as f32);
+        let ink_share = (1.0 - self.model.ink_reflectance).max(1e-3) as f32;
 
         let mut keys =
             KeyStream::new(self.seed ^ mix((self.page_index << 32) ^ u64::from(self.rows) ^ 0xD07));
@@ -469,6 +480,11 @@ impl Head {
             printed += 1;
             let z = self.normals.at(keys.next_key());
             *d = (a + b * z).clamp(0.0, 1.0) * f * row_factor;
+            if let Some(p) = density {
+                // Optical density scaled: 1 − d·(1 − k) is the dot's reflectance over
+                // the paper's; raising it to the power p scales its log by p.
+                *d = (1.0 - (1.0 - *d * ink_share).powf(p)) / ink_share;
+            }
         }
 
         // Heat in, then a row time of cooling.

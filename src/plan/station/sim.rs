@@ -31,6 +31,22 @@ pub struct SimSpec {
     pub baud: Option<Declared<u32>>,
     /// Faults that appear only under stress (`[[station.sim.latent]]`).
     pub latent: Vec<LatentSpec>,
+    /// Firmware images the printer can run (`[[station.sim.firmware]]`).
+    #[serde(default)]
+    pub firmware: Vec<FirmwareSpec>,
+}
+
+/// One `[[station.sim.firmware]]` table as declared: a firmware image and how it prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirmwareSpec {
+    /// Where the table starts.
+    pub at: crate::plan::Location,
+    /// What the printer reports running it (GS I 65).
+    pub version: Declared<String>,
+    /// Heater energy relative to the base firmware.
+    pub density: Option<Declared<f64>>,
+    /// Extra faults in `--fault` syntax.
+    pub faults: Vec<Declared<String>>,
 }
 
 /// One `[[station.sim.latent]]` table as declared.
@@ -82,6 +98,20 @@ pub(super) fn read_sim(d: &mut Diag<'_>, mut t: Tab<'_, '_>) -> Option<SimSpec> 
             lt.finish(d);
         }
     }
+    let mut firmware = Vec::new();
+    if let Some((_, v)) = t.get("firmware") {
+        for item in array_of_tables(d, v, "station.sim.firmware") {
+            let Some(mut ft) = d.table(item, "station.sim.firmware") else {
+                ok = false;
+                continue;
+            };
+            match read_firmware(d, &mut ft) {
+                Some(f) => firmware.push(f),
+                None => ok = false,
+            }
+            ft.finish(d);
+        }
+    }
     t.finish(d);
     ok.then_some(SimSpec {
         faults,
@@ -93,6 +123,29 @@ pub(super) fn read_sim(d: &mut Diag<'_>, mut t: Tab<'_, '_>) -> Option<SimSpec> 
         seed,
         baud,
         latent,
+        firmware,
+    })
+}
+
+fn read_firmware(d: &mut Diag<'_>, t: &mut Tab<'_, '_>) -> Option<FirmwareSpec> {
+    let at = d.locate(&t.span);
+    let version = t.req(d, "version", Diag::string).map(|v| d.declared(v));
+    let mut ok = true;
+    let density = t.opt(d, "density", Diag::float).map(|x| d.declared(x));
+    ok &= density.is_some() || !t.has("density");
+    let faults = match t.opt(d, "faults", Diag::strings) {
+        Some(list) => list.v.into_iter().map(|f| d.declared(f)).collect(),
+        None => {
+            ok &= !t.has("faults");
+            Vec::new()
+        }
+    };
+    ok.then_some(())?;
+    Some(FirmwareSpec {
+        at,
+        version: version?,
+        density,
+        faults,
     })
 }
 

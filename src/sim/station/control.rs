@@ -13,15 +13,19 @@
 //! - `INK <level>` sets the ink level, 0..1 (below 1 switches the ink model on);
 //! - `LATENT <KIND=VALUE> <condition>=<x> …` with conditions `below_voltage`,
 //!   `above_temperature`, `below_temperature`, `below_ink` (active while any holds);
+//! - `FIRMWARE <version>` installs one of the station's firmware images (the printer runs
+//!   it from its next job and reports it in GS I 65); `FIRMWARE?` replies with the version
+//!   it runs;
 //! - `STATUS?` replies with one JSON line: powered, ready, voltage, setpoint, temperature,
-//!   ink, faults (what a job starting now gets), injected, latent, pages, jobs, printing.
+//!   ink, faults (what a job starting now gets), injected, latent, pages, jobs, printing,
+//!   firmware.
 
 use super::world::World;
 use super::LatentFault;
 use crate::sim::config::stream_problem;
 use crate::sim::faults::Faults;
 
-const KNOWN: &str = "FAULT, CLEAR, INK, LATENT, STATUS?";
+const KNOWN: &str = "FAULT, CLEAR, INK, LATENT, FIRMWARE, FIRMWARE?, STATUS?";
 
 /// Handles one line: the reply, or `None` for a blank line.
 pub(crate) fn handle(world: &World, line: &str) -> Option<String> {
@@ -41,8 +45,11 @@ pub(crate) fn handle(world: &World, line: &str) -> Option<String> {
         }
         "INK" => ink(world, rest),
         "LATENT" => latent(world, rest),
+        "FIRMWARE" if !rest.is_empty() => world.install_firmware(rest),
+        "FIRMWARE" => Err("FIRMWARE takes the version to install, e.g. FIRMWARE SIM 1.1".into()),
+        "FIRMWARE?" if rest.is_empty() => return Some(world.firmware()),
         "STATUS?" if rest.is_empty() => return Some(world.status_json()),
-        "CLEAR" | "STATUS?" => Err(format!("{keyword} takes no arguments")),
+        "CLEAR" | "STATUS?" | "FIRMWARE?" => Err(format!("{keyword} takes no arguments")),
         _ => Err(format!("unknown command '{keyword}' (known: {KNOWN})")),
     };
     Some(match result {
@@ -180,6 +187,15 @@ mod tests {
             serde_json::from_str(&h("status?").unwrap_or_default()).expect("json");
         assert_eq!(status["injected"].as_array().map(Vec::len), Some(0));
         assert!(h("BOGUS").is_some_and(|r| r.starts_with("ERR unknown command")));
+        // Firmware: only a version the station has; reported from then on.
+        assert_eq!(h("FIRMWARE?").as_deref(), Some("SIM 1.0"));
+        let err = h("FIRMWARE SIM 9").unwrap_or_default();
+        assert!(
+            err.starts_with("ERR no firmware image \"SIM 9\"") && err.contains("SIM 1.0"),
+            "{err}"
+        );
+        assert!(h("FIRMWARE").is_some_and(|r| r.starts_with("ERR ")));
+        assert_eq!(h("FIRMWARE SIM 1.0").as_deref(), Some("OK"));
         assert_eq!(h("   "), None);
     }
 }

@@ -71,6 +71,8 @@ struct State {
     ink: f64,
     injected: Vec<String>,
     latent: Vec<LatentFault>,
+    /// The firmware the printer runs now.
+    firmware: String,
     pages: u64,
     jobs: u64,
     printing: u32,
@@ -102,6 +104,7 @@ struct StatusLine<'a> {
     jobs: u64,
     printing: u32,
     power_epoch: u64,
+    firmware: &'a str,
 }
 
 fn round(v: f64, decimals: i32) -> f64 {
@@ -127,6 +130,7 @@ impl World {
             ink,
             injected: Vec::new(),
             latent: Vec::new(),
+            firmware: spec.config.firmware.clone(),
             pages: 0,
             jobs: 0,
             printing: 0,
@@ -287,6 +291,24 @@ impl World {
         }
     }
 
+    /// Installs firmware `version` (one of the station's images): printed from the next
+    /// job on, and reported by GS I 65.
+    pub fn install_firmware(&self, version: &str) -> Result<(), String> {
+        if self.spec.config.firmware_image(version).is_none() {
+            return Err(format!(
+                "no firmware image \"{version}\" on this station (it has: {})",
+                self.spec.config.firmware_versions().join(", ")
+            ));
+        }
+        self.lock().firmware = version.to_string();
+        Ok(())
+    }
+
+    /// The firmware the printer runs now.
+    pub fn firmware(&self) -> String {
+        self.lock().firmware.clone()
+    }
+
     /// Adds an injected fault (already validated).
     pub fn inject(&self, arg: String) {
         self.lock().injected.push(arg);
@@ -368,6 +390,14 @@ impl World {
                 tracing::warn!(error = %e, "injected fault no longer applies");
             }
         }
+        // What the firmware it runs gets wrong.
+        if let Some(image) = spec.config.firmware_image(&st.firmware) {
+            for arg in &image.faults {
+                if let Err(e) = f.apply(arg) {
+                    tracing::warn!(error = %e, "firmware fault does not apply");
+                }
+            }
+        }
         let (v, t, ink) = (st.voltage, st.temperature, st.ink);
         for l in spec.config.latent.iter().chain(&st.latent) {
             if l.active(v, t, ink) {
@@ -400,9 +430,12 @@ impl World {
             model.reset_voltage *= spec.config.nominal_voltage / default_nominal;
             model.nominal_voltage = spec.config.nominal_voltage;
         }
+        if let Some(image) = spec.config.firmware_image(&st.firmware) {
+            model.density = image.density;
+        }
         let mut info = sim_info(spec.dots);
         info.model = spec.model.clone();
-        info.firmware = spec.config.firmware.clone();
+        info.firmware = st.firmware.clone();
         tracing::debug!(job = st.jobs, faults = %faults, "new job on the simulated printer");
         JobSetup {
             model,
@@ -440,6 +473,7 @@ impl World {
             jobs: st.jobs,
             printing: st.printing,
             power_epoch: epoch,
+            firmware: &st.firmware,
         };
         serde_json::to_string(&line).unwrap_or_else(|e| {
             tracing::error!(error = %e, "cannot serialise the station status");
