@@ -106,6 +106,7 @@ fn concurrency(c: &mut Criterion) {
                             golden_dir: golden.clone(),
                             progress: printrig::report::progress::Display::Quiet,
                             history: None,
+                            firmware: None,
                         },
                     ))
                     .expect("run");

@@ -169,6 +169,11 @@ pub struct RunArgs {
     /// directory).
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+    /// Install this firmware version on every station first (its
+    /// [station.printer.firmware_install], or a simulated station's image), power-cycle
+    /// the printer where the station can, and check it reports the version (GS I 65).
+    #[arg(long, value_name = "VERSION")]
+    pub firmware: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -370,6 +370,7 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
         shard,
         golden_dir: a.golden_dir,
         history: a.history,
+        firmware: a.firmware,
         progress: if a.quiet {
             Display::Quiet
         } else if std::io::stdout().is_terminal() {

@@ -289,10 +289,9 @@ fn kill_9_at_several_points_then_resume_runs_every_case_once() {
         let mut child = spawn_run(&plan, &results);
         let t0 = Instant::now();
         let dir = loop {
-            if let Ok(rd) = std::fs::read_dir(&results) {
-                if let Some(e) = rd.flatten().next() {
-                    break e.path();
-                }
+            // The run's directory (the history file beside it is not).
+            if let Some(d) = first_run_dir(&results) {
+                break d;
             }
             assert!(t0.elapsed() < Duration::from_secs(30), "no run directory");
             std::thread::sleep(Duration::from_millis(10));
@@ -381,8 +380,8 @@ fn ctrl_c_stops_at_a_safe_point_and_the_run_resumes() {
     let mut child = spawn_run(&plan, &results);
     let t0 = Instant::now();
     let dir = loop {
-        if let Some(e) = std::fs::read_dir(&results).ok().and_then(|mut r| r.next()) {
-            break e.expect("entry").path();
+        if let Some(d) = first_run_dir(&results) {
+            break d;
         }
         assert!(t0.elapsed() < Duration::from_secs(30));
         std::thread::sleep(Duration::from_millis(10));
@@ -564,11 +563,7 @@ timeout_s = 5
     // The first case ends; then the printer goes away for good.
     let t0 = Instant::now();
     let dir = loop {
-        let found = std::fs::read_dir(&results)
-            .ok()
-            .and_then(|mut rd| rd.next())
-            .and_then(|e| e.ok())
-            .map(|e| e.path());
+        let found = first_run_dir(&results);
         if let Some(d) = found {
             let j = std::fs::read_to_string(d.join("journal.ndjson")).unwrap_or_default();
             if j.contains("\"case_end\"") {
@@ -1142,16 +1137,15 @@ fn first_records_of_a_model_are_captured_reviewed_and_accepted() {
 }
 
 #[test]
-fn a_firmware_image_that_prints_lighter_is_what_the_printer_runs_and_reports() {
+fn a_firmware_installed_with_the_run_is_what_the_printer_runs_and_reports() {
     let tmp = tempfile::tempdir().expect("tmp");
-    // Two units of one model: one on the base firmware, one on an image with 6 % less
-    // heater energy.
-    let images = "[[station.sim.firmware]]\nversion = \"SIM 1.1\"\ndensity = 0.94\n";
-    let stations = format!(
-        "{}\n{}",
-        sim_station("base", "sim-58mm", &format!("seed = 5\n{images}")),
-        sim_station("candidate", "sim-58mm", &format!("seed = 5\n{images}"))
-            .replace("dots = 384\n", "dots = 384\nfirmware = \"SIM 1.1\"\n"),
+    // A unit with a second firmware image that prints 6 % lighter.
+    let stations = sim_station(
+        "unit",
+        "sim-58mm",
+        "seed = 5
+[[station.sim.firmware]]
+version = \"SIM 1.1\"\ndensity = 0.94\n",
     );
     let stations = write(tmp.path(), "stations.toml", &stations);
     let plan = write(
@@ -1159,16 +1153,24 @@ fn a_firmware_image_that_prints_lighter_is_what_the_printer_runs_and_reports() {
         "plan.toml",
         "[plan]\nname = \"fw\"\npatterns = [\"solid\"]\nrepeats = 3\n[[condition]]\nname = \"nominal\"\n",
     );
-    let results = tmp.path().join("results");
-    let o = run_on(&plan, &stations, &results);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let s = summary(&run_dir(&results));
-    assert_eq!(s["firmware"]["base"], "SIM 1.0");
-    assert_eq!(s["firmware"]["candidate"], "SIM 1.1");
-    let density = |station: &str| {
+    let run_fw = |results: &Path, firmware: Option<&str>| {
+        let mut c = rig();
+        c.arg("run")
+            .arg(&plan)
+            .arg("--stations")
+            .arg(&stations)
+            .arg("--results")
+            .arg(results)
+            .arg("--quiet");
+        if let Some(v) = firmware {
+            c.args(["--firmware", v]);
+        }
+        c.output().expect("rig runs")
+    };
+    let density = |s: &serde_json::Value| {
         let v: Vec<f64> = (1..=3)
             .map(|r| {
-                case(&s, &format!("{station}/solid/nominal/r{r}"))["measurements"]["page.1"]
+                case(s, &format!("unit/solid/nominal/r{r}"))["measurements"]["page.1"]
                     ["solid_density"]
                     .as_f64()
                     .expect("solid density")
@@ -1176,11 +1178,157 @@ fn a_firmware_image_that_prints_lighter_is_what_the_printer_runs_and_reports() {
             .collect();
         v.iter().sum::<f64>() / v.len() as f64
     };
-    let (base, candidate) = (density("base"), density("candidate"));
-    let lighter = 1.0 - candidate / base;
+    // The base firmware, as the station starts.
+    let base = tmp.path().join("base");
+    let o = run_fw(&base, None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&run_dir(&base));
+    assert_eq!(s["firmware"]["unit"], "SIM 1.0");
+    let base_density = density(&s);
+    // Installed with the run: the printer is power-cycled, reports it, prints with it.
+    let candidate = tmp.path().join("candidate");
+    let o = run_fw(&candidate, Some("SIM 1.1"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&run_dir(&candidate));
+    assert_eq!(s["firmware"]["unit"], "SIM 1.1");
+    assert!(s["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .all(|c| c["firmware"] == "SIM 1.1"));
+    let lighter = 1.0 - density(&s) / base_density;
     eprintln!(
-        "solid density {base:.4} → {candidate:.4}: {:.1} % lighter",
+        "solid density {base_density:.4} → {:.4}: {:.1} % lighter",
+        density(&s),
         lighter * 100.0
     );
-    assert!((0.03..0.15).contains(&lighter), "{base} → {candidate}");
+    assert!((0.03..0.15).contains(&lighter), "{lighter}");
+    // A version the station has no image of: nothing prints, exit 2, the station named
+    // with what it can run.
+    let none = tmp.path().join("none");
+    let o = run_fw(&none, Some("SIM 9"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("station unit: firmware:")
+            && err
+                .contains("no firmware image \"SIM 9\" on this station (it has: SIM 1.0, SIM 1.1)"),
+        "{err}"
+    );
+    assert!(first_run_dir(&none).is_none(), "no run directory is left");
+}
+
+/// A real station's firmware: what its file names is checked before anything prints, and
+/// `--firmware` runs the lab's flash tool (here a script speaking to a served simulated
+/// printer's control port) and checks the printer reports the version after.
+#[test]
+fn a_real_station_is_held_to_its_firmware_and_flashed_by_its_own_tool() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let served = write(
+        tmp.path(),
+        "served.toml",
+        &sim_station(
+            "unit",
+            "sim-58mm",
+            "time_scale = 120.0\n[[station.sim.firmware]]\nversion = \"SIM 1.1\"\ndensity = 0.94\n",
+        ),
+    );
+    let mut child = rig()
+        .args(["sim", "station"])
+        .arg(&served)
+        .arg("--dir")
+        .arg(tmp.path().join("served"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("rig sim station");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut printer, mut control, mut scans) = (None, None, None);
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        let field = |k: &str| line.trim().strip_prefix(k).map(|a| a.trim().to_string());
+        printer = printer.or(field("printer tcp"));
+        control = control.or(field("control"));
+        scans = scans.or(field("scans"));
+        if line.starts_with("running") {
+            break;
+        }
+    }
+    let printer = printer.expect("printer address");
+    let (host, port) = printer.rsplit_once(':').expect("host:port");
+    let control_port = control
+        .expect("control address")
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_string())
+        .expect("port");
+    // The lab's flash tool: takes the version, talks to the printer, fails on a refusal.
+    let flash = write(
+        tmp.path(),
+        "flash.py",
+        "import socket, sys\n\
+         s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)\n\
+         s.sendall(('FIRMWARE ' + sys.argv[2] + '\\n').encode())\n\
+         reply = s.makefile().readline().strip()\n\
+         print(reply)\n\
+         sys.exit(0 if reply == 'OK' else 1)\n",
+    );
+    let station = |expects: &str| {
+        format!(
+            "[[station]]\nname = \"lab\"\nkind = \"real\"\nmodel = \"sim-58mm\"\n\
+             [station.printer]\ndots = 384\nlink = {{ kind = \"tcp\", host = \"{host}\", port = {port} }}\n\
+             firmware = \"{expects}\"\n\
+             [station.printer.firmware_install]\nexec = [\"python3\", \"{}\", \"{control_port}\", \"{{version}}\"]\ntimeout_s = 30\n\
+             [station.scanner]\nkind = \"hotfolder\"\ndir = \"{}\"\n",
+            flash.display(),
+            scans.as_deref().expect("scans folder")
+        )
+    };
+    let plan = write(
+        tmp.path(),
+        "plan.toml",
+        "[plan]\nname = \"fw\"\npatterns = [\"solid\"]\n[[condition]]\nname = \"nominal\"\n",
+    );
+    let run_lab = |file: &Path, results: &Path, firmware: Option<&str>| {
+        let mut c = rig();
+        c.arg("run")
+            .arg(&plan)
+            .arg("--stations")
+            .arg(file)
+            .arg("--results")
+            .arg(results)
+            .arg("--quiet");
+        if let Some(v) = firmware {
+            c.args(["--firmware", v]);
+        }
+        c.output().expect("rig runs")
+    };
+    // The printer runs SIM 1.0, its file says SIM 2.0: found before anything prints.
+    let wrong = write(tmp.path(), "wrong.toml", &station("SIM 2.0"));
+    let o = run_lab(&wrong, &tmp.path().join("r1"), None);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("station lab: printer:")
+            && err.contains("reports firmware SIM 1.0, its station file names SIM 2.0"),
+        "{err}"
+    );
+    // Flashed with the run: the tool runs, the printer reports what was asked, the run
+    // prints with it.
+    let o = run_lab(&wrong, &tmp.path().join("r2"), Some("SIM 1.1"));
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let s = summary(&run_dir(&tmp.path().join("r2")));
+    assert_eq!(s["firmware"]["lab"], "SIM 1.1", "{s:#}");
+    // A version the tool cannot install: its failure, named, and nothing prints.
+    let o = run_lab(&wrong, &tmp.path().join("r3"), Some("SIM 7"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("station lab: firmware:") && err.contains("install firmware SIM 7"),
+        "{err}"
+    );
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
 }

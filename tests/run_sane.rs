@@ -101,9 +101,9 @@ async fn sane_scanner_in_a_run_and_a_jam_is_a_rig_error() {
         let dir = std::fs::read_dir(results)
             .expect("results")
             .flatten()
-            .next()
-            .expect("a run dir")
-            .path();
+            .map(|e| e.path())
+            .find(|p| p.is_dir())
+            .expect("a run dir");
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary"))
             .expect("summary parses")
     };

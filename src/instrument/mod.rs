@@ -8,6 +8,7 @@
 
 pub mod chamber;
 pub mod exec;
+pub mod firmware;
 pub mod power;
 pub mod printer;
 pub mod scanner;

@@ -114,6 +114,26 @@ impl ScpiClient {
         }
     }
 
+    /// Sends a command of a line protocol that answers `OK` or `ERR <message>` (the
+    /// simulated station's control port); the refusal, with its message, is an error.
+    pub async fn command_ok(&mut self, cmd: &str) -> Result<()> {
+        let reply = self.query(cmd).await?;
+        if reply == "OK" {
+            return Ok(());
+        }
+        let reply = match reply.strip_prefix("ERR") {
+            Some(msg) if msg.is_empty() || msg.starts_with(' ') => {
+                format!("the station refused: {}", msg.trim())
+            }
+            _ => format!("{reply} (expected OK or ERR <message>)"),
+        };
+        Err(InstrumentError::Protocol {
+            device: self.device.clone(),
+            what: cmd.to_string(),
+            reply,
+        })
+    }
+
     /// Sends a query whose reply is one number (`"+2.350E+01"`, `"12.5 V"`).
     pub async fn query_f64(&mut self, cmd: &str) -> Result<f64> {
         let reply = self.query(cmd).await?;

@@ -20,9 +20,10 @@ pub use plan_file::{
     TolerancesOverride,
 };
 pub use station::{
-    parse_stations, parse_stations_with, ChamberSpec, Envelope, LatentSpec, PowerSpec, PrinterLink,
-    PrinterSpec, ScannerSpec, SimCheck, SimDeclaration, SimSpec, Station, StationFile, StationKind,
-    SupplySpec, PRINTER_TCP_PORT, SCPI_READ_COMMAND, SCPI_SET_COMMAND, SCPI_TCP_PORT,
+    parse_stations, parse_stations_with, ChamberSpec, Envelope, FirmwareInstallSpec, LatentSpec,
+    PowerSpec, PrinterLink, PrinterSpec, ScannerSpec, SimCheck, SimDeclaration, SimSpec, Station,
+    StationFile, StationKind, SupplySpec, PRINTER_TCP_PORT, SCPI_READ_COMMAND, SCPI_SET_COMMAND,
+    SCPI_TCP_PORT,
 };
 
 use std::path::Path;

@@ -8,8 +8,11 @@
 //! are loaded by `stations`) nor know any backend.
 
 use super::case::Rig;
-use crate::instrument::{chamber, power, printer, scanner, secs, supply, InstrumentError};
-use crate::plan::{PlanErrors, Station};
+use crate::instrument::{
+    chamber, firmware, power, printer, scanner, secs, supply, InstrumentError,
+};
+use crate::link::Endpoint;
+use crate::plan::{PlanErrors, PrinterLink, Station};
 use crate::sim::station::{SimStation, SimStationSpec, StationError};
 use crate::sim::SimConfig;
 use std::path::Path;
@@ -84,8 +87,15 @@ pub fn build(st: &Station) -> Result<Rig, Vec<(&'static str, InstrumentError)>> 
     let chamber = chamber::build(name, &st.chamber, IO_TIMEOUT).map_err(|e| keep("chamber", e));
     let scanner = scanner::build(name, &st.scanner).map_err(|e| keep("scanner", e));
     let supply = supply::build(name, &st.supply, IO_TIMEOUT).map_err(|e| keep("supply", e));
-    let (Ok(printer), Ok(power), Ok(chamber), Ok(scanner), Ok(supply)) =
-        (printer, power, chamber, scanner, supply)
+    let firmware = firmware::build(
+        name,
+        st.printer.firmware_install.as_ref(),
+        &port_of(&st.printer.link),
+        IO_TIMEOUT,
+    )
+    .map_err(|e| keep("firmware installer", e));
+    let (Ok(printer), Ok(power), Ok(chamber), Ok(scanner), Ok(supply), Ok(firmware)) =
+        (printer, power, chamber, scanner, supply, firmware)
     else {
         return Err(problems);
     };
@@ -96,6 +106,7 @@ pub fn build(st: &Station) -> Result<Rig, Vec<(&'static str, InstrumentError)>> 
         chamber,
         scanner,
         supply,
+        firmware,
         time_scale: st.envelope.time_scale,
         nominal_voltage: st.power.nominal_voltage(),
         ambient: st.chamber.ambient().unwrap_or(ROOM_C),
@@ -105,4 +116,15 @@ pub fn build(st: &Station) -> Result<Rig, Vec<(&'static str, InstrumentError)>> 
         stressed: Default::default(),
         soaked: None,
     })
+}
+
+/// The printer's link as a flash tool names it (`{port}`): a serial or device path, or
+/// `host:port`.
+fn port_of(link: &PrinterLink) -> String {
+    match link {
+        PrinterLink::Real(Endpoint::Serial { path, .. })
+        | PrinterLink::Real(Endpoint::Device { path }) => path.display().to_string(),
+        PrinterLink::Real(Endpoint::Tcp { host, port }) => format!("{host}:{port}"),
+        PrinterLink::SimPty | PrinterLink::SimTcp => String::new(),
+    }
 }

@@ -98,6 +98,8 @@ pub struct Rig {
     pub chamber: Option<Box<dyn Chamber>>,
     pub scanner: Box<dyn Scanner>,
     pub supply: Option<Box<dyn Supply>>,
+    /// Puts a firmware version on the printer (`rig run --firmware`).
+    pub firmware: Option<Box<dyn crate::instrument::firmware::FirmwareInstaller>>,
     /// Station seconds per wall second (simulated stations run faster).
     pub time_scale: f64,
     /// What teardown restores on a supply that sets voltages.
@@ -122,7 +124,7 @@ pub struct Stressed {
 }
 
 impl Rig {
-    fn wall(&self, station_s: f64) -> Duration {
+    pub(crate) fn wall(&self, station_s: f64) -> Duration {
         Duration::from_secs_f64((station_s / self.time_scale.max(1e-6)).max(0.0))
     }
 

@@ -79,6 +79,39 @@ pub async fn check(rig: &mut Rig, uses_supply: bool) -> Preflight {
     out
 }
 
+/// How long a printer is left without power after a firmware install, station seconds.
+const POWER_OFF_S: f64 = 2.0;
+
+/// Puts firmware `version` on the station's printer: its installer, then a power cycle
+/// when the station switches the printer's power (else the link is reopened), the printer
+/// back within its boot timeout.
+async fn install(rig: &mut Rig, version: &str) -> Result<(), String> {
+    let chain = |e: &crate::instrument::InstrumentError| crate::util::error_chain(e);
+    let Some(installer) = rig.firmware.as_mut() else {
+        return Err(format!(
+            "firmware: cannot install {version}: the station file declares no [station.printer.firmware_install]"
+        ));
+    };
+    installer
+        .install(version)
+        .await
+        .map_err(|e| format!("firmware: {}", chain(&e)))?;
+    let off = rig.wall(POWER_OFF_S);
+    if let Some(p) = rig.power.as_mut() {
+        p.set_output(false)
+            .await
+            .map_err(|e| format!("power: after installing {version}: {}", chain(&e)))?;
+        tokio::time::sleep(off).await;
+        p.set_output(true)
+            .await
+            .map_err(|e| format!("power: after installing {version}: {}", chain(&e)))?;
+    }
+    rig.printer
+        .reconnect(rig.boot_timeout.max(CHECK_LIMIT))
+        .await
+        .map_err(|e| format!("printer: after installing {version}: {}", chain(&e)))
+}
+
 /// Stations built and checked: the simulations started for them (to stop at the end),
 /// the stations ready to run (each with what the caller attached to it and its printer's
 /// identity), and every problem found, one line each naming the station.
@@ -89,8 +122,14 @@ pub struct Prepared<'a, T> {
 }
 
 /// Starts (a simulated station's simulation, its working files under `dir`), builds and
-/// checks every station of `wanted` (`(station, uses_supply, attached)`).
-pub async fn prepare<'a, T>(wanted: Vec<(&'a Station, bool, T)>, dir: &Path) -> Prepared<'a, T> {
+/// checks every station of `wanted` (`(station, uses_supply, attached)`), first
+/// installing `firmware` on each when asked. The printer must then report that firmware,
+/// or without `firmware` the one its station file names, if any.
+pub async fn prepare<'a, T>(
+    wanted: Vec<(&'a Station, bool, T)>,
+    dir: &Path,
+    firmware: Option<&str>,
+) -> Prepared<'a, T> {
     let mut out = Prepared {
         sims: Vec::new(),
         ready: Vec::new(),
@@ -115,6 +154,11 @@ pub async fn prepare<'a, T>(wanted: Vec<(&'a Station, bool, T)>, dir: &Path) -> 
         }
         match built {
             Ok(mut rig) => {
+                if let Some(v) = firmware {
+                    if let Err(e) = install(&mut rig, v).await {
+                        out.problems.push(format!("station {}: {e}", st.name));
+                    }
+                }
                 let checked = check(&mut rig, uses_supply).await;
                 out.problems.extend(
                     checked
@@ -122,6 +166,21 @@ pub async fn prepare<'a, T>(wanted: Vec<(&'a Station, bool, T)>, dir: &Path) -> 
                         .iter()
                         .map(|p| format!("station {}: {p}", st.name)),
                 );
+                let expected = match (firmware, st.printer.firmware.as_deref()) {
+                    (Some(v), _) => Some((v, "--firmware asked for")),
+                    (None, Some(v)) => Some((v, "its station file names")),
+                    (None, None) => None,
+                };
+                if let (Some(id), Some((want, from))) = (&checked.identity, expected) {
+                    if id.firmware != want {
+                        out.problems.push(format!(
+                            "station {}: printer: {} reports firmware {}, {from} {want}",
+                            st.name,
+                            rig.printer.device(),
+                            id.firmware
+                        ));
+                    }
+                }
                 out.ready.push((st, rig, checked.identity, attached));
             }
             Err(built) => out.problems.extend(built.iter().map(|(kind, e)| {

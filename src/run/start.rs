@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub progress: Display,
     /// The history to record into; `None`: `history.sqlite` beside the run directories.
     pub history: Option<PathBuf>,
+    /// Install this firmware version on every station before anything prints.
+    pub firmware: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -408,7 +410,7 @@ pub async fn run_with(
         sims,
         ready,
         problems,
-    } = preflight::prepare(wanted, &l.dir).await;
+    } = preflight::prepare(wanted, &l.dir, opts.firmware.as_deref()).await;
     if !problems.is_empty() {
         for s in sims {
             s.stop().await;

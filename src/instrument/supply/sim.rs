@@ -61,20 +61,6 @@ impl Supply for SimSupply {
             Consumable::Paper => format!("PAPER {level}"),
         };
         info!(device = %self.client.device(), command = %cmd, "setting simulated consumable");
-        let reply = self.client.query(&cmd).await?;
-        if reply == "OK" {
-            return Ok(());
-        }
-        let reply = match reply.strip_prefix("ERR") {
-            Some(msg) if msg.is_empty() || msg.starts_with(' ') => {
-                format!("the station refused: {}", msg.trim())
-            }
-            _ => format!("{reply} (expected OK or ERR <message>)"),
-        };
-        Err(InstrumentError::Protocol {
-            device: self.client.device().to_string(),
-            what: cmd,
-            reply,
-        })
+        self.client.command_ok(&cmd).await
     }
 }

@@ -11,6 +11,7 @@
 
 mod chamber;
 mod fields;
+mod firmware;
 mod power;
 mod printer;
 mod scanner;
@@ -19,6 +20,7 @@ mod supply;
 
 pub use chamber::{ChamberSpec, SCPI_READ_COMMAND, SCPI_SET_COMMAND};
 pub use fields::SCPI_TCP_PORT;
+pub use firmware::FirmwareInstallSpec;
 pub use power::PowerSpec;
 pub use printer::{PrinterLink, PrinterSpec, PRINTER_TCP_PORT};
 pub use scanner::ScannerSpec;

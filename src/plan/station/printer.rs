@@ -5,6 +5,7 @@
 //! (`instrument::printer` does).
 
 use super::fields::{positive, read_endpoint};
+use super::firmware::{read_firmware_install, FirmwareInstallSpec};
 use crate::link::Endpoint;
 use crate::pattern::check_dots;
 use crate::plan::read::{Diag, Tab};
@@ -20,8 +21,13 @@ pub struct PrinterSpec {
     /// Dots per inch along and across the feed (default 203.2).
     pub dpi: f64,
     pub link: PrinterLink,
-    /// Sim stations only: what the simulated printer reports (GS I), as declared.
+    /// The firmware the printer runs: a real printer must report it (GS I 65) before a
+    /// run prints; a simulated one starts on it.
     pub firmware: Option<String>,
+    /// How `rig run --firmware` installs a version (a simulated station: always, through
+    /// its control port).
+    #[serde(default)]
+    pub firmware_install: Option<FirmwareInstallSpec>,
     /// How long to wait for a band's acknowledgement, seconds (default 30).
     pub ack_timeout_s: f64,
     /// How long to wait for the printer after power returns, seconds (default 30).
@@ -61,14 +67,24 @@ pub(super) fn read_printer(d: &mut Diag<'_>, mut t: Tab<'_, '_>, sim: bool) -> O
         }
     };
     let firmware = t.opt(d, "firmware", Diag::string);
-    if let Some(fw) = &firmware {
-        if !sim {
+    let firmware_install = match t.get("firmware_install") {
+        Some((k, _)) if sim => {
             d.at(
-                &fw.key,
-                "station.printer.firmware: only a simulated printer is told its firmware (a real one reports its own)",
+                &k,
+                "station.printer.firmware_install: a simulated station installs its firmware images through its control port ([[station.sim.firmware]])",
             );
+            None
         }
-    }
+        Some((_, v)) => d
+            .table(v, "station.printer.firmware_install")
+            .and_then(|ft| read_firmware_install(d, ft)),
+        None => None,
+    };
+    let firmware_install = if sim {
+        Some(FirmwareInstallSpec::Sim)
+    } else {
+        firmware_install
+    };
     let ack_timeout_s = positive(d, &mut t, "ack_timeout_s", 30.0, 86_400.0);
     let boot_timeout_s = positive(d, &mut t, "boot_timeout_s", 30.0, 86_400.0);
     t.finish(d);
@@ -76,7 +92,8 @@ pub(super) fn read_printer(d: &mut Diag<'_>, mut t: Tab<'_, '_>, sim: bool) -> O
         dots: dots?,
         dpi,
         link: link?,
-        firmware: firmware.filter(|_| sim).map(|f| f.v),
+        firmware: firmware.map(|f| f.v),
+        firmware_install,
         ack_timeout_s,
         boot_timeout_s,
     })

@@ -9,8 +9,8 @@
 use super::{SimStation, SimStationSpec};
 use crate::link::{Endpoint, Flow};
 use crate::plan::{
-    ChamberSpec, PowerSpec, PrinterLink, ScannerSpec, Station, SupplySpec, SCPI_READ_COMMAND,
-    SCPI_SET_COMMAND,
+    ChamberSpec, FirmwareInstallSpec, PowerSpec, PrinterLink, ScannerSpec, Station, SupplySpec,
+    SCPI_READ_COMMAND, SCPI_SET_COMMAND,
 };
 use crate::sim::config::SimConfig;
 use std::path::Path;
@@ -85,6 +85,11 @@ impl SimStation {
                 settle_s: SCAN_SETTLE_S,
                 timeout_s: SCAN_TIMEOUT_S,
             };
+        }
+        if let Some(FirmwareInstallSpec::Sim) = declared.printer.firmware_install {
+            st.printer.firmware_install = Some(FirmwareInstallSpec::SimControl {
+                address: loopback(self.control().port()),
+            });
         }
         if let SupplySpec::Sim = declared.supply {
             st.supply = SupplySpec::SimControl {
