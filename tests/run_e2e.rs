@@ -1153,19 +1153,9 @@ version = \"SIM 1.1\"\ndensity = 0.94\n",
         "plan.toml",
         "[plan]\nname = \"fw\"\npatterns = [\"solid\"]\nrepeats = 3\n[[condition]]\nname = \"nominal\"\n",
     );
-    let run_fw = |results: &Path, firmware: Option<&str>| {
-        let mut c = rig();
-        c.arg("run")
-            .arg(&plan)
-            .arg("--stations")
-            .arg(&stations)
-            .arg("--results")
-            .arg(results)
-            .arg("--quiet");
-        if let Some(v) = firmware {
-            c.args(["--firmware", v]);
-        }
-        c.output().expect("rig runs")
+    let run_fw = |results: &Path, firmware: Option<&str>| match firmware {
+        Some(v) => run_on_with(&plan, &stations, results, &["--firmware", v]),
+        None => run_on(&plan, &stations, results),
     };
     let density = |s: &serde_json::Value| {
         let v: Vec<f64> = (1..=3)
@@ -1289,19 +1279,9 @@ fn a_real_station_is_held_to_its_firmware_and_flashed_by_its_own_tool() {
         "plan.toml",
         "[plan]\nname = \"fw\"\npatterns = [\"solid\"]\n[[condition]]\nname = \"nominal\"\n",
     );
-    let run_lab = |file: &Path, results: &Path, firmware: Option<&str>| {
-        let mut c = rig();
-        c.arg("run")
-            .arg(&plan)
-            .arg("--stations")
-            .arg(file)
-            .arg("--results")
-            .arg(results)
-            .arg("--quiet");
-        if let Some(v) = firmware {
-            c.args(["--firmware", v]);
-        }
-        c.output().expect("rig runs")
+    let run_lab = |file: &Path, results: &Path, firmware: Option<&str>| match firmware {
+        Some(v) => run_on_with(&plan, file, results, &["--firmware", v]),
+        None => run_on(&plan, file, results),
     };
     // The printer runs SIM 1.0, its file says SIM 2.0: found before anything prints.
     let wrong = write(tmp.path(), "wrong.toml", &station("SIM 2.0"));

@@ -17,6 +17,11 @@ pub fn run(args: &[&str]) -> Output {
 
 /// `rig run PLAN --stations FILE --results DIR --quiet`.
 pub fn run_on(plan: &Path, stations: &Path, results: &Path) -> Output {
+    run_on_with(plan, stations, results, &[])
+}
+
+/// [`run_on`] with more arguments (`--firmware V`, …).
+pub fn run_on_with(plan: &Path, stations: &Path, results: &Path, more: &[&str]) -> Output {
     rig()
         .arg("run")
         .arg(plan)
@@ -25,6 +30,7 @@ pub fn run_on(plan: &Path, stations: &Path, results: &Path) -> Output {
         .arg("--results")
         .arg(results)
         .arg("--quiet")
+        .args(more)
         .output()
         .expect("rig runs")
 }
