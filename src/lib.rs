@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod defect;
 pub mod escpos;
+pub mod gate;
 pub mod golden;
 pub mod history;
 pub mod instrument;
