@@ -39,19 +39,6 @@ fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
 }
 
-/// `rig run PLAN --results DIR --quiet [more]`, waited for.
-fn run_plan(plan: &Path, results: &Path, more: &[&str]) -> Output {
-    rig()
-        .arg("run")
-        .arg(plan)
-        .arg("--results")
-        .arg(results)
-        .arg("--quiet")
-        .args(more)
-        .output()
-        .expect("rig runs")
-}
-
 /// `rig merge DIRS... -o OUT`, waited for.
 fn merge<P: AsRef<std::ffi::OsStr>>(dirs: &[P], out: &Path) -> Output {
     rig()

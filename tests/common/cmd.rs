@@ -17,17 +17,26 @@ pub fn run(args: &[&str]) -> Output {
 
 /// `rig run PLAN --stations FILE --results DIR --quiet`.
 pub fn run_on(plan: &Path, stations: &Path, results: &Path) -> Output {
-    run_on_with(plan, stations, results, &[])
+    run_plan_on(plan, Some(stations), results, &[])
 }
 
 /// [`run_on`] with more arguments (`--firmware V`, …).
 pub fn run_on_with(plan: &Path, stations: &Path, results: &Path, more: &[&str]) -> Output {
-    rig()
-        .arg("run")
-        .arg(plan)
-        .arg("--stations")
-        .arg(stations)
-        .arg("--results")
+    run_plan_on(plan, Some(stations), results, more)
+}
+
+/// `rig run PLAN --results DIR --quiet [more]` on the simulated stations built into rig.
+pub fn run_plan(plan: &Path, results: &Path, more: &[&str]) -> Output {
+    run_plan_on(plan, None, results, more)
+}
+
+fn run_plan_on(plan: &Path, stations: Option<&Path>, results: &Path, more: &[&str]) -> Output {
+    let mut c = rig();
+    c.arg("run").arg(plan);
+    if let Some(s) = stations {
+        c.arg("--stations").arg(s);
+    }
+    c.arg("--results")
         .arg(results)
         .arg("--quiet")
         .args(more)
