@@ -255,12 +255,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
     let _ = std::fs::remove_dir_all(&tmp);
     let built = build(&shards, &tmp);
     match built {
-        Ok(artifacts) => {
+        Ok((artifacts, results)) => {
             std::fs::rename(&tmp, out).map_err(|source| MergeError::Write {
                 path: out.to_path_buf(),
                 source,
             })?;
-            let results = crate::record::results::from_events(&journal::read(&out.join(JOURNAL))?);
             Ok(Merged {
                 dir: out.to_path_buf(),
                 results,
@@ -274,7 +273,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
     }
 }
 
-fn build(shards: &[Shard], dir: &Path) -> Result<usize, MergeError> {
+/// Writes the merged run into `dir`: its artifacts (how many) and its results.
+fn build(shards: &[Shard], dir: &Path) -> Result<(usize, RunResults), MergeError> {
     std::fs::create_dir_all(dir).map_err(|source| MergeError::Write {
         path: dir.to_path_buf(),
         source,
@@ -331,7 +331,10 @@ fn build(shards: &[Shard], dir: &Path) -> Result<usize, MergeError> {
         ..
     }) = header
     else {
-        return Ok(0);
+        // Every shard was read with its run_start (`read_shard`).
+        return Err(MergeError::NoRunStart {
+            dir: shards.first().map_or_else(PathBuf::new, |s| s.dir.clone()),
+        });
     };
     let mut events = vec![Event::RunStart {
         time: started,
@@ -390,8 +393,8 @@ fn build(shards: &[Shard], dir: &Path) -> Result<usize, MergeError> {
         interrupted,
     });
     journal::write_whole(&dir.join(JOURNAL), &events)?;
-    rebuild(dir, None)?;
-    Ok(artifacts)
+    let results = rebuild(dir, None)?;
+    Ok((artifacts, results))
 }
 
 #[cfg(test)]

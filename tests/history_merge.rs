@@ -136,6 +136,26 @@ fn merged_shards_give_what_the_unsharded_run_gives_and_bad_sets_are_refused() {
         assert!(err.contains(says), "wanted {says:?}: {err}");
         assert!(!out.exists(), "nothing written");
     };
+    // The same shards merge to the same run: merged again elsewhere, a history that holds
+    // the first merge leaves the second as it is.
+    let again = tmp.path().join("merged2-again");
+    let o = merge(&shard_dirs[1], &again);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let first = tmp.path().join("merged2");
+    assert_eq!(summary(&again)["run_id"], summary(&first)["run_id"]);
+    let h = tmp.path().join("farm.sqlite");
+    let h = h.to_str().expect("utf8");
+    for (dir, says) in [(&first, "imported "), (&again, "already held ")] {
+        let o = run(&[
+            "history",
+            "import",
+            "--history",
+            h,
+            dir.to_str().expect("utf8"),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(stdout(&o).starts_with(says), "{}", text(&o));
+    }
     let three = &shard_dirs[2];
     refused(&[&three[0], &three[2]], "shard 2/3 missing");
     refused(

@@ -15,6 +15,7 @@ pub mod schema;
 use crate::record::results::{from_events, CaseResult, RunResults};
 use crate::record::{journal, JOURNAL};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -127,9 +128,21 @@ impl History {
         r: &RunResults,
         journal_sha256: Option<&str>,
     ) -> Result<(), HistoryError> {
+        self.record_run_except(dir, r, journal_sha256, &HashSet::new())
+    }
+
+    /// [`History::record_run`] leaving out the cases in `recorded` (written already, with
+    /// their final verdict, by [`History::record_case`]).
+    pub fn record_run_except(
+        &mut self,
+        dir: &Path,
+        r: &RunResults,
+        journal_sha256: Option<&str>,
+        recorded: &HashSet<String>,
+    ) -> Result<(), HistoryError> {
         let tx = self.conn.transaction().map_err(|e| sql_at(&self.path, e))?;
         put_run(&tx, dir, r, journal_sha256).map_err(|e| sql_at(&self.path, e))?;
-        for c in &r.cases {
+        for c in r.cases.iter().filter(|c| !recorded.contains(&c.info.id)) {
             put_case(&tx, dir, &r.run_id, c).map_err(|e| sql_at(&self.path, e))?;
         }
         tx.commit().map_err(|e| self.sql(e))

@@ -4,7 +4,7 @@
 //! Read only.
 
 use super::{History, HistoryError};
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Row};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -614,15 +614,6 @@ pub fn strip(
         .map_err(|e| h.sql(e))?;
     v.reverse();
     Ok(v)
-}
-
-/// Whether the history holds run `run_id`.
-pub fn has_run(h: &History, run_id: &str) -> Result<bool, HistoryError> {
-    h.conn()
-        .query_row("SELECT 1 FROM runs WHERE run_id = ?1", [run_id], |_| Ok(()))
-        .optional()
-        .map(|o| o.is_some())
-        .map_err(|e| h.sql(e))
 }
 
 #[cfg(test)]

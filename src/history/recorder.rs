@@ -6,6 +6,7 @@
 use super::History;
 use crate::record::journal::Event;
 use crate::record::results::from_events;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The history of one run being recorded.
@@ -14,6 +15,9 @@ pub struct Recorder {
     path: PathBuf,
     dir: PathBuf,
     events: Vec<Event>,
+    /// Cases written with their final verdict by this process (not written again at the
+    /// end).
+    recorded: HashSet<String>,
     /// The first reason the history was given up.
     failed: Option<String>,
 }
@@ -35,6 +39,7 @@ impl Recorder {
             path: path.to_path_buf(),
             dir: dir.to_path_buf(),
             events,
+            recorded: HashSet::new(),
             failed,
         }
     }
@@ -52,12 +57,16 @@ impl Recorder {
             return;
         };
         let r = from_events(&self.events);
-        if let Err(e) = h.record_case(&self.dir, &r, id) {
-            self.give_up(crate::util::error_chain(&e));
+        match h.record_case(&self.dir, &r, id) {
+            Ok(()) => {
+                self.recorded.insert(id.to_string());
+            }
+            Err(e) => self.give_up(crate::util::error_chain(&e)),
         }
     }
 
-    /// The run is over: the whole run, with the sha256 of its journal, in one transaction.
+    /// The run is over: the run's row, with the sha256 of its journal, and every case not
+    /// written yet (unfinished, or finished before a resume), in one transaction.
     /// Returns where the history is, or why it was not written.
     pub fn finish(&mut self) -> Result<PathBuf, String> {
         if let Some(h) = self.history.as_mut() {
@@ -66,7 +75,7 @@ impl Recorder {
                 .ok()
                 .map(|b| crate::util::sha256_hex(&b));
             let r = from_events(&self.events);
-            if let Err(e) = h.record_run(&self.dir, &r, sha.as_deref()) {
+            if let Err(e) = h.record_run_except(&self.dir, &r, sha.as_deref(), &self.recorded) {
                 self.give_up(crate::util::error_chain(&e));
             }
         }
