@@ -75,6 +75,15 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         history: Option<PathBuf>,
     },
+    /// Compare a candidate firmware's runs with its baseline's: cases paired by printer
+    /// model, pattern and condition, repeats pooled, every metric (verdict rates, defects,
+    /// solid and band density, column and element coverage, print time) decided against
+    /// its margin in the plan's [plan.gate]. See docs/gate.md.
+    ///
+    /// Exit codes: 0 no regression (every pair equivalent or better), 1 a regression, 3 no
+    /// regression but something inconclusive or a print lost to an error, 2 the runs
+    /// cannot be compared (different plans, missing pairs, unreadable runs).
+    Gate(GateArgs),
     /// How long a plan will take on its stations, without running it: cases, chamber
     /// soaks (once per condition) and the most it can take if every step ran to its
     /// timeout.
@@ -385,4 +394,39 @@ pub enum GoldenCmd {
         /// Pending records (`…/<pattern>.pending.json`) to accept.
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct GateArgs {
+    /// The baseline firmware's run directories.
+    #[arg(long, num_args = 1.., value_name = "RUN_DIR", conflicts_with = "baseline_firmware")]
+    pub baseline: Vec<PathBuf>,
+    /// The candidate firmware's run directories.
+    #[arg(long, num_args = 1.., value_name = "RUN_DIR", conflicts_with = "candidate_firmware")]
+    pub candidate: Vec<PathBuf>,
+    /// Take the runs from this history instead (with --baseline-firmware and
+    /// --candidate-firmware).
+    #[arg(long, value_name = "FILE", requires_all = ["baseline_firmware", "candidate_firmware"])]
+    pub history: Option<PathBuf>,
+    /// With --history: the baseline's firmware version (every run that printed on it).
+    #[arg(long, value_name = "VERSION", requires = "history")]
+    pub baseline_firmware: Option<String>,
+    /// With --history: the candidate's firmware version.
+    #[arg(long, value_name = "VERSION", requires = "history")]
+    pub candidate_firmware: Option<String>,
+    /// With --history: only runs of this plan.
+    #[arg(long, value_name = "NAME", requires = "history")]
+    pub plan: Option<String>,
+    /// Print the whole answer as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write Markdown (for a pull request) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write JUnit XML (one testcase per pair) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Show every metric in the table, not only those that are not equivalent.
+    #[arg(long)]
+    pub all: bool,
 }

@@ -56,6 +56,7 @@ fn run(cmd: Command) -> Result<u8> {
             output,
             history,
         } => merge_cmd(&dirs, &output, history.as_deref()),
+        Command::Gate(a) => gate_cmd(a),
         Command::Estimate { plan, stations } => {
             match printrig::run::start::plan_estimate(&plan, stations.as_deref()) {
                 Ok(e) => {
@@ -412,6 +413,48 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
     }
 }
 
+fn gate_cmd(a: cli::GateArgs) -> Result<u8> {
+    use printrig::gate;
+    let sides = || -> Result<(gate::prints::SideRuns, gate::prints::SideRuns), gate::GateError> {
+        match (&a.history, &a.baseline_firmware, &a.candidate_firmware) {
+            (Some(h), Some(bf), Some(cf)) => {
+                let plan = a.plan.as_deref();
+                let b = gate::prints::from_history(h, bf, plan)?;
+                let c = gate::prints::from_history(h, cf, plan)?;
+                Ok((
+                    gate::prints::load(&b, Some(bf))?,
+                    gate::prints::load(&c, Some(cf))?,
+                ))
+            }
+            _ => Ok((
+                gate::prints::load(&a.baseline, None)?,
+                gate::prints::load(&a.candidate, None)?,
+            )),
+        }
+    };
+    let report = match sides().and_then(|(b, c)| gate::compare(&b, &c)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}", printrig::util::error_chain(&e));
+            return Ok(gate::EXIT_INCOMPARABLE as u8);
+        }
+    };
+    if let Some(path) = &a.markdown {
+        write_atomic(path, report::gate::markdown(&report).as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &a.junit {
+        write_atomic(path, report::gate::junit(&report).as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if a.json {
+        println!("{}", report::gate::json(&report));
+    } else {
+        print!("{}", report::gate::console(&report, a.all));
+    }
+    Ok(report.exit_code.clamp(0, 255) as u8)
+}
+
 fn merge_cmd(dirs: &[PathBuf], out: &Path, history: Option<&Path>) -> Result<u8> {
     let merged = match printrig::merge::merge(dirs, out) {
         Ok(m) => m,
@@ -532,10 +575,12 @@ fn sim_station(file: Option<PathBuf>, only: Option<String>, dir: PathBuf) -> Res
         if running.is_empty() {
             anyhow::bail!("no simulated station to start");
         }
+        // Listen before saying so: a Ctrl-C right after the line must stop, not kill.
+        let mut interrupt =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .context("listening for Ctrl-C")?;
         println!("running; Ctrl-C stops");
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
+        interrupt.recv().await;
         for s in running {
             s.stop().await;
         }

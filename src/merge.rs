@@ -328,6 +328,8 @@ fn build(shards: &[Shard], dir: &Path) -> Result<(usize, RunResults), MergeError
         plan,
         plan_name,
         plan_description,
+        gate,
+        firmware,
         ..
     }) = header
     else {
@@ -349,6 +351,8 @@ fn build(shards: &[Shard], dir: &Path) -> Result<(usize, RunResults), MergeError
         cases,
         plan_cases: Vec::new(),
         merged_from: shards.iter().map(|s| s.run_id.clone()).collect(),
+        gate,
+        firmware,
     }];
     let mut ended: Option<String> = None;
     let mut interrupted = false;

@@ -192,7 +192,7 @@ fn shipped_station_files_load() {
 fn shipped_plans_validate_against_both_station_files() {
     for stations in ["sim.toml", "lab-example.toml"] {
         let sf = shipped_stations(stations);
-        for plan in ["smoke.toml", "nightly.toml", "certify.toml"] {
+        for plan in ["smoke.toml", "nightly.toml", "certify.toml", "gate.toml"] {
             let p = shipped_plan(plan, &sf);
             assert!(!expand(&p, &sf).is_empty(), "{plan} on {stations}");
         }
@@ -386,6 +386,30 @@ fn adding_a_condition_moves_no_existing_case_between_shards() {
 // ---------------------------------------------------------------- malformed station files
 
 const SIM_HEAD: &str = "[[station]]\nname = \"s\"\nkind = \"sim\"\nmodel = \"m\"\n";
+
+#[test]
+fn gate_margins_are_read_defaulted_and_located_when_wrong() {
+    let sf = shipped_stations("sim.toml");
+    let gate = shipped_plan("gate.toml", &sf);
+    assert_eq!(gate.gate, printrig::plan::GateMargins::default());
+    assert_eq!((gate.repeats, gate.retries), (5, 0));
+    let f = Fixture::new();
+    let path = write(
+        &f.dir,
+        "plan.toml",
+        "[plan]\nname = \"p\"\n[plan.gate]\ndensity = 0.05\nelement = 0.2\n",
+    );
+    let p = load_plan(&path, &f.stations).expect("plan");
+    assert_eq!(p.gate.density, 0.05);
+    assert_eq!(p.gate.element, 0.2);
+    assert_eq!(p.gate.column, 0.10);
+    let (p, e) = f.bad_plan("[plan]\nname = \"p\"\n[plan.gate]\ndensity = 0.0\n");
+    assert_error_at(&e, &p, 4, 11, "plan.gate.density");
+    let (p, e) = f.bad_plan("[plan]\nname = \"p\"\n[plan.gate]\nconfidence = 0.3\n");
+    assert_error_at(&e, &p, 4, 14, "plan.gate.confidence");
+    let (p, e) = f.bad_plan("[plan]\nname = \"p\"\n[plan.gate]\nlightness = 0.1\n");
+    assert_error_at(&e, &p, 4, 1, "unknown key `lightness`");
+}
 
 #[test]
 fn unknown_key_is_located() {

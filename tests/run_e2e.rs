@@ -1208,6 +1208,253 @@ version = \"SIM 1.1\"\ndensity = 0.94\n",
     assert!(first_run_dir(&none).is_none(), "no run directory is left");
 }
 
+/// A 576-dot simulated station (time sped up, so that power cycles are short) with `sim`
+/// lines added to its `[station.sim]` table.
+fn sim_station_80mm(sim: &str) -> String {
+    format!(
+        "[[station]]\nname = \"unit\"\nkind = \"sim\"\nmodel = \"sim-80mm\"\n\
+         [station.printer]\ndots = 576\nlink = {{ kind = \"tcp\" }}\n\
+         [station.sim]\nseed = 5\ntime_scale = 120.0\n{sim}"
+    )
+}
+
+/// The shown attempt of a case in a summary.
+fn shown_attempt<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    case(s, id)["attempts"]
+        .as_array()
+        .and_then(|a| a.last())
+        .unwrap_or_else(|| panic!("{id} has no attempt"))
+}
+
+/// The wall seconds of the `print` step of a case's shown attempt.
+fn print_seconds(s: &serde_json::Value, id: &str) -> f64 {
+    shown_attempt(s, id)["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|st| st["step"] == "print")
+        .and_then(|st| st["duration_s"].as_f64())
+        .unwrap_or_else(|| panic!("no print step in {:#}", case(s, id)))
+}
+
+fn has_defect(s: &serde_json::Value, id: &str, kind: &str) -> bool {
+    case(s, id)["defects"]
+        .as_array()
+        .expect("defects")
+        .iter()
+        .any(|d| d["kind"] == kind)
+}
+
+/// The analysis of a case's shown attempt in run directory `dir`.
+fn analysis_of(dir: &Path, id: &str) -> serde_json::Value {
+    let attempt = shown_attempt(&summary(dir), id)["attempt"]
+        .as_u64()
+        .expect("attempt number");
+    let p = dir
+        .join("cases")
+        .join(id)
+        .join(format!("attempt-{attempt}"))
+        .join("analysis.json");
+    serde_json::from_slice(&std::fs::read(&p).expect("analysis.json")).expect("json")
+}
+
+#[test]
+fn a_firmware_image_may_print_slower_acknowledge_late_or_leave_dense_rows_uncompensated() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // The unit moves paper at 250 mm/s; SIM 1.2 at 25 mm/s and acknowledges each band
+    // 300 ms late; SIM 1.3 does not stretch the pulse of rows that load the supply (a
+    // 576-dot head: a 384-dot one sags too little for it to show at 24 V).
+    let stations = write(
+        tmp.path(),
+        "stations.toml",
+        &sim_station_80mm(
+            "print_speed_mm_s = 250.0\n\
+             [[station.sim.firmware]]\nversion = \"SIM 1.2\"\nprint_speed_mm_s = 25.0\nack_delay_ms = 300\n\
+             [[station.sim.firmware]]\nversion = \"SIM 1.3\"\ndense_compensation = false\n",
+        ),
+    );
+    let plan = write(
+        tmp.path(),
+        "plan.toml",
+        "[plan]\nname = \"fw\"\npatterns = [\"solid\", \"dense-sparse\"]\nrepeats = 1\n\
+         [[condition]]\nname = \"nominal\"\n",
+    );
+    let run_fw = |name: &str, firmware: Option<&str>| {
+        let results = tmp.path().join(name);
+        let t0 = Instant::now();
+        let o = match firmware {
+            Some(v) => run_on_with(&plan, &stations, &results, &["--firmware", v]),
+            None => run_on(&plan, &stations, &results),
+        };
+        eprintln!("{name}: the run took {:.1} s", t0.elapsed().as_secs_f64());
+        (o, results)
+    };
+    const SOLID: &str = "unit/solid/nominal/r1";
+    const DENSE: &str = "unit/dense-sparse/nominal/r1";
+
+    let (o, results) = run_fw("base", None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let base_dir = run_dir(&results);
+    let base = summary(&base_dir);
+    assert!(
+        !has_defect(&base, DENSE, "dense_line_fade"),
+        "{:#}",
+        case(&base, DENSE)
+    );
+
+    // Slower paper and late acknowledgements: the same pages, printed clearly slower. A
+    // solid is about 560 rows (2.8 s at 25 mm/s, 0.28 s at 250) in 3 bands (0.9 s of
+    // delay); the dense-sparse about 470 rows in 2 bands.
+    let (o, results) = run_fw("slow", Some("SIM 1.2"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let slow = summary(&run_dir(&results));
+    assert_eq!(slow["firmware"]["unit"], "SIM 1.2");
+    for id in [SOLID, DENSE] {
+        let (b, s) = (print_seconds(&base, id), print_seconds(&slow, id));
+        eprintln!("{id}: print {b:.2} s on the base firmware, {s:.2} s on SIM 1.2");
+        assert!(
+            s >= 2.5,
+            "{id}: {s} s is less than its slow paper alone takes"
+        );
+        assert!(
+            s >= 1.5 * b && s - b >= 1.5,
+            "{id}: {s} s on SIM 1.2 against {b} s"
+        );
+    }
+
+    // Dense rows uncompensated: lighter than the sparse blocks beside them.
+    let (o, results) = run_fw("plain", Some("SIM 1.3"));
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let plain_dir = run_dir(&results);
+    let plain = summary(&plain_dir);
+    assert_eq!(plain["firmware"]["unit"], "SIM 1.3");
+    assert!(
+        has_defect(&plain, DENSE, "dense_line_fade"),
+        "{:#}",
+        case(&plain, DENSE)
+    );
+    // The dense bands lose density; the sparse blocks beside them do not.
+    let density = |dir: &Path, kind: &str| -> f64 {
+        let a = analysis_of(dir, DENSE);
+        let v: Vec<f64> = a["bands"]
+            .as_array()
+            .expect("bands")
+            .iter()
+            .filter(|b| b["name"].as_str().is_some_and(|n| n.starts_with(kind)))
+            .map(|b| b["density"].as_f64().expect("band density"))
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (dense, dense_plain) = (density(&base_dir, "dense"), density(&plain_dir, "dense"));
+    let (sparse, sparse_plain) = (density(&base_dir, "sparse"), density(&plain_dir, "sparse"));
+    eprintln!(
+        "dense bands {dense:.3} → {dense_plain:.3}, sparse blocks {sparse:.3} → {sparse_plain:.3}"
+    );
+    assert!(dense_plain < 0.9 * dense, "{dense} → {dense_plain}");
+    assert!(
+        (sparse_plain / sparse - 1.0).abs() < 0.05,
+        "{sparse} → {sparse_plain}"
+    );
+}
+
+/// `rig run PLAN --stations FILE --results DIR --quiet [more]` in the background.
+fn spawn_run_on(plan: &Path, stations: &Path, results: &Path, more: &[&str]) -> Child {
+    rig()
+        .arg("run")
+        .arg(plan)
+        .arg("--stations")
+        .arg(stations)
+        .arg("--results")
+        .arg(results)
+        .arg("--quiet")
+        .args(more)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rig run")
+}
+
+#[test]
+fn a_resumed_run_keeps_the_firmware_it_was_started_with() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let stations = write(
+        tmp.path(),
+        "stations.toml",
+        &sim_station(
+            "unit",
+            "sim-58mm",
+            "time_scale = 120.0\n[[station.sim.firmware]]\nversion = \"SIM 1.1\"\ndensity = 0.94\n",
+        ),
+    );
+    let plan = write(
+        tmp.path(),
+        "plan.toml",
+        "[plan]\nname = \"fw\"\npatterns = [\"solid\", \"elements\", \"ladder\", \"receipt\"]\n\
+         [[condition]]\nname = \"nominal\"\n",
+    );
+    let results = tmp.path().join("results");
+    let mut child = spawn_run_on(&plan, &stations, &results, &["--firmware", "SIM 1.1"]);
+    let t0 = Instant::now();
+    let dir = loop {
+        if let Some(d) = first_run_dir(&results) {
+            break d;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "no run directory");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // Killed once the first case has ended.
+    assert!(
+        wait_for_line(&dir, "case_end", Duration::from_secs(60)),
+        "no case ended"
+    );
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+    let journal = std::fs::read_to_string(dir.join("journal.ndjson")).expect("journal");
+    assert!(
+        !journal.contains("run_end"),
+        "the run ended before the kill"
+    );
+    let ended_before = journal.matches("\"case_end\"").count();
+    let dir_arg = dir.to_str().expect("utf8");
+
+    // Another firmware would print the rest on something else: refused, both named.
+    let o = run(&[
+        "run",
+        "--resume",
+        dir_arg,
+        "--quiet",
+        "--firmware",
+        "SIM 1.0",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot resume")
+            && err.contains("started with --firmware SIM 1.1, not SIM 1.0"),
+        "{err}"
+    );
+
+    // Resumed without --firmware: the restarted station gets SIM 1.1 again first.
+    let o = run(&["run", "--resume", dir_arg, "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&dir);
+    let cases = s["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 4);
+    for c in cases {
+        assert_eq!(c["firmware"], "SIM 1.1", "{c:#}");
+    }
+    // Cases printed both before the kill and after the resume.
+    let journal = std::fs::read_to_string(dir.join("journal.ndjson")).expect("journal");
+    let ended = journal.matches("\"case_end\"").count();
+    eprintln!("{ended_before} case(s) ended before the kill, {ended} in all");
+    assert!(
+        (1..ended).contains(&ended_before),
+        "{ended_before} of {ended}"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
+    assert!(html.contains("resumed 1 time(s) after an interrupt"));
+}
+
 /// A real station's firmware: what its file names is checked before anything prints, and
 /// `--firmware` runs the lab's flash tool (here a script speaking to a served simulated
 /// printer's control port) and checks the printer reports the version after.

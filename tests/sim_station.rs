@@ -8,6 +8,7 @@ use printrig::defect::DefectKind;
 use printrig::escpos::encode::{encode_bitmap, EncodeOptions, Job};
 use printrig::escpos::status::process_id_reply;
 use printrig::pattern::{render, Pattern, PatternKind};
+use printrig::sim::config::FirmwareImage;
 use printrig::sim::station::{SimStation, SimStationSpec};
 use printrig::sim::SimConfig;
 use std::future::Future;
@@ -668,6 +669,82 @@ async fn a_baud_rate_throttles_the_link() {
         "{} bytes at 19200 baud took {took:?}",
         job.len()
     );
+    station.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_print_speed_and_a_late_firmware_hold_the_acknowledgement_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let station = start(SimStationSpec {
+        config: SimConfig {
+            // 400 rows at 50 mm/s (8 rows a millimetre): 1 s.
+            print_speed_mm_s: Some(50.0),
+            firmware_images: vec![FirmwareImage {
+                ack_delay_ms: 600.0,
+                ..FirmwareImage::base("SIM 1.2")
+            }],
+            ..SimConfig::default()
+        },
+        ..spec(&dir)
+    })
+    .await;
+    let addr = station.printer_tcp().expect("tcp");
+    let job = small_job(2, 400);
+    let started = Instant::now();
+    send_and_wait_ack(addr, &job).await;
+    let paced = started.elapsed();
+    assert!(
+        paced >= Duration::from_millis(950) && paced < Duration::from_secs(10),
+        "400 rows at 50 mm/s took {paced:?}"
+    );
+    // The image acknowledges each band 0.6 s after it printed.
+    let mut ctl = LineClient::connect(station.control()).await;
+    assert_eq!(ctl.ask("FIRMWARE SIM 1.2").await, "OK");
+    let started = Instant::now();
+    send_and_wait_ack(addr, &job).await;
+    let late = started.elapsed();
+    assert!(
+        late >= Duration::from_millis(1550) && late < Duration::from_secs(10),
+        "{late:?}"
+    );
+    station.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_later_than_the_rigs_ack_timeout_is_reported_as_missing() {
+    use printrig::instrument::printer::escpos::EscposPrinter;
+    use printrig::instrument::printer::Printer;
+    use printrig::link::Endpoint;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let station = start(SimStationSpec {
+        config: SimConfig {
+            firmware: "SIM 1.2".into(),
+            firmware_images: vec![FirmwareImage {
+                ack_delay_ms: 5_000.0,
+                ..FirmwareImage::base("SIM 1.2")
+            }],
+            ..SimConfig::default()
+        },
+        ..spec(&dir)
+    })
+    .await;
+    let addr = station.printer_tcp().expect("tcp");
+    let endpoint = Endpoint::Tcp {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+    };
+    let mut printer = EscposPrinter::new("late", endpoint, Duration::from_secs(2));
+    let (_, job) = solid();
+    let started = Instant::now();
+    let report = within("print", printer.print(&job, Duration::from_millis(800)))
+        .await
+        .expect("print");
+    let took = started.elapsed();
+    assert!(!report.complete, "{report:?}");
+    assert!(report.bands_printed.is_empty(), "{report:?}");
+    let why = report.stopped.as_deref().unwrap_or("");
+    assert!(why.starts_with("no acknowledgement for 0.8 s"), "{why}");
+    assert!(took < Duration::from_secs(4), "the rig waited {took:?}");
     station.stop().await;
 }
 

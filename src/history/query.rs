@@ -78,6 +78,37 @@ pub fn runs(h: &History, limit: usize, plan: Option<&str>) -> Result<Vec<RunRow>
     rows.collect::<Result<_, _>>().map_err(|e| h.sql(e))
 }
 
+/// The runs in which some case ran firmware `firmware` (of plan `plan` when given), oldest
+/// first; a shard is left out when the run merged from it is there too, so that no print
+/// counts twice.
+pub fn runs_with_firmware(
+    h: &History,
+    firmware: &str,
+    plan: Option<&str>,
+) -> Result<Vec<RunRow>, HistoryError> {
+    let sql = format!(
+        "SELECT {RUN_COLUMNS} FROM runs
+         WHERE run_id IN (SELECT run_id FROM cases WHERE firmware = ?1)
+           AND (?2 IS NULL OR plan_name = ?2)
+         ORDER BY started, run_id"
+    );
+    let mut st = h.conn().prepare_cached(&sql).map_err(|e| h.sql(e))?;
+    let rows: Vec<RunRow> = st
+        .query_map(params![firmware, plan], run_row)
+        .map_err(|e| h.sql(e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| h.sql(e))?;
+    let merged: std::collections::HashSet<String> = rows
+        .iter()
+        .filter_map(|r| r.merged_from.as_deref())
+        .flat_map(|m| m.split(',').map(str::to_string))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter(|r| !merged.contains(&r.run_id))
+        .collect())
+}
+
 /// One run of a case.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrendPoint {

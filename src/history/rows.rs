@@ -1,12 +1,12 @@
 //! What the history keeps of a case: its verdict and reasons from the journal, and its key
 //! measurements (solid density, mean and minimum column coverage, band densities,
-//! per-element coverage, the stress as applied) from the journal and the analysis of the
+//! per-element coverage, the stress as applied; and for `rig gate` every column's coverage) from the journal and the analysis of the
 //! attempt the verdict is about. Reads files of a run directory; writes nothing.
 
 use crate::record::attempt_folder;
 use crate::record::results::CaseResult;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The key measurements of a case.
@@ -17,6 +17,10 @@ pub struct KeyMeasures {
     pub column_min: Option<f64>,
     /// Band name → density.
     pub bands: BTreeMap<String, f64>,
+    /// The bands printed solid (every dot): their density is the solid density again.
+    pub solid_bands: BTreeSet<String>,
+    /// Coverage of every column of the page (not kept in the history database).
+    pub columns: Option<Vec<f64>>,
     /// Relative coverage of every element (the elements pattern), rounded to 0.001.
     pub elements: Option<Vec<Option<f64>>>,
     pub stress: Option<Value>,
@@ -63,6 +67,7 @@ pub fn key_measures(dir: &Path, case: &CaseResult) -> KeyMeasures {
     if let Some(cols) = j.pointer("/profiles/columns").and_then(|c| c.as_array()) {
         let v: Vec<f64> = cols.iter().filter_map(finite).collect();
         if !v.is_empty() {
+            k.columns = Some(v.clone());
             k.column_mean = Some(round3(v.iter().sum::<f64>() / v.len() as f64));
             k.column_min = Some(round3(v.iter().copied().fold(f64::INFINITY, f64::min)));
         }
@@ -74,6 +79,9 @@ pub fn key_measures(dir: &Path, case: &CaseResult) -> KeyMeasures {
                 b.get("density").and_then(finite),
             ) {
                 k.bands.insert(name.to_string(), round3(d));
+                if b.get("kind").and_then(|k| k.as_str()) == Some("solid") {
+                    k.solid_bands.insert(name.to_string());
+                }
             }
         }
     }

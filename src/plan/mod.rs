@@ -16,8 +16,8 @@ mod station;
 pub use expand::{case_id, expand, fnv1a64, golden_path, parse_shard, shard, CaseSpec};
 pub use location::{Declared, Location, PlanError, PlanErrors};
 pub use plan_file::{
-    parse_plan, Accept, ChamberSoak, Condition, CycleWhen, FailOn, Plan, PowerCycle, Timeouts,
-    TolerancesOverride,
+    parse_plan, Accept, ChamberSoak, Condition, CycleWhen, FailOn, GateMargins, Plan, PowerCycle,
+    Timeouts, TolerancesOverride,
 };
 pub use station::{
     parse_stations, parse_stations_with, ChamberSpec, Envelope, FirmwareInstallSpec, LatentSpec,

@@ -39,6 +39,9 @@ pub struct Plan {
     /// that promises a model passes only when every case passes.
     pub fail_on: FailOn,
     pub timeouts: Timeouts,
+    /// How much worse a candidate firmware may print than its baseline (`[plan.gate]`).
+    #[serde(default)]
+    pub gate: GateMargins,
     /// In file order; names are unique. A plan without conditions has one, `nominal`.
     pub conditions: Vec<Condition>,
 }
@@ -82,6 +85,45 @@ impl Default for Timeouts {
             print: 120.0,
             scan: 180.0,
             analyze: 60.0,
+        }
+    }
+}
+
+/// The margins of `rig gate` (`[plan.gate]`): how much worse than its baseline a candidate
+/// firmware may print before it is a regression, per metric, and the confidence of the
+/// intervals. Defaults and how they were chosen: `docs/gate.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GateMargins {
+    /// Solid optical density, relative (0.03: 3 % lighter).
+    pub density: f64,
+    /// A tint band's optical density, relative.
+    pub band_density: f64,
+    /// Mean column coverage, absolute.
+    pub column_mean: f64,
+    /// One column's coverage (every dot of the page), absolute.
+    pub column: f64,
+    /// One element's coverage (the elements pattern), absolute.
+    pub element: f64,
+    /// Print time, relative (0.25: a quarter slower) …
+    pub print_time: f64,
+    /// … but never less than this many seconds.
+    pub print_time_s: f64,
+    /// Two-sided confidence of every interval (0.90: two one-sided tests at 5 %).
+    pub confidence: f64,
+}
+
+impl Default for GateMargins {
+    fn default() -> Self {
+        GateMargins {
+            density: 0.03,
+            band_density: 0.03,
+            column_mean: 0.02,
+            column: 0.10,
+            element: 0.10,
+            print_time: 0.25,
+            print_time_s: 0.25,
+            confidence: 0.90,
         }
     }
 }
@@ -304,6 +346,7 @@ pub fn parse_plan(text: &str, path: &Path, stations: &StationFile) -> Result<Pla
                 retries: h.retries,
                 fail_on: h.fail_on,
                 timeouts: h.timeouts,
+                gate: h.gate,
                 conditions,
             })
         }
@@ -321,6 +364,7 @@ struct Head {
     retries: u32,
     fail_on: FailOn,
     timeouts: Timeouts,
+    gate: GateMargins,
 }
 
 fn read_head(d: &mut Diag<'_>, mut t: Tab<'_, '_>, sf: &StationFile) -> Option<Head> {
@@ -420,6 +464,11 @@ fn read_head(d: &mut Diag<'_>, mut t: Tab<'_, '_>, sf: &StationFile) -> Option<H
         None if t.has("timeouts") => None,
         None => Some(Timeouts::default()),
     };
+    let gate = match t.sub(d, "gate") {
+        Some(tt) => read_gate(d, tt),
+        None if t.has("gate") => None,
+        None => Some(GateMargins::default()),
+    };
     t.finish(d);
     (name_ok && stations_ok).then_some(())?;
     Some(Head {
@@ -431,7 +480,43 @@ fn read_head(d: &mut Diag<'_>, mut t: Tab<'_, '_>, sf: &StationFile) -> Option<H
         retries: retries?,
         fail_on: fail_on?,
         timeouts: timeouts?,
+        gate: gate?,
     })
+}
+
+fn read_gate(d: &mut Diag<'_>, mut t: Tab<'_, '_>) -> Option<GateMargins> {
+    let def = GateMargins::default();
+    let mut ok = true;
+    // A margin is more than 0; the confidence at least 0.5 and below 1.
+    let mut num =
+        |d: &mut Diag<'_>, key: &'static str, default: f64, lo: (f64, bool), hi: f64| match t.opt(
+            d,
+            key,
+            Diag::float,
+        ) {
+            Some(x) => {
+                let what = t.what(key);
+                ok &= check_range(d, &x, &what, Some(lo), Some((hi, false)));
+                x.v
+            }
+            None => {
+                ok &= !t.has(key);
+                default
+            }
+        };
+    let margin = (0.0, true);
+    let gate = GateMargins {
+        density: num(d, "density", def.density, margin, 1.0),
+        band_density: num(d, "band_density", def.band_density, margin, 1.0),
+        column_mean: num(d, "column_mean", def.column_mean, margin, 1.0),
+        column: num(d, "column", def.column, margin, 1.0),
+        element: num(d, "element", def.element, margin, 1.0),
+        print_time: num(d, "print_time", def.print_time, margin, 100.0),
+        print_time_s: num(d, "print_time_s", def.print_time_s, (0.0, false), 3600.0),
+        confidence: num(d, "confidence", def.confidence, (0.5, false), 0.9999),
+    };
+    t.finish(d);
+    ok.then_some(gate)
 }
 
 fn read_timeouts(d: &mut Diag<'_>, mut t: Tab<'_, '_>) -> Option<Timeouts> {

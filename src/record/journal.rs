@@ -78,6 +78,8 @@ pub struct DefectNote {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+// One `run_start` per journal against thousands of small events: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     RunStart {
         time: String,
@@ -102,6 +104,14 @@ pub enum Event {
         /// order).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         merged_from: Vec<String>,
+        /// The plan's `[plan.gate]` margins as the run used them (every key), for `rig gate`
+        /// to judge the run by, whatever became of the plan file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gate: Option<serde_json::Value>,
+        /// The firmware `rig run --firmware` installed on every station before anything
+        /// printed; a resumed run keeps it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        firmware: Option<String>,
     },
     /// What a station's printer said it is, read at the start of the run.
     Firmware {

@@ -227,6 +227,8 @@ mod tests {
                 cases: vec![case("solid"), case("ladder"), case("receipt")],
                 plan_cases: Vec::new(),
                 merged_from: Vec::new(),
+                gate: None,
+                firmware: None,
             },
             // Failed, then passed: flaky.
             start("solid", 1),

@@ -4,6 +4,7 @@
 //! never imports `run`: a run's results are read through `record`.
 
 pub mod files;
+pub mod gate;
 pub mod history;
 pub mod html;
 pub mod junit;

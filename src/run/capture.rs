@@ -74,7 +74,7 @@ pub async fn capture(opts: &CaptureOptions) -> Result<Capture, RunError> {
         wanted.push((st, false, ()));
     }
     let work = std::env::temp_dir().join(format!("printrig-capture-{}", std::process::id()));
-    let prepared = preflight::prepare(wanted, &work, None).await;
+    let prepared = preflight::prepare(wanted, &work, preflight::Firmware::AsTheyAre).await;
     if !prepared.problems.is_empty() {
         for s in prepared.sims {
             s.stop().await;

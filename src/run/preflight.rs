@@ -79,6 +79,18 @@ pub async fn check(rig: &mut Rig, uses_supply: bool) -> Preflight {
     out
 }
 
+/// The firmware a run wants its stations' printers to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware<'a> {
+    /// Whatever they run (held to the station file's `firmware`, where it names one).
+    AsTheyAre,
+    /// Install this version on every station first (`rig run --firmware`).
+    Install(&'a str),
+    /// This version, installed only on a printer that does not report it already: a
+    /// resumed run keeps the firmware it was started with.
+    Keep(&'a str),
+}
+
 /// How long a printer is left without power after a firmware install, station seconds.
 const POWER_OFF_S: f64 = 2.0;
 
@@ -121,14 +133,54 @@ pub struct Prepared<'a, T> {
     pub problems: Vec<String>,
 }
 
+/// The version to install on the printer of `rig` first, if any: the one asked for, or
+/// the one to keep when the printer does not report it already (or cannot say what it
+/// runs).
+async fn needs_install<'v>(rig: &mut Rig, firmware: Firmware<'v>) -> Option<&'v str> {
+    let version = match firmware {
+        Firmware::AsTheyAre => return None,
+        Firmware::Install(v) => return Some(v),
+        Firmware::Keep(v) => v,
+    };
+    let device = rig.printer.device().to_string();
+    match bounded(&device, rig.printer.identify()).await {
+        Ok(id) if id.firmware == version => {
+            tracing::info!(
+                %device,
+                firmware = version,
+                "the printer runs the firmware the run was started with"
+            );
+            None
+        }
+        Ok(id) => {
+            tracing::info!(
+                %device,
+                reports = %id.firmware,
+                firmware = version,
+                "installing the firmware the run was started with"
+            );
+            Some(version)
+        }
+        Err(e) => {
+            tracing::info!(
+                %device,
+                error = %e,
+                firmware = version,
+                "the printer does not say what it runs: installing the firmware the run was started with"
+            );
+            Some(version)
+        }
+    }
+}
+
 /// Starts (a simulated station's simulation, its working files under `dir`), builds and
 /// checks every station of `wanted` (`(station, uses_supply, attached)`), first
-/// installing `firmware` on each when asked. The printer must then report that firmware,
-/// or without `firmware` the one its station file names, if any.
+/// installing the `firmware` asked for on each where it must be. The printer must then
+/// report that firmware, or without one the firmware its station file names, if any.
 pub async fn prepare<'a, T>(
     wanted: Vec<(&'a Station, bool, T)>,
     dir: &Path,
-    firmware: Option<&str>,
+    firmware: Firmware<'_>,
 ) -> Prepared<'a, T> {
     let mut out = Prepared {
         sims: Vec::new(),
@@ -154,7 +206,7 @@ pub async fn prepare<'a, T>(
         }
         match built {
             Ok(mut rig) => {
-                if let Some(v) = firmware {
+                if let Some(v) = needs_install(&mut rig, firmware).await {
                     if let Err(e) = install(&mut rig, v).await {
                         out.problems.push(format!("station {}: {e}", st.name));
                     }
@@ -167,9 +219,10 @@ pub async fn prepare<'a, T>(
                         .map(|p| format!("station {}: {p}", st.name)),
                 );
                 let expected = match (firmware, st.printer.firmware.as_deref()) {
-                    (Some(v), _) => Some((v, "--firmware asked for")),
-                    (None, Some(v)) => Some((v, "its station file names")),
-                    (None, None) => None,
+                    (Firmware::Install(v), _) => Some((v, "--firmware asked for")),
+                    (Firmware::Keep(v), _) => Some((v, "the run was started with --firmware")),
+                    (Firmware::AsTheyAre, Some(v)) => Some((v, "its station file names")),
+                    (Firmware::AsTheyAre, None) => None,
                 };
                 if let (Some(id), Some((want, from))) = (&checked.identity, expected) {
                     if id.firmware != want {

@@ -194,6 +194,27 @@ struct Loaded {
     shard: Option<(u32, u32)>,
     /// Every case id of the plan, before sharding, in plan order.
     all_cases: Vec<String>,
+    /// The firmware `--firmware` asked for when the run started (a resumed run keeps it).
+    firmware: Option<String>,
+}
+
+/// The firmware a resumed run keeps: the version it was started with (`--firmware`, as its
+/// journal recorded it), which a `--firmware` given now must repeat.
+fn resumed_firmware(
+    started: Option<String>,
+    asked: Option<&str>,
+) -> Result<Option<String>, String> {
+    match (started, asked) {
+        (Some(s), Some(a)) if s != a => Err(format!(
+            "it was started with --firmware {s}, not {a}: its remaining cases must print on \
+             {s} (leave --firmware out to keep it)"
+        )),
+        (None, Some(a)) => Err(format!(
+            "it was started without --firmware: its remaining cases must print on the \
+             firmware its first ones did, not {a} (leave --firmware out)"
+        )),
+        (started, _) => Ok(started),
+    }
 }
 
 fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
@@ -208,6 +229,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
             plan: plan_ref,
             stations: station_refs,
             shard,
+            firmware: started_on,
             ..
         }) = events
             .iter()
@@ -216,6 +238,8 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
         else {
             return Err(resume_err("its journal has no run_start event".into()));
         };
+        let firmware =
+            resumed_firmware(started_on, opts.firmware.as_deref()).map_err(resume_err)?;
         let stations = match station_refs.first() {
             Some(s) if s.path.starts_with("embedded:") => {
                 load_stations(None).map_err(RunError::Invalid)?
@@ -284,6 +308,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
             resumed: true,
             shard,
             all_cases,
+            firmware,
         });
     }
     let plan_path = opts.plan.clone().ok_or(RunError::NoPlan)?;
@@ -313,6 +338,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
         resumed: false,
         shard: opts.shard,
         all_cases,
+        firmware: opts.firmware.clone(),
     })
 }
 
@@ -406,11 +432,17 @@ pub async fn run_with(
             (&l.stations.stations[i], uses_supply, cases)
         })
         .collect();
+    // A new run installs the firmware asked for; a resumed one keeps what it started with.
+    let firmware = match (&l.firmware, l.resumed) {
+        (None, _) => preflight::Firmware::AsTheyAre,
+        (Some(v), false) => preflight::Firmware::Install(v),
+        (Some(v), true) => preflight::Firmware::Keep(v),
+    };
     let preflight::Prepared {
         sims,
         ready,
         problems,
-    } = preflight::prepare(wanted, &l.dir, opts.firmware.as_deref()).await;
+    } = preflight::prepare(wanted, &l.dir, firmware).await;
     if !problems.is_empty() {
         for s in sims {
             s.stop().await;
@@ -463,6 +495,8 @@ pub async fn run_with(
                 Vec::new()
             },
             merged_from: Vec::new(),
+            gate: serde_json::to_value(l.plan.gate).ok(),
+            firmware: l.firmware.clone(),
         })?;
     }
     let cancel = Arc::new(AtomicBool::new(false));

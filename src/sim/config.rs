@@ -69,6 +69,24 @@ impl Param {
         ))
     }
 
+    /// The declared value checked; `None` when it was not declared or is rejected (an
+    /// error at the declared place).
+    fn resolve_declared(
+        &self,
+        table: &str,
+        declared: Option<&Declared<f64>>,
+        errors: &mut Vec<PlanError>,
+    ) -> Option<f64> {
+        let d = declared?;
+        match self.check(d.value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(d.error(&format!("{table}.{}", self.key), e));
+                None
+            }
+        }
+    }
+
     /// The declared value checked, or the default; an error at the declared place.
     fn resolve(
         &self,
@@ -113,6 +131,14 @@ pub const DEFAULT_FIRMWARE: &str = "SIM 1.0";
 /// A firmware image's density setting relative to the base firmware's (darker than 1.25
 /// would print beyond the paper's black).
 pub const FIRMWARE_DENSITY: Param = Param::above("density", 1.0, 0.0, 1.25);
+/// How fast the printer moves the paper, mm/s, in wall time (like `baud`). A station or
+/// image that gives none prints as fast as the link brings the rows (the default below
+/// is that: no mechanical limit).
+pub const PRINT_SPEED_MM_S: Param = Param::new("print_speed_mm_s", f64::INFINITY, 1.0, 1000.0);
+/// Dot rows per millimetre of paper (203 dpi).
+pub const ROWS_PER_MM: f64 = 8.0;
+/// How late a firmware image sends each band acknowledgement, wall milliseconds.
+pub const FIRMWARE_ACK_DELAY_MS: Param = Param::new("ack_delay_ms", 0.0, 0.0, 60_000.0);
 
 /// A firmware image the simulated printer can run: what it reports and how it prints
 /// differently from the base firmware.
@@ -125,6 +151,20 @@ pub struct FirmwareImage {
     pub density: f64,
     /// Extra faults in `--fault` syntax, checked for the station.
     pub faults: Vec<String>,
+    /// How fast it moves the paper, mm/s; `None`: the station's `print_speed_mm_s`.
+    #[serde(default)]
+    pub print_speed_mm_s: Option<f64>,
+    /// How late it sends each band acknowledgement (GS ( H), wall milliseconds.
+    #[serde(default)]
+    pub ack_delay_ms: f64,
+    /// Whether it stretches the strobe pulse of a row that loads the supply, as the base
+    /// firmware does (see [`crate::sim::head::HeadModel::dense_compensation`]).
+    #[serde(default = "compensates")]
+    pub dense_compensation: bool,
+}
+
+fn compensates() -> bool {
+    true
 }
 
 impl FirmwareImage {
@@ -134,6 +174,9 @@ impl FirmwareImage {
             version: version.to_string(),
             density: FIRMWARE_DENSITY.default,
             faults: Vec::new(),
+            print_speed_mm_s: None,
+            ack_delay_ms: FIRMWARE_ACK_DELAY_MS.default,
+            dense_compensation: true,
         }
     }
 }
@@ -188,6 +231,9 @@ pub struct SimConfig {
     pub scan_skew_deg: f64,
     /// Throttle the printer's link to this line rate, baud (10 bits per byte).
     pub baud: Option<u32>,
+    /// How fast the printer moves the paper, mm/s of wall time; `None`: as fast as the
+    /// link brings the rows. A firmware image may set its own.
+    pub print_speed_mm_s: Option<f64>,
 }
 
 impl Default for SimConfig {
@@ -207,6 +253,7 @@ impl Default for SimConfig {
             scan_dpi: SCAN_DPI.default,
             scan_skew_deg: SCAN_SKEW_DEG.default,
             baud: None,
+            print_speed_mm_s: None,
         }
     }
 }
@@ -294,6 +341,8 @@ impl SimConfig {
         c.chamber_tau_s = CHAMBER_TAU_S.resolve(T, decl.chamber_tau_s.as_ref(), &mut errors);
         c.ink = INK.resolve(T, decl.ink.as_ref(), &mut errors);
         c.seed = decl.seed.unwrap_or(c.seed);
+        c.print_speed_mm_s =
+            PRINT_SPEED_MM_S.resolve_declared(T, decl.print_speed_mm_s.as_ref(), &mut errors);
         if let Some(b) = &decl.baud {
             if (BAUD_RANGE.0..=BAUD_RANGE.1).contains(&b.value) {
                 c.baud = Some(b.value);
@@ -324,8 +373,13 @@ impl SimConfig {
         }
         for f in &decl.firmware {
             let mut image = FirmwareImage::base(&f.version.value);
-            image.density =
-                FIRMWARE_DENSITY.resolve("station.sim.firmware", f.density.as_ref(), &mut errors);
+            const F: &str = "station.sim.firmware";
+            image.density = FIRMWARE_DENSITY.resolve(F, f.density.as_ref(), &mut errors);
+            image.print_speed_mm_s =
+                PRINT_SPEED_MM_S.resolve_declared(F, f.print_speed_mm_s.as_ref(), &mut errors);
+            image.ack_delay_ms =
+                FIRMWARE_ACK_DELAY_MS.resolve(F, f.ack_delay_ms.as_ref(), &mut errors);
+            image.dense_compensation = f.dense_compensation.unwrap_or(true);
             for fault in &f.faults {
                 match station_fault(&fault.value, dots) {
                     Ok(_) => image.faults.push(fault.value.clone()),
@@ -395,10 +449,23 @@ impl SimConfig {
         for l in &self.latent {
             l.validate()?;
         }
+        if let Some(v) = self.print_speed_mm_s {
+            PRINT_SPEED_MM_S
+                .check(v)
+                .map_err(|e| format!("{} = {e}", PRINT_SPEED_MM_S.key))?;
+        }
         for i in &self.firmware_images {
             FIRMWARE_DENSITY
                 .check(i.density)
                 .map_err(|e| format!("firmware {} density = {e}", i.version))?;
+            if let Some(v) = i.print_speed_mm_s {
+                PRINT_SPEED_MM_S
+                    .check(v)
+                    .map_err(|e| format!("firmware {} print_speed_mm_s = {e}", i.version))?;
+            }
+            FIRMWARE_ACK_DELAY_MS
+                .check(i.ack_delay_ms)
+                .map_err(|e| format!("firmware {} ack_delay_ms = {e}", i.version))?;
             for f in &i.faults {
                 station_fault(f, None).map_err(|e| format!("firmware {}: {e}", i.version))?;
             }
@@ -414,6 +481,12 @@ impl SimConfig {
             .find(|i| i.version == version)
             .cloned()
             .or_else(|| (version == self.firmware).then(|| FirmwareImage::base(version)))
+    }
+
+    /// How fast the printer moves the paper running `image`, mm/s: the image's speed, or
+    /// the station's; `None`: as fast as the link.
+    pub fn print_speed(&self, image: &FirmwareImage) -> Option<f64> {
+        image.print_speed_mm_s.or(self.print_speed_mm_s)
     }
 
     /// Every firmware version this station can run.
@@ -576,6 +649,88 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn firmware_speed_acknowledgement_delay_and_compensation_are_read_and_checked() {
+        let st = station(&format!(
+            "{HEAD}[station.sim]\nprint_speed_mm_s = 150\n\
+             [[station.sim.firmware]]\nversion = \"SIM 1.2\"\nprint_speed_mm_s = 40\nack_delay_ms = 250\n\
+             [[station.sim.firmware]]\nversion = \"SIM 1.3\"\ndense_compensation = false\n"
+        ));
+        let c = SimConfig::from_station(&st).expect("valid").expect("sim");
+        assert_eq!(c.print_speed_mm_s, Some(150.0));
+        let slow = c.firmware_image("SIM 1.2").expect("declared");
+        assert_eq!(
+            (
+                slow.print_speed_mm_s,
+                slow.ack_delay_ms,
+                slow.dense_compensation
+            ),
+            (Some(40.0), 250.0, true)
+        );
+        assert_eq!(c.print_speed(&slow), Some(40.0));
+        let plain = c.firmware_image("SIM 1.3").expect("declared");
+        assert_eq!(
+            (
+                plain.print_speed_mm_s,
+                plain.ack_delay_ms,
+                plain.dense_compensation
+            ),
+            (None, 0.0, false)
+        );
+        // An image without a speed of its own moves the paper at the station's; so does
+        // the base image.
+        assert_eq!(c.print_speed(&plain), Some(150.0));
+        let base = c.firmware_image("SIM 1.0").expect("base");
+        assert_eq!(
+            (
+                c.print_speed(&base),
+                base.ack_delay_ms,
+                base.dense_compensation
+            ),
+            (Some(150.0), 0.0, true)
+        );
+        assert!(c.validate().is_ok());
+        // Without a station speed: as fast as the link.
+        let c = SimConfig::from_station(&station(HEAD))
+            .expect("valid")
+            .expect("sim");
+        let base = c.firmware_image("SIM 1.0").expect("base");
+        assert_eq!(c.print_speed(&base), None);
+
+        let st = station(&format!(
+            "{HEAD}[station.sim]\nprint_speed_mm_s = 0\n\
+             [[station.sim.firmware]]\nversion = \"A\"\nprint_speed_mm_s = 5000\nack_delay_ms = -1\n\
+             [[station.sim.firmware]]\nversion = \"B\"\nack_delay_ms = 60001\n"
+        ));
+        let text = st_errors(&st);
+        for want in [
+            "st.toml:9:20: station.sim.print_speed_mm_s: 0 is out of range for the simulated station: must be at least 1 and at most 1000",
+            "st.toml:12:20: station.sim.firmware.print_speed_mm_s: 5000 is out of range",
+            "st.toml:13:16: station.sim.firmware.ack_delay_ms: -1 is out of range",
+            "st.toml:16:16: station.sim.firmware.ack_delay_ms: 60001 is out of range",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        // A compensation that is not true or false is the station file's error.
+        let text = parse_stations(
+            &format!(
+                "{HEAD}[station.sim]\n[[station.sim.firmware]]\nversion = \"C\"\ndense_compensation = \"no\"\n"
+            ),
+            Path::new("st.toml"),
+        )
+        .expect_err("not a boolean")
+        .to_string();
+        assert!(
+            text.contains("st.toml:11:22:") && text.contains("dense_compensation"),
+            "{text}"
+        );
+        let bad = SimConfig {
+            print_speed_mm_s: Some(0.5),
+            ..SimConfig::default()
+        };
+        assert!(bad.validate().is_err());
     }
 
     fn st_errors(st: &Station) -> String {

@@ -13,6 +13,12 @@
 //!    elements firing, `V_eff = V / (1 + n·R_int/R_h)`, and each dot receives the energy
 //!    `e = (V_eff / V_nom)²` (relative to a dot fired alone at nominal voltage). When
 //!    `V_eff` falls below the logic's reset threshold the printer resets: a brownout.
+//!    That `e` is what a compensating firmware delivers: it stretches the strobe pulse of
+//!    a row that loads the supply, so a dense row loses only what the sag takes once. A
+//!    firmware that does not (`dense_compensation = false`) keeps the pulse a sparse
+//!    row gets, and each dot receives `e·(V_eff / V)²`: the sag's loss felt once more, so
+//!    a full 576-dot row prints lighter even at the nominal 24 V while sparse rows, which
+//!    barely load the supply, print as before.
 //! 2. **Thermal paper.** A dot's colour layer peaks at `T_base + G·e·(1 + σ·z)` (per-dot
 //!    strength scatter `z`), where `T_base` is the paper's temperature (ambient, warmed a
 //!    little by the head substrate). Colour develops linearly between the activation and
@@ -109,6 +115,10 @@ pub struct HeadModel {
     /// thermal model above runs a solid well into saturation, where the energy alone
     /// would not show it).
     pub density: f64,
+    /// Whether the firmware stretches the strobe pulse of a row that loads the supply
+    /// (the base firmware does; see "Supply sag" in the module doc). Without it each dot
+    /// of a row gets `e·(V_eff / V)²`: dense rows print lighter.
+    pub dense_compensation: bool,
 }
 
 impl Default for HeadModel {
@@ -141,6 +151,7 @@ impl Default for HeadModel {
             cold_limit: -5.0,
             cold_loss_per_degree: 0.035,
             density: 1.0,
+            dense_compensation: true,
         }
     }
 }
@@ -164,6 +175,18 @@ impl HeadModel {
     pub fn energy(&self, effective_voltage: f64) -> f64 {
         let r = effective_voltage / self.nominal_voltage;
         r * r
+    }
+
+    /// Relative energy each dot of a row receives from the firmware's strobe when the row
+    /// pulls a `supply`-volt rail down to `effective_voltage`: [`HeadModel::energy`] with
+    /// dense compensation, less by the sag's share `(V_eff / V)²` without it.
+    pub fn row_energy(&self, supply: f64, effective_voltage: f64) -> f64 {
+        let e = self.energy(effective_voltage);
+        if self.dense_compensation || supply <= 0.0 {
+            return e;
+        }
+        let sag = (effective_voltage / supply).clamp(0.0, 1.0);
+        e * sag * sag
     }
 
     /// Darkness (0..=1) of a dot of relative energy `energy` on paper at `paper_temp` °C.
@@ -294,6 +317,8 @@ pub struct Head {
     rows: u32,
     page_index: u64,
     rows_lost: u64,
+    /// Rows of paper moved past the head since it was made, printed or fed, every page.
+    advanced: u64,
     ink: Option<f64>,
     head_temp: f64,
     over_temp: bool,
@@ -385,6 +410,7 @@ impl Head {
             rows: 0,
             page_index: 0,
             rows_lost: 0,
+            advanced: 0,
             ink,
             over_temp: false,
             out_of_ink: ink.is_some_and(|l| l <= 0.0),
@@ -441,7 +467,7 @@ impl Head {
         };
 
         // Row-wide factors.
-        let energy = self.model.energy(v_eff);
+        let energy = self.model.row_energy(self.supply, v_eff);
         let paper_temp = self.ambient + self.model.paper_coupling * (self.head_temp - self.ambient);
         let mut row_factor = self.banding_factor(self.rows - 1);
         let cold = (self.model.cold_limit - self.ambient).max(0.0);
@@ -526,6 +552,12 @@ impl Head {
     /// Rows on the current page so far.
     pub fn rows(&self) -> u32 {
         self.rows
+    }
+
+    /// Rows of paper moved past the head since it was made, printed or fed, on every page
+    /// (rows beyond the longest page kept count too: the paper moved).
+    pub fn rows_advanced(&self) -> u64 {
+        self.advanced
     }
 
     /// Cuts the page: `model.dots` wide, 1 px = 1 dot, 0 = black; `None` when nothing was
@@ -616,6 +648,7 @@ impl Head {
     /// Adds `n` blank rows to the page; returns the index of the first new dot, or `None`
     /// when the page is full.
     fn grow_page(&mut self, n: u32) -> Option<usize> {
+        self.advanced += u64::from(n);
         let room = MAX_PAGE_ROWS - self.rows;
         let add = n.min(room);
         self.rows_lost += u64::from(n - add);
@@ -775,6 +808,62 @@ mod tests {
         // Deep sag resets.
         assert!(m.effective_voltage(13.0, 576) < m.reset_voltage);
         assert!(m.effective_voltage(24.0, 576) > m.reset_voltage);
+    }
+
+    #[test]
+    fn without_dense_compensation_full_rows_print_lighter_and_sparse_rows_do_not() {
+        // Mean grey of the inner columns `cols` of 32 rows firing `fired` columns at 24 V.
+        let grey = |compensation: bool, fired: u32, cols: std::ops::Range<u32>| {
+            let model = HeadModel {
+                dense_compensation: compensation,
+                ..HeadModel::default()
+            };
+            let mut h = Head::new(model, Faults::default(), 7);
+            let row: Vec<u8> = (0..576).map(|c| u8::from(c < fired)).collect();
+            for _ in 0..32 {
+                assert_eq!(h.print_row(&row), RowOutcome::Printed);
+            }
+            let page = h.take_page().expect("page");
+            let n = (cols.len() * 28) as f64;
+            let sum: f64 = (2..30)
+                .flat_map(|y| cols.clone().map(move |x| (x, y)))
+                .map(|(x, y)| f64::from(page.get_pixel(x, y).0[0]))
+                .sum();
+            sum / n
+        };
+        let full_on = grey(true, 576, 8..568);
+        let full_off = grey(false, 576, 8..568);
+        let sparse_on = grey(true, 58, 4..54);
+        let sparse_off = grey(false, 58, 4..54);
+        eprintln!(
+            "full row {full_on:.1} → {full_off:.1}; sparse row {sparse_on:.1} → {sparse_off:.1}"
+        );
+        assert!(full_off > full_on + 15.0, "{full_on} vs {full_off}");
+        assert!(
+            (sparse_off - sparse_on).abs() < 2.0,
+            "{sparse_on} vs {sparse_off}"
+        );
+        // The energies behind it: a full row falls short of saturation, a sparse one not.
+        let m = HeadModel {
+            dense_compensation: false,
+            ..HeadModel::default()
+        };
+        let full = m.effective_voltage(24.0, 576);
+        let sparse = m.effective_voltage(24.0, 58);
+        assert_eq!(HeadModel::default().row_energy(24.0, full), m.energy(full));
+        let d = m.thermal_darkness(m.row_energy(24.0, full), 25.0);
+        assert!((0.7..0.95).contains(&d), "{d}");
+        assert_eq!(m.thermal_darkness(m.row_energy(24.0, sparse), 25.0), 1.0);
+    }
+
+    #[test]
+    fn paper_moved_is_counted_across_pages() {
+        let mut h = Head::new(HeadModel::with_dots(64), Faults::default(), 1);
+        h.print_row(&[1u8; 64]);
+        h.feed(10);
+        assert!(h.take_page().is_some());
+        h.print_row(&[0u8; 64]);
+        assert_eq!((h.rows(), h.rows_advanced()), (1, 12));
     }
 
     #[test]

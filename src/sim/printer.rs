@@ -305,6 +305,17 @@ impl SimPrinter {
         self.head.rows()
     }
 
+    /// Rows of paper the head has moved since this printer was made, printed or fed, on
+    /// every page: with the head's paused row times, what paces a printer of finite speed.
+    pub fn rows_advanced(&self) -> u64 {
+        self.head.rows_advanced()
+    }
+
+    /// Process ids acknowledged so far (their bands fully printed), in order.
+    pub fn acknowledged(&self) -> &[[u8; 4]] {
+        &self.acknowledged
+    }
+
     /// The head's status now (ink level, temperature, brownout).
     pub fn head_status(&self) -> HeadStatus {
         self.head.status()

@@ -75,6 +75,8 @@ pub fn write_run(dir: &Path, spec: &RunSpec, cases: &[Fab]) {
         cases: cases.iter().map(|c| info(&c.id)).collect(),
         plan_cases: spec.plan_cases.to_vec(),
         merged_from: Vec::new(),
+        gate: None,
+        firmware: None,
     }];
     for (n, c) in cases.iter().enumerate() {
         events.push(Event::CaseStart {

@@ -1,5 +1,6 @@
 //! The `[station.sim]` table: what a simulated station declares about itself (faults,
-//! clock, room, ink, seed, line rate and faults that appear under stress).
+//! clock, room, ink, seed, line rate, paper speed, faults that appear under stress and
+//! the firmware images it can run).
 //!
 //! Owns [`SimSpec`] and [`LatentSpec`] and reading them: types and places only. It must
 //! not know the simulator: the defaults, the limits and what a fault means are the
@@ -29,6 +30,9 @@ pub struct SimSpec {
     pub seed: Option<u64>,
     /// Throttle the simulated link to this line rate.
     pub baud: Option<Declared<u32>>,
+    /// How fast the printer moves the paper, mm/s (absent: as fast as the link).
+    #[serde(default)]
+    pub print_speed_mm_s: Option<Declared<f64>>,
     /// Faults that appear only under stress (`[[station.sim.latent]]`).
     pub latent: Vec<LatentSpec>,
     /// Firmware images the printer can run (`[[station.sim.firmware]]`).
@@ -47,6 +51,15 @@ pub struct FirmwareSpec {
     pub density: Option<Declared<f64>>,
     /// Extra faults in `--fault` syntax.
     pub faults: Vec<Declared<String>>,
+    /// How fast this firmware moves the paper, mm/s (absent: the station's).
+    #[serde(default)]
+    pub print_speed_mm_s: Option<Declared<f64>>,
+    /// How late each band acknowledgement is sent, ms.
+    #[serde(default)]
+    pub ack_delay_ms: Option<Declared<f64>>,
+    /// Whether the strobe pulse of a row that loads the supply is stretched.
+    #[serde(default)]
+    pub dense_compensation: Option<bool>,
 }
 
 /// One `[[station.sim.latent]]` table as declared.
@@ -80,6 +93,7 @@ pub(super) fn read_sim(d: &mut Diag<'_>, mut t: Tab<'_, '_>) -> Option<SimSpec> 
     let ambient_c = number(d, &mut t, "ambient_c");
     let chamber_tau_s = number(d, &mut t, "chamber_tau_s");
     let ink = number(d, &mut t, "ink");
+    let print_speed_mm_s = number(d, &mut t, "print_speed_mm_s");
     let seed = t.opt(d, "seed", Diag::uint64).map(|s| s.v);
     ok &= seed.is_some() || !t.has("seed");
     let baud = t.opt(d, "baud", Diag::uint).map(|b| d.declared(b));
@@ -122,6 +136,7 @@ pub(super) fn read_sim(d: &mut Diag<'_>, mut t: Tab<'_, '_>) -> Option<SimSpec> 
         ink,
         seed,
         baud,
+        print_speed_mm_s,
         latent,
         firmware,
     })
@@ -131,8 +146,16 @@ fn read_firmware(d: &mut Diag<'_>, t: &mut Tab<'_, '_>) -> Option<FirmwareSpec> 
     let at = d.locate(&t.span);
     let version = t.req(d, "version", Diag::string).map(|v| d.declared(v));
     let mut ok = true;
-    let density = t.opt(d, "density", Diag::float).map(|x| d.declared(x));
-    ok &= density.is_some() || !t.has("density");
+    let mut number = |d: &mut Diag<'_>, t: &mut Tab<'_, '_>, key: &'static str| {
+        let x = t.opt(d, key, Diag::float);
+        ok &= x.is_some() || !t.has(key);
+        x.map(|x| d.declared(x))
+    };
+    let density = number(d, t, "density");
+    let print_speed_mm_s = number(d, t, "print_speed_mm_s");
+    let ack_delay_ms = number(d, t, "ack_delay_ms");
+    let dense_compensation = t.opt(d, "dense_compensation", Diag::boolean).map(|b| b.v);
+    ok &= dense_compensation.is_some() || !t.has("dense_compensation");
     let faults = match t.opt(d, "faults", Diag::strings) {
         Some(list) => list.v.into_iter().map(|f| d.declared(f)).collect(),
         None => {
@@ -146,6 +169,9 @@ fn read_firmware(d: &mut Diag<'_>, t: &mut Tab<'_, '_>) -> Option<FirmwareSpec> 
         version: version?,
         density,
         faults,
+        print_speed_mm_s,
+        ack_delay_ms,
+        dense_compensation,
     })
 }
 

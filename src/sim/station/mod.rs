@@ -24,7 +24,11 @@
 //!
 //! Station time runs `time_scale` times faster than wall time: the chamber's thermal lag
 //! and the boot delay are in station seconds. The `baud` throttle is a wall-clock line
-//! rate (it stands for the cable, which the rig's drivers time in wall seconds).
+//! rate (it stands for the cable, which the rig's drivers time in wall seconds). So are
+//! the printer's mechanism and firmware: at a `print_speed_mm_s` (the station's, or its
+//! firmware image's) each dot row takes 1/(speed · 8 rows/mm) wall seconds, and an
+//! image's `ack_delay_ms` is wall milliseconds, since the rig waits for band
+//! acknowledgements (`ack_timeout_s`) in wall seconds too.
 
 mod chamber;
 mod control;

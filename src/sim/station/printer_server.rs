@@ -5,8 +5,10 @@
 //! dropping them all when the power goes (output off, brownout, power-cut fault). Each
 //! link feeds a job path: a [`SimPrinter`] built for the world of the moment, replaced
 //! by a fresh one at every `ESC @` after a cut; pages it cuts go to the scanner, replies
-//! go straight back on the link. It must not model the printer itself, scan on a network
-//! task or panic on anything a client sends.
+//! go back on the link. A firmware of finite print speed keeps the session busy for the
+//! rows its head moved (the next read and every reply wait for the paper), and one that
+//! acknowledges bands late holds those replies back longer still. It must not model the
+//! printer itself, scan on a network task or panic on anything a client sends.
 //!
 //! The pty: the station keeps only the master. Reading it while no one has the slave
 //! open fails (EIO): the session then polls until someone opens the slave again, so the
@@ -371,8 +373,12 @@ async fn session<S>(
     let mut throttle = Throttle::new(world.spec().config.baud);
     let mut buf = vec![0u8; throttle.chunk()];
     let mut peer_away = false;
+    // Until when the head is still moving the paper for what it was fed: the next read
+    // and every reply wait for it.
+    let mut busy_until: Option<Instant> = None;
     loop {
-        if let Some(at) = throttle.ready_at() {
+        let busy = busy_until.filter(|t| *t > Instant::now());
+        if let Some(at) = throttle.ready_at().max(busy) {
             if !sleep_powered(&mut power, epoch, at).await {
                 break;
             }
@@ -408,6 +414,24 @@ async fn session<S>(
         }
         throttle.consumed(n);
         let fed = job.feed(&buf[..n]);
+        let now = Instant::now();
+        if !fed.print_time.is_zero() {
+            let from = busy_until.filter(|t| *t > now).unwrap_or(now);
+            busy_until = Some(from + fed.print_time);
+        }
+        if !fed.replies.is_empty() && !fed.reset {
+            // Answers come once the rows before them are out of the head; a band
+            // acknowledgement as late again as the firmware sends it.
+            let mut at = busy_until.filter(|t| *t > now);
+            if !fed.ack_delay.is_zero() {
+                at = Some(at.unwrap_or(now) + fed.ack_delay);
+            }
+            if let Some(at) = at {
+                if !sleep_powered(&mut power, epoch, at).await {
+                    break;
+                }
+            }
+        }
         if !fed.replies.is_empty() {
             let sent = tokio::time::timeout(REPLY_TIMEOUT, async {
                 stream.write_all(&fed.replies).await?;
@@ -441,6 +465,12 @@ struct Fed {
     replies: Vec<u8>,
     /// The printer reset itself (brownout, power-cut fault).
     reset: bool,
+    /// Wall time the head takes to move the paper for what the chunk printed and fed, at
+    /// the firmware's print speed (zero: as fast as the link).
+    print_time: Duration,
+    /// How late the firmware sends the band acknowledgements among `replies` (zero: none
+    /// among them, or sent at once).
+    ack_delay: Duration,
 }
 
 /// A halted printer: answers DLE EOT from its last state, discards everything else.
@@ -477,6 +507,12 @@ struct Job {
     /// Ink level last reported back to the world.
     ink: Option<f64>,
     printing: Printing,
+    /// Wall time of one dot row at the firmware's print speed; `None`: as fast as the link.
+    row_time: Option<Duration>,
+    /// How late the firmware sends each band acknowledgement.
+    ack_delay: Duration,
+    /// Row times of the head already paced (rows moved and paused).
+    paced: f64,
 }
 
 /// Counts this job among the printing ones while it has a page in progress.
@@ -511,7 +547,22 @@ impl Job {
                 world: world.clone(),
                 on: false,
             },
+            row_time: setup.row_time,
+            ack_delay: setup.ack_delay,
+            paced: 0.0,
         }
+    }
+
+    /// Wall time the head took since the last call: the rows of paper it moved (printed or
+    /// fed) and the row times it paused to cool, at the firmware's print speed.
+    fn take_print_time(&mut self) -> Duration {
+        let Some(row) = self.row_time else {
+            return Duration::ZERO;
+        };
+        let now = self.printer.rows_advanced() as f64 + self.printer.head_status().paused_rows;
+        let rows = (now - self.paced).max(0.0);
+        self.paced = now;
+        Duration::try_from_secs_f64(row.as_secs_f64() * rows).unwrap_or(Duration::ZERO)
     }
 
     fn report_ink(&mut self, now: Option<f64>) {
@@ -539,6 +590,7 @@ impl Job {
             world,
             ink,
             printing,
+            ..
         } = self;
         let out = printer.finish();
         for page in out.pages {
@@ -600,7 +652,12 @@ impl JobPath {
         let mut rest = bytes;
         while !rest.is_empty() {
             let job = self.job.get_or_insert_with(|| Job::new(&self.world));
+            let acknowledged = job.printer.acknowledged().len();
             let taken = job.printer.receive_job(rest);
+            out.print_time += job.take_print_time();
+            if job.printer.acknowledged().len() > acknowledged {
+                out.ack_delay = out.ack_delay.max(job.ack_delay);
+            }
             out.replies.extend(job.printer.take_replies());
             job.collect(&self.scans);
             match job.printer.stopped() {
@@ -646,6 +703,7 @@ impl JobPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::config::FirmwareImage;
     use crate::sim::station::SimStationSpec;
     use crate::sim::SimConfig;
 
@@ -732,6 +790,44 @@ mod tests {
         let r = path.feed(&[0x04, 0x04]).replies;
         assert_eq!(r.len(), 1);
         assert_eq!(r[0] & 0x60, 0x60, "paper end bits: {:#04x}", r[0]);
+    }
+
+    #[tokio::test]
+    async fn a_paced_firmware_takes_its_rows_time_and_acknowledges_late() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let world = Arc::new(World::new(SimStationSpec {
+            scan_dir: dir.path().to_path_buf(),
+            config: SimConfig {
+                print_speed_mm_s: Some(100.0),
+                firmware_images: vec![FirmwareImage {
+                    print_speed_mm_s: Some(25.0),
+                    ack_delay_ms: 300.0,
+                    ..FirmwareImage::base("SIM 1.2")
+                }],
+                ..SimConfig::default()
+            },
+            ..SimStationSpec::default()
+        }));
+        let (scans, _rx) = ScanQueue::new();
+        let mut path = JobPath::new(world.clone(), scans);
+        let near = |d: Duration, ms: f64| (d.as_secs_f64() * 1000.0 - ms).abs() < 0.01;
+        // 80 rows at the station's 100 mm/s, 8 rows a millimetre: 0.1 s; no acknowledgement
+        // in the first chunk, one in the second, sent at once.
+        let job = job_bytes(80, true);
+        let (a, b) = job.split_at(job.len() - 14);
+        let fed = path.feed(a);
+        assert!(near(fed.print_time, 100.0), "{:?}", fed.print_time);
+        assert!(fed.replies.is_empty() && fed.ack_delay.is_zero());
+        let fed = path.feed(b);
+        assert!(fed.print_time.is_zero() && !fed.replies.is_empty() && fed.ack_delay.is_zero());
+        // The next job runs the installed image: four times slower, acknowledged late.
+        world
+            .install_firmware("SIM 1.2")
+            .expect("an image of the station");
+        let fed = path.feed(&job_bytes(80, true));
+        assert!(near(fed.print_time, 400.0), "{:?}", fed.print_time);
+        assert_eq!(fed.ack_delay, Duration::from_millis(300));
+        path.end();
     }
 
     #[test]

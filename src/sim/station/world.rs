@@ -3,19 +3,21 @@
 //! and job counters, and the power signal the printer server follows.
 //!
 //! Owns the rules that tie the instruments to the printer: which faults a job starts
-//! with, how the chamber's temperature follows its set point in station time, how the ink
-//! drains across jobs. It must not do I/O or hold its lock across an await: every method
-//! takes the lock, updates, and returns.
+//! with and how the firmware it runs prints (density, dense-row compensation, paper
+//! speed, acknowledgement delay), how the chamber's temperature follows its set point in
+//! station time, how the ink drains across jobs. It must not do I/O or hold its lock
+//! across an await: every method takes the lock, updates, and returns.
 
 use super::scpi::{ErrorQueue, ScpiError};
 use super::{LatentFault, SimStationSpec};
 use crate::escpos::status::PrinterInfo;
+use crate::sim::config::ROWS_PER_MM;
 use crate::sim::faults::{Faults, TEMPERATURE_RANGE, VOLTAGE_RANGE};
 use crate::sim::head::HeadModel;
 use crate::sim::printer::sim_info;
 use serde::Serialize;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// The chamber's temperature counts as ambient within this band, °C: the printer's
@@ -58,6 +60,11 @@ pub(crate) struct JobSetup {
     pub info: PrinterInfo,
     /// The ink level the job starts with, when the ink model is on.
     pub ink: Option<f64>,
+    /// Wall time the paper takes to move one dot row at the firmware's print speed;
+    /// `None`: as fast as the link.
+    pub row_time: Option<Duration>,
+    /// How late the firmware sends each band acknowledgement, wall time.
+    pub ack_delay: Duration,
 }
 
 #[derive(Debug)]
@@ -105,6 +112,11 @@ struct StatusLine<'a> {
     printing: u32,
     power_epoch: u64,
     firmware: &'a str,
+}
+
+/// The wall time one dot row of paper takes at `mm_s` millimetres a second.
+fn row_time_at(mm_s: f64) -> Duration {
+    Duration::try_from_secs_f64(1.0 / (mm_s * ROWS_PER_MM)).unwrap_or(Duration::ZERO)
 }
 
 fn round(v: f64, decimals: i32) -> f64 {
@@ -430,8 +442,14 @@ impl World {
             model.reset_voltage *= spec.config.nominal_voltage / default_nominal;
             model.nominal_voltage = spec.config.nominal_voltage;
         }
+        let mut row_time = spec.config.print_speed_mm_s.map(row_time_at);
+        let mut ack_delay = Duration::ZERO;
         if let Some(image) = spec.config.firmware_image(&st.firmware) {
             model.density = image.density;
+            model.dense_compensation = image.dense_compensation;
+            row_time = spec.config.print_speed(&image).map(row_time_at);
+            ack_delay =
+                Duration::try_from_secs_f64(image.ack_delay_ms / 1000.0).unwrap_or(Duration::ZERO);
         }
         let mut info = sim_info(spec.dots);
         info.model = spec.model.clone();
@@ -443,6 +461,8 @@ impl World {
             faults,
             seed,
             info,
+            row_time,
+            ack_delay,
         }
     }
 
