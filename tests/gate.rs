@@ -85,22 +85,22 @@ fn gate_json(args: &[&str]) -> (Option<i32>, Value) {
     (code, v)
 }
 
-fn pair<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["pairs"]
+/// The element of `list` in `v` whose `key` is `name`.
+fn find<'a>(v: &'a Value, list: &str, key: &str, name: &str) -> &'a Value {
+    v[list]
         .as_array()
-        .expect("pairs")
+        .unwrap_or_else(|| panic!("no {list} in {v}"))
         .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("no pair {name}"))
+        .find(|x| x[key] == name)
+        .unwrap_or_else(|| panic!("no {key} {name} in {}", v["name"]))
+}
+
+fn pair<'a>(report: &'a Value, name: &str) -> &'a Value {
+    find(report, "pairs", "name", name)
 }
 
 fn metric<'a>(pair: &'a Value, name: &str) -> &'a Value {
-    pair["metrics"]
-        .as_array()
-        .expect("metrics")
-        .iter()
-        .find(|m| m["metric"] == name)
-        .unwrap_or_else(|| panic!("no metric {name} in {}", pair["name"]))
+    find(pair, "metrics", "metric", name)
 }
 
 fn s(p: &Path) -> &str {
@@ -256,7 +256,7 @@ fn the_gate_passes_a_a_and_catches_a_lighter_firmware_and_a_dead_element() {
     assert_eq!(code, Some(1), "{r:#}");
     let ds = pair(&r, "sim-80mm/dense-sparse/nominal");
     assert_eq!(ds["decision"], "regression", "{ds:#}");
-    let band = metric(ds, "band dense-1 density (of the page's solid)");
+    let band = metric(ds, "band dense-1 vs page solid");
     assert_eq!(band["decision"], "regression", "{band:#}");
     assert!(band["hi"].as_f64().unwrap() < -0.10, "{band:#}");
     let fade = metric(ds, "defect dense_line_fade");

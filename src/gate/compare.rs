@@ -361,7 +361,10 @@ fn count(metric: String, base: (usize, usize), cand: (usize, usize), alpha: f64)
     }
 }
 
-/// Consecutive indices as ranges: `311–312, 400`.
+/// How many ranges of members a detail line lists before it only counts them.
+const LISTED_RANGES: usize = 8;
+
+/// Consecutive indices as ranges: `311–312, 400`; past eight ranges, how many more.
 fn ranges(mut idx: Vec<usize>) -> String {
     idx.sort_unstable();
     let mut out: Vec<String> = Vec::new();
@@ -377,6 +380,15 @@ fn ranges(mut idx: Vec<usize>) -> String {
             idx[i].to_string()
         });
         i = j + 1;
+    }
+    if out.len() > LISTED_RANGES {
+        let more = out.len() - LISTED_RANGES;
+        out.truncate(LISTED_RANGES);
+        return format!(
+            "{} and {more} more ranges ({} in all)",
+            out.join(", "),
+            idx.len()
+        );
     }
     out.join(", ")
 }
@@ -538,7 +550,7 @@ fn pattern_metrics(b: &[&Print], c: &[&Print], m: &GateMargins) -> Vec<MetricRes
             }
         };
         let name = if solid {
-            format!("band {band} density (of the page's solid)")
+            format!("band {band} vs page solid")
         } else {
             format!("band {band} density")
         };
@@ -833,6 +845,11 @@ mod tests {
     fn ranges_join_neighbours() {
         assert_eq!(ranges(vec![400, 311, 312, 5]), "5, 311–312, 400");
         assert_eq!(ranges(vec![]), "");
+        let spread: Vec<usize> = (0..20).map(|i| 3 * i).collect();
+        assert_eq!(
+            ranges(spread),
+            "0, 3, 6, 9, 12, 15, 18, 21 and 12 more ranges (20 in all)"
+        );
     }
 
     #[test]

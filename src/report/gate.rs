@@ -116,7 +116,7 @@ pub fn console(r: &GateReport, all: bool) -> String {
         for m in shown(p, all) {
             let _ = writeln!(
                 out,
-                "    {:<28} {:<13} base {:<18} cand {:<18} {:<30} margin {}",
+                "    {:<34} {:<13} base {:<16} cand {:<16} {:<28} margin {}",
                 m.metric,
                 decision_name(m.decision),
                 side_value(m, true),
