@@ -11,7 +11,9 @@
 //! bitmap can be twice as wide or tall with the scaling modes); an ESC * image is at most
 //! `MAX_RASTER_DOTS` dots wide once expanded.
 
-use super::{CR, DLE, ENQ, EOT, ESC, FF, FS, GS, HT, LF, MAX_RASTER_DOTS, MAX_RASTER_ROWS};
+use super::{
+    CAN, CR, DC4, DLE, ENQ, EOT, ESC, FF, FS, GS, HT, LF, MAX_RASTER_DOTS, MAX_RASTER_ROWS,
+};
 use crate::pattern::Bitmap;
 
 /// Rows fed per line by ESC d (the default line spacing, in dots).
@@ -57,11 +59,14 @@ pub enum EventKind {
     ProcessId { id: [u8; 4] },
     /// GS a n.
     AutoStatusBack { mask: u8 },
+    /// GS r n: transmit status (paper sensors, drawer).
+    TransmitStatus { n: u8 },
     /// A known command that does not change what the rig checks (formatting, spacing).
     Ignored { command: &'static str },
     /// An unknown command: its first bytes (at most `MAX_UNKNOWN_BYTES`). For ESC, GS,
     /// FS and DLE only the prefix and the command byte are skipped; GS ( commands are
-    /// skipped whole since their length is known.
+    /// skipped whole since their length is known. Every known command (the tables below,
+    /// barcodes, 2-D codes and graphics included) is skipped whole with its data.
     Unknown { bytes: Vec<u8> },
 }
 
@@ -108,6 +113,9 @@ enum Body {
     Column { mode: u8 },
     /// GS ( `letter` pL pH data.
     Sized { letter: u8 },
+    /// Data of a known command the simulated paper does not show yet (a barcode, a stored
+    /// graphic): skipped whole, kept nowhere, reported as `Ignored`.
+    Skip,
 }
 
 #[derive(Debug)]
@@ -124,6 +132,13 @@ enum State {
     Idle,
     Header,
     Payload(Payload),
+    /// Data up to and including a NUL (GS k m = 0..6, ESC D): `got` bytes so far, at most
+    /// `cap` before the NUL.
+    UntilNul {
+        command: &'static str,
+        got: usize,
+        cap: usize,
+    },
 }
 
 /// What the bytes of a command header so far amount to.
@@ -144,6 +159,20 @@ enum Step {
         command: &'static str,
         reason: String,
     },
+    /// The data runs to a NUL, at most `cap` bytes before it.
+    UntilNul {
+        command: &'static str,
+        cap: usize,
+    },
+}
+
+/// Data of `len` bytes skipped whole.
+fn skip(command: &'static str, len: usize) -> Step {
+    Step::Payload {
+        command,
+        body: Body::Skip,
+        len,
+    }
 }
 
 fn more(command: &'static str, needed: usize) -> Step {
@@ -196,6 +225,15 @@ const ESC_IGNORED: &[(u8, &str, usize)] = &[
     (b'p', "ESC p", 3),
     (b't', "ESC t", 1),
     (b'{', "ESC {", 1),
+    (b'=', "ESC =", 1),
+    (b'?', "ESC ?", 1),
+    (b'L', "ESC L", 0),
+    (b'S', "ESC S", 0),
+    (b'T', "ESC T", 1),
+    (b'W', "ESC W", 8),
+    (b'e', "ESC e", 1),
+    (b'r', "ESC r", 1),
+    (b'c', "ESC c", 2),
 ];
 
 /// GS commands with fixed parameters that do not matter to the rig.
@@ -210,6 +248,43 @@ const GS_IGNORED: &[(u8, &str, usize)] = &[
     (b'f', "GS f", 1),
     (b'h', "GS h", 1),
     (b'w', "GS w", 1),
+    (b'$', "GS $", 2),
+    (b'\\', "GS \\", 2),
+    (b'T', "GS T", 1),
+    (b'^', "GS ^", 3),
+    (b':', "GS :", 0),
+    (b'/', "GS /", 1),
+    (b'g', "GS g", 4),
+];
+
+/// GS ( commands (`GS ( letter pL pH data`) the simulated paper does not show yet: QR and
+/// 2-D codes (k), graphics (L), user setup (E), and the rest of the family.
+const GS_PAREN_SKIPPED: &[(u8, &str)] = &[
+    (b'A', "GS ( A"),
+    (b'C', "GS ( C"),
+    (b'D', "GS ( D"),
+    (b'E', "GS ( E"),
+    (b'K', "GS ( K"),
+    (b'L', "GS ( L"),
+    (b'M', "GS ( M"),
+    (b'N', "GS ( N"),
+    (b'P', "GS ( P"),
+    (b'Q', "GS ( Q"),
+    (b'k', "GS ( k"),
+    (b'z', "GS ( z"),
+];
+
+/// FS commands with fixed parameters (kanji and NV bit images) that do not matter to the
+/// rig.
+const FS_IGNORED: &[(u8, &str, usize)] = &[
+    (b'!', "FS !", 1),
+    (b'&', "FS &", 0),
+    (b'-', "FS -", 1),
+    (b'.', "FS .", 0),
+    (b'C', "FS C", 1),
+    (b'S', "FS S", 2),
+    (b'W', "FS W", 1),
+    (b'p', "FS p", 2),
 ];
 
 fn ignored(table: &[(u8, &'static str, usize)], c: u8, p: &[u8], h: &[u8]) -> Step {
@@ -226,7 +301,11 @@ fn header_step(h: &[u8]) -> Step {
         [GS] => more("GS", 1),
         [GS, c, p @ ..] => gs_step(*c, p, h),
         [FS] => more("FS", 1),
+        [FS, c, p @ ..] => ignored(FS_IGNORED, *c, p, h),
         [DLE] => more("DLE", 1),
+        [DLE, DC4, p @ ..] => fixed("DLE DC4", p, 3, |_| {
+            emit(EventKind::Ignored { command: "DLE DC4" })
+        }),
         [DLE, EOT] => more("DLE EOT", 1),
         [DLE, EOT, 1..=4] => Step::Silent,
         [DLE, ENQ] => more("DLE ENQ", 1),
@@ -250,6 +329,18 @@ fn esc_step(c: u8, p: &[u8], h: &[u8]) -> Step {
             })
         }),
         b'*' => fixed("ESC *", p, 3, column_header),
+        // ESC ( letter pL pH data (the beeper and its kin): skipped whole.
+        b'(' => match *p {
+            [] => more("ESC (", 3),
+            [_] => more("ESC (", 2),
+            [_, _] => more("ESC (", 1),
+            [_, lo, hi, ..] => skip("ESC (", usize::from(u16::from_le_bytes([lo, hi]))),
+        },
+        // Horizontal tab positions, NUL-terminated (at most 32).
+        b'D' => Step::UntilNul {
+            command: "ESC D",
+            cap: 32,
+        },
         b'i' => emit(EventKind::Cut { partial: false }),
         b'm' => emit(EventKind::Cut { partial: true }),
         _ => ignored(ESC_IGNORED, c, p, h),
@@ -280,19 +371,65 @@ fn gs_step(c: u8, p: &[u8], h: &[u8]) -> Step {
             emit(EventKind::AutoStatusBack { mask: param(p, 0) })
         }),
         b'(' => {
-            let command = |f: u8| if f == b'H' { "GS ( H" } else { "GS (" };
+            let known = |f: u8| GS_PAREN_SKIPPED.iter().find(|(l, _)| *l == f).map(|k| k.1);
+            let command = |f: u8| match f {
+                b'H' => "GS ( H",
+                f => known(f).unwrap_or("GS ("),
+            };
             match *p {
                 [] => more("GS (", 3),
                 [f] => more(command(f), 2),
                 [f, _] => more(command(f), 1),
-                [f, lo, hi, ..] => Step::Payload {
-                    command: command(f),
-                    body: Body::Sized { letter: f },
-                    len: usize::from(u16::from_le_bytes([lo, hi])),
-                },
+                [f, lo, hi, ..] => {
+                    let len = usize::from(u16::from_le_bytes([lo, hi]));
+                    match known(f) {
+                        Some(name) => skip(name, len),
+                        None => Step::Payload {
+                            command: command(f),
+                            body: Body::Sized { letter: f },
+                            len,
+                        },
+                    }
+                }
             }
         }
+        b'r' => fixed("GS r", p, 1, |p| {
+            emit(EventKind::TransmitStatus { n: param(p, 0) })
+        }),
+        b'k' => barcode_header(p),
+        // GS 8 L p1 p2 p3 p4 data: a graphic with a 32-bit length.
+        b'8' => match *p {
+            [] => more("GS 8", 1),
+            [b'L', ref size @ ..] if size.len() < 4 => more("GS 8 L", 4 - size.len()),
+            [b'L', p1, p2, p3, p4, ..] => skip(
+                "GS 8 L",
+                usize::try_from(u32::from_le_bytes([p1, p2, p3, p4])).unwrap_or(usize::MAX),
+            ),
+            [f, ..] => invalid("GS 8", format!("function 0x{f:02X} (only L exists)")),
+        },
+        // GS * x y data: a downloaded bit image of x·8 × y·8 dots.
+        b'*' => fixed("GS *", p, 2, |p| {
+            skip(
+                "GS *",
+                usize::from(param(p, 0)) * usize::from(param(p, 1)) * 8,
+            )
+        }),
         _ => ignored(GS_IGNORED, c, p, h),
+    }
+}
+
+/// `p` = the bytes after `GS k`: `m d1..dk NUL` (m = 0..6) or `m n d1..dn` (m = 65..73).
+fn barcode_header(p: &[u8]) -> Step {
+    const CMD: &str = "GS k";
+    match *p {
+        [] => more(CMD, 1),
+        [0..=6, ..] => Step::UntilNul {
+            command: CMD,
+            cap: 255,
+        },
+        [65..=73] => more(CMD, 1),
+        [65..=73, n, ..] => skip(CMD, usize::from(n)),
+        [m, ..] => invalid(CMD, format!("barcode system {m} (0..=6 or 65..=73)")),
     }
 }
 
@@ -568,6 +705,12 @@ impl Decoder {
                 needed: p.len.saturating_sub(p.got),
                 got: header_len + p.got,
             },
+            State::UntilNul { command, got, .. } => DecodeError::Truncated {
+                offset: self.cmd_start,
+                command,
+                needed: 1,
+                got: header_len + got,
+            },
         };
         self.failed = Some(err.clone());
         Err(err)
@@ -617,6 +760,7 @@ impl Decoder {
                     CR => {}
                     HT => push_event(out, self.offset, EventKind::Ignored { command: "HT" }),
                     FF => push_event(out, self.offset, EventKind::Ignored { command: "FF" }),
+                    CAN => push_event(out, self.offset, EventKind::Ignored { command: "CAN" }),
                     ESC | GS | FS | DLE => {
                         self.hdr[0] = b;
                         self.hlen = 1;
@@ -647,9 +791,18 @@ impl Decoder {
                         Ok(())
                     }
                     Step::Invalid { command, reason } => Err(self.invalid(command, reason)),
+                    Step::UntilNul { command, cap } => {
+                        self.state = State::UntilNul {
+                            command,
+                            got: 0,
+                            cap,
+                        };
+                        Ok(())
+                    }
                     Step::Payload { command, body, len } => {
                         let keep = match body {
                             Body::Sized { .. } => len.min(MAX_UNKNOWN_BYTES),
+                            Body::Skip => 0,
                             _ => len,
                         };
                         self.state = State::Payload(Payload {
@@ -665,6 +818,22 @@ impl Decoder {
                             Ok(())
                         }
                     }
+                }
+            }
+            State::UntilNul { command, got, cap } => {
+                if b == 0 {
+                    self.state = State::Idle;
+                    push_event(out, self.cmd_start, EventKind::Ignored { command });
+                    Ok(())
+                } else if got >= cap {
+                    Err(self.invalid(command, format!("no NUL within {cap} data bytes")))
+                } else {
+                    self.state = State::UntilNul {
+                        command,
+                        got: got + 1,
+                        cap,
+                    };
+                    Ok(())
                 }
             }
             State::Payload(_) => Err(self.invalid(
@@ -685,6 +854,7 @@ impl Decoder {
         };
         let room = match p.body {
             Body::Sized { .. } => MAX_UNKNOWN_BYTES.saturating_sub(p.data.len()),
+            Body::Skip => 0,
             _ => chunk.len(),
         };
         p.data.extend_from_slice(chunk.get(..room).unwrap_or(chunk));
@@ -726,6 +896,7 @@ impl Decoder {
                     }
                 }
             }
+            Body::Skip => EventKind::Ignored { command: p.command },
             Body::Sized { .. } => {
                 let header = self.hdr.get(..self.hlen).unwrap_or(&[]);
                 let mut bytes = header.to_vec();
@@ -804,12 +975,12 @@ mod tests {
 
     #[test]
     fn unknown_gs_paren_is_skipped_whole() {
-        let got = kinds(b"\x1d(k\x03\x00\x31\x41\x42ok\x1d(H\x02\x00\x31\x31");
+        let got = kinds(b"\x1d(x\x03\x00\x31\x41\x42ok\x1d(H\x02\x00\x31\x31");
         assert_eq!(
             got,
             vec![
                 EventKind::Unknown {
-                    bytes: b"\x1d(k\x03\x00\x31\x41\x42".to_vec()
+                    bytes: b"\x1d(x\x03\x00\x31\x41\x42".to_vec()
                 },
                 EventKind::Text(b"ok".to_vec()),
                 EventKind::Unknown {
@@ -818,12 +989,110 @@ mod tests {
             ]
         );
         // A huge unknown command keeps only its first bytes.
-        let mut big = b"\x1d(L\x00\x01".to_vec();
+        let mut big = b"\x1d(x\x00\x01".to_vec();
         big.extend(std::iter::repeat_n(0x55, 256));
         match kinds(&big).as_slice() {
             [EventKind::Unknown { bytes }] => assert_eq!(bytes.len(), MAX_UNKNOWN_BYTES),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn barcodes_codes_and_graphics_are_skipped_whole_whatever_their_data() {
+        let ig = |command| EventKind::Ignored { command };
+        // CODE39 payloads starting "V" and "VX" (once read as cut commands), both forms.
+        let got = kinds(b"\x1dk\x04VX12\x00a\x1dkE\x04VX12b\x1dkI\x03V\x1dVc");
+        assert_eq!(
+            got,
+            vec![
+                ig("GS k"),
+                EventKind::Text(b"a".to_vec()),
+                ig("GS k"),
+                EventKind::Text(b"b".to_vec()),
+                ig("GS k"),
+                EventKind::Text(b"c".to_vec()),
+            ]
+        );
+        // QR store and print, a GS ( L graphic, a GS 8 L graphic whose data is full of
+        // command bytes, a downloaded bit image: one event each, nothing read as commands.
+        let mut job = b"\x1d(k\x04\x001A2\x00\x1d(k\x03\x001Q0".to_vec();
+        job.extend_from_slice(b"\x1d(L\x06\x000p0\x1dV\x00");
+        job.extend_from_slice(b"\x1d8L\x08\x00\x00\x000p\x1b@\x1dV\x00\x0a");
+        job.extend_from_slice(b"\x1d*\x01\x01\x1dV\x00\x1dV\x00\x1dV");
+        job.extend_from_slice(b"\x1bD\x08\x10\x00\x18\x10\x14\x01\x00\x01\x1cp\x01\x00");
+        job.extend_from_slice(b"\x1b(A\x04\x000a\x1dVok");
+        assert_eq!(
+            kinds(&job),
+            vec![
+                ig("GS ( k"),
+                ig("GS ( k"),
+                ig("GS ( L"),
+                ig("GS 8 L"),
+                ig("GS *"),
+                ig("ESC D"),
+                ig("CAN"),
+                ig("DLE DC4"),
+                ig("FS p"),
+                ig("ESC ("),
+                EventKind::Text(b"ok".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_corrupt_barcode_or_tab_list_names_its_offset() {
+        let (_, r) = decode_all(b"abc\x1dk\x07123");
+        assert!(
+            matches!(
+                &r,
+                Err(DecodeError::Invalid {
+                    offset: 3,
+                    command: "GS k",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        // The stream ends inside a barcode's data.
+        let (events, r) = decode_all(b"ok\x1dk\x04ABC");
+        assert_eq!(events.len(), 1);
+        assert!(
+            matches!(
+                &r,
+                Err(DecodeError::Truncated {
+                    offset: 2,
+                    command: "GS k",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        let mut tabs = b"\x1bD".to_vec();
+        tabs.extend(1..=40u8);
+        let (_, r) = decode_all(&tabs);
+        assert!(
+            matches!(
+                &r,
+                Err(DecodeError::Invalid {
+                    offset: 0,
+                    command: "ESC D",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        // A GS 8 L that declares more than it sends is truncated, not allocated.
+        let (_, r) = decode_all(b"\x1d8L\xff\xff\xff\x7f0p");
+        assert!(
+            matches!(
+                &r,
+                Err(DecodeError::Truncated {
+                    command: "GS 8 L",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -923,7 +1192,8 @@ mod tests {
     fn random_streams_decode_the_same_in_any_split() {
         const ALPHABET: &[u8] = &[
             0x1B, 0x1D, 0x1C, 0x10, 0x04, 0x01, 0x02, 0x00, 0x0A, 0x0D, b'v', b'0', b'*', b'(',
-            b'H', b'V', b'@', b'J', b'I', b'a', b'A', 0x21, 0x30, 0x03, 0x41, 0xFF, 0x06,
+            b'H', b'V', b'@', b'J', b'I', b'a', b'A', 0x21, 0x30, 0x03, 0x41, 0xFF, 0x06, b'k',
+            b'8', b'L', b'D', 0x18, 0x14, 0x45,
         ];
         let mut state = 0x1234_5678_u64;
         let mut next = move || {

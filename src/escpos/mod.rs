@@ -35,6 +35,10 @@ pub const EOT: u8 = 0x04;
 pub const ENQ: u8 = 0x05;
 /// Data link escape: prefix of the real-time commands.
 pub const DLE: u8 = 0x10;
+/// Device control 4 (DLE DC4: real-time requests).
+pub const DC4: u8 = 0x14;
+/// Cancel (page mode: clears the print data of the area).
+pub const CAN: u8 = 0x18;
 /// XON flow-control byte a printer may insert in its replies.
 pub const XON: u8 = 0x11;
 /// XOFF flow-control byte a printer may insert in its replies.

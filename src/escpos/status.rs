@@ -122,6 +122,19 @@ fn bit(on: bool, mask: u8) -> u8 {
     }
 }
 
+/// The one-byte reply to GS r n (transmit status), or `None` for an n without one here.
+///
+/// n = 1 or 49, paper sensors: bits 0-1 roll near its end, bits 2-3 roll out. n = 2 or 50,
+/// the drawer kick-out connector: bit 0 is pin 3, low (0) with no drawer attached. The
+/// other bits are fixed at 0.
+pub fn transmit_status_reply(n: u8, s: &PrinterState) -> Option<u8> {
+    match n {
+        1 | 49 => Some(bit(s.paper_near_end, 0x03) | bit(s.paper_end, 0x0C)),
+        2 | 50 => Some(0),
+        _ => None,
+    }
+}
+
 /// The one-byte reply to DLE EOT n, or `None` when n is not 1..=4.
 ///
 /// Bits 1 and 4 are always set, 0 and 7 clear. n = 1: bit 3 offline. n = 2: bit 2 cover

@@ -225,6 +225,7 @@ impl SimPrinter {
             EventKind::RealtimeStatus { .. }
                 | EventKind::PrinterId { .. }
                 | EventKind::AutoStatusBack { .. }
+                | EventKind::TransmitStatus { .. }
         ) {
             self.queried = true;
         }
@@ -268,6 +269,12 @@ impl SimPrinter {
             EventKind::PrinterId { n } => {
                 if let Some(r) = status::printer_id_reply(n, &self.info) {
                     self.replies.extend_from_slice(&r);
+                }
+            }
+            EventKind::TransmitStatus { n } => {
+                let s = self.state();
+                if let Some(b) = status::transmit_status_reply(n, &s) {
+                    self.replies.push(b);
                 }
             }
             EventKind::ProcessId { id } => {
@@ -457,6 +464,24 @@ mod tests {
         let mut q = printer();
         assert_eq!(q.receive_job(&j), j.len());
         assert!(!q.job_ended());
+    }
+
+    #[test]
+    fn a_barcode_led_receipt_prints_whole_and_gs_r_is_answered() {
+        // A CODE128 barcode whose data spells "V", a QR code and a stored graphic with
+        // command bytes in their data, then a raster: one page, no cut inside, and the
+        // paper-sensor status asked by GS r 1 answered (paper present: 0).
+        let mut stream =
+            b"\x1b@\x1dkI\x04{BVX\x1d(k\x03\x001Q0\x1d8L\x04\x00\x00\x000p\x1dV".to_vec();
+        stream.extend_from_slice(&job(6, 0xFF)[2..]);
+        stream.extend_from_slice(b"\x1dr\x01");
+        let mut p = printer();
+        p.receive(&stream);
+        assert_eq!(p.take_replies(), vec![0x00]);
+        let out = p.finish();
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(out.pages.len(), 1);
+        assert_eq!(out.pages[0].height(), 6);
     }
 
     #[test]
