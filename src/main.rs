@@ -169,6 +169,12 @@ fn sim_cmd(cmd: SimCmd) -> Result<u8> {
             if bytes.is_empty() {
                 anyhow::bail!("{} is empty: no job to print", job.display());
             }
+            if let Some(what) = printrig::escpos::decode::foreign_format(&bytes) {
+                anyhow::bail!(
+                    "{} is {what}, not an ESC/POS job (make a job with `rig patterns escpos`, or send the receipt from a POS client)",
+                    job.display()
+                );
+            }
             let dots = match head_dots.or_else(|| job_width(&bytes)) {
                 Some(d) => d,
                 None => anyhow::bail!(

@@ -580,6 +580,17 @@ fn sim_print_of_a_truncated_job_reports_where_and_keeps_the_paper() {
         "the three complete bands were printed"
     );
 
+    // An image is not a job: one clear line, no paper.
+    let r = rig(d, &["sim", "print", "paper.png", "-o", "p3.png"]);
+    assert_code(&r, 2, "sim print of a PNG");
+    assert_eq!(r.2.trim().lines().count(), 1, "{}", r.2);
+    assert!(
+        r.2.contains("paper.png is a PNG image, not an ESC/POS job"),
+        "{}",
+        r.2
+    );
+    assert!(!d.join("p3.png").exists());
+
     std::fs::write(d.join("nothing.bin"), b"").unwrap();
     let r = rig(d, &["sim", "print", "nothing.bin", "-o", "p2.png"]);
     assert_code(&r, 2, "sim print of an empty job");

@@ -918,6 +918,29 @@ impl Decoder {
     }
 }
 
+/// What a file that cannot be an ESC/POS job is, judged by its first bytes (an image, a
+/// document, an archive), or `None` when it may be one.
+pub fn foreign_format(bytes: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: &[(&[u8], &str)] = &[
+        (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+        (b"\xff\xd8\xff", "a JPEG image"),
+        (b"II*\x00", "a TIFF image"),
+        (b"MM\x00*", "a TIFF image"),
+        (b"GIF8", "a GIF image"),
+        (b"%PDF", "a PDF document"),
+        (b"PK\x03\x04", "a ZIP archive"),
+        (b"\x1f\x8b", "a gzip file"),
+    ];
+    // A BMP starts "BM", its size, then four reserved zero bytes (text may start "BM").
+    if bytes.len() >= 14 && bytes.starts_with(b"BM") && bytes[6..10] == [0, 0, 0, 0] {
+        return Some("a BMP image");
+    }
+    SIGNATURES
+        .iter()
+        .find(|(sig, _)| bytes.starts_with(sig))
+        .map(|(_, what)| *what)
+}
+
 /// Decodes a whole stream: the events, and whether it ended cleanly.
 pub fn decode_all(bytes: &[u8]) -> (Vec<Event>, Result<(), DecodeError>) {
     let mut decoder = Decoder::new();
@@ -1037,6 +1060,22 @@ mod tests {
                 EventKind::Text(b"ok".to_vec()),
             ]
         );
+    }
+
+    #[test]
+    fn images_and_documents_are_told_apart_from_jobs() {
+        assert_eq!(
+            foreign_format(b"\x89PNG\r\n\x1a\n\0\0"),
+            Some("a PNG image")
+        );
+        assert_eq!(foreign_format(b"%PDF-1.7"), Some("a PDF document"));
+        assert_eq!(foreign_format(b"\x1b@hello\n\x1dV\x00"), None);
+        assert_eq!(foreign_format(b"BMW receipt\n\x1dV\x00"), None);
+        assert_eq!(
+            foreign_format(b"BM\x36\x00\x01\x00\x00\x00\x00\x00\x36\x00\x00\x00"),
+            Some("a BMP image")
+        );
+        assert_eq!(foreign_format(b""), None);
     }
 
     #[test]

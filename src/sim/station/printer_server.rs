@@ -37,7 +37,8 @@ const PTY_POLL: Duration = Duration::from_millis(20);
 /// How long a reply may take to go out before it is dropped (pty) or the link is (TCP).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 /// After a job halts (ink out, corrupt stream) the printer discards what arrives until
-/// the link has been quiet this long; then the next bytes start a new job.
+/// the link has been quiet this long, or until a new job's ESC @; then the next bytes
+/// start a new job.
 const HALT_QUIET: Duration = Duration::from_millis(300);
 /// Pause before binding the TCP port again when it is still taken.
 const REBIND_BACKOFF: Duration = Duration::from_millis(100);
@@ -479,6 +480,8 @@ struct Halted {
     last_byte: Instant,
     /// Bytes of `10 04` seen so far (0, 1 or 2).
     dle: u8,
+    /// The last byte discarded was ESC (a new job's ESC @ may be split across reads).
+    esc: bool,
 }
 
 impl Halted {
@@ -513,6 +516,8 @@ struct Job {
     ack_delay: Duration,
     /// Row times of the head already paced (rows moved and paused).
     paced: f64,
+    /// Bytes of the link given to this job so far.
+    received: usize,
 }
 
 /// Counts this job among the printing ones while it has a page in progress.
@@ -550,6 +555,7 @@ impl Job {
             row_time: setup.row_time,
             ack_delay: setup.ack_delay,
             paced: 0.0,
+            received: 0,
         }
     }
 
@@ -636,24 +642,49 @@ impl JobPath {
             state,
             last_byte: Instant::now(),
             dle: 0,
+            esc: false,
         });
     }
 
     fn feed(&mut self, bytes: &[u8]) -> Fed {
         let mut out = Fed::default();
+        let mut resumed = Vec::new();
+        let mut rest = bytes;
         if let Some(h) = &mut self.halted {
             if h.last_byte.elapsed() < HALT_QUIET {
-                h.answer(bytes, &mut out.replies);
-                return out;
+                // A new job's ESC @ ends the discarding: the job starts there.
+                let start = if h.esc && bytes.first() == Some(&b'@') {
+                    Some(0)
+                } else {
+                    bytes
+                        .windows(2)
+                        .position(|w| w == [0x1B, b'@'])
+                        .map(|i| i + 1)
+                };
+                let Some(at) = start else {
+                    h.esc = bytes.last() == Some(&0x1B);
+                    h.answer(bytes, &mut out.replies);
+                    return out;
+                };
+                // `at` is the '@'; the ESC before it is this chunk's or the last one's.
+                h.answer(&bytes[..at.saturating_sub(1)], &mut out.replies);
+                resumed.extend_from_slice(&[0x1B]);
+                resumed.extend_from_slice(&bytes[at..]);
+                tracing::info!("printer ready again: a new job begins after a halted one");
+            } else {
+                tracing::info!("printer ready again after a halted job");
             }
-            tracing::info!("printer ready again after a halted job");
             self.halted = None;
+            if !resumed.is_empty() {
+                rest = &resumed;
+            }
         }
-        let mut rest = bytes;
         while !rest.is_empty() {
             let job = self.job.get_or_insert_with(|| Job::new(&self.world));
             let acknowledged = job.printer.acknowledged().len();
+            let before = job.received;
             let taken = job.printer.receive_job(rest);
+            job.received += taken;
             out.print_time += job.take_print_time();
             if job.printer.acknowledged().len() > acknowledged {
                 out.ack_delay = out.ack_delay.max(job.ack_delay);
@@ -676,12 +707,22 @@ impl JobPath {
             }
             if let Some(e) = job.printer.decode_error() {
                 tracing::warn!(error = %e, "corrupt job: the job halts");
+                // What came after the corrupt command in this read is the halted
+                // printer's to look at (status requests, a new job's ESC @).
+                let after = e.offset().saturating_sub(before).saturating_add(1);
                 let state = PrinterState {
                     offline: true,
                     error: true,
                     ..job.printer.state()
                 };
                 self.halt(state);
+                if let Some(tail) = rest.get(after..).filter(|t| !t.is_empty()) {
+                    let more = self.feed(tail);
+                    out.replies.extend(more.replies);
+                    out.print_time += more.print_time;
+                    out.ack_delay = out.ack_delay.max(more.ack_delay);
+                    out.reset |= more.reset;
+                }
                 return out;
             }
             if !job.printer.job_ended() {
@@ -748,6 +789,38 @@ mod tests {
         let status: serde_json::Value = serde_json::from_str(&world.status_json()).expect("json");
         assert_eq!(status["jobs"], 2, "one printer per job");
         assert_eq!(status["printing"], 0);
+    }
+
+    #[tokio::test]
+    async fn a_good_job_right_after_a_corrupt_one_is_printed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let world = Arc::new(World::new(SimStationSpec {
+            scan_dir: dir.path().to_path_buf(),
+            ..SimStationSpec::default()
+        }));
+        let (scans, mut rx) = ScanQueue::new();
+        let mut path = JobPath::new(world.clone(), scans);
+        // A corrupt job (GS v with function 0x31), garbage after it, then at once a good
+        // job, its ESC @ split across two reads: the good job prints and is acknowledged.
+        let mut stream = vec![
+            0x1B, 0x40, 0x1D, 0x76, 0x31, 0, 1, 2, 3, 0x10, 0x04, 0x01, 9, 9,
+        ];
+        let good = job_bytes(25, true);
+        stream.extend_from_slice(&good);
+        let cut = stream.len() - good.len() + 1;
+        let mut fed = path.feed(&stream[..cut]);
+        let second = path.feed(&stream[cut..]);
+        fed.replies.extend(second.replies);
+        let ack = [0x37, 0x22, b'0', b'0', b'0', b'1', 0];
+        assert!(fed.replies.ends_with(&ack), "{:02X?}", fed.replies);
+        // The status asked while halted was answered (offline, error).
+        assert_eq!(fed.replies.len(), ack.len() + 1, "{:02X?}", fed.replies);
+        path.end();
+        let mut heights = Vec::new();
+        while let Ok((_, page)) = rx.try_recv() {
+            heights.push(page.height());
+        }
+        assert!(heights.contains(&25), "{heights:?}");
     }
 
     #[tokio::test]
