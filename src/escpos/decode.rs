@@ -25,8 +25,8 @@ pub const MAX_UNKNOWN_BYTES: usize = 64;
 /// Rows of an ESC * bit image once expanded.
 pub const BIT_IMAGE_ROWS: u32 = 24;
 
-/// Longest command header the parser buffers (`GS v 0 m xL xH yL yH`).
-const HEADER_CAP: usize = 8;
+/// Longest command header the parser buffers (`ESC W xL xH yL yH dxL dxH dyL dyH`).
+const HEADER_CAP: usize = 10;
 
 /// One parsed command (or run of text).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1043,7 +1043,9 @@ mod tests {
         job.extend_from_slice(b"\x1d8L\x08\x00\x00\x000p\x1b@\x1dV\x00\x0a");
         job.extend_from_slice(b"\x1d*\x01\x01\x1dV\x00\x1dV\x00\x1dV");
         job.extend_from_slice(b"\x1bD\x08\x10\x00\x18\x10\x14\x01\x00\x01\x1cp\x01\x00");
-        job.extend_from_slice(b"\x1b(A\x04\x000a\x1dVok");
+        job.extend_from_slice(b"\x1b(A\x04\x000a\x1dV");
+        // The longest fixed header: ESC W, eight parameters (page mode print area).
+        job.extend_from_slice(b"\x1bW\x00\x00\x00\x00\x40\x02\x00\x03ok");
         assert_eq!(
             kinds(&job),
             vec![
@@ -1057,6 +1059,7 @@ mod tests {
                 ig("DLE DC4"),
                 ig("FS p"),
                 ig("ESC ("),
+                ig("ESC W"),
                 EventKind::Text(b"ok".to_vec()),
             ]
         );

@@ -762,15 +762,30 @@ mod tests {
         b
     }
 
-    #[tokio::test]
-    async fn back_to_back_jobs_on_one_link_get_fresh_printers() {
+    /// A station's world configured by `config`, scanning into a temporary folder, and
+    /// one link's job path into it with the pages it sends to the scanner.
+    fn station(
+        config: SimConfig,
+    ) -> (
+        tempfile::TempDir,
+        Arc<World>,
+        JobPath,
+        tokio::sync::mpsc::UnboundedReceiver<super::super::scans::Page>,
+    ) {
         let dir = tempfile::tempdir().expect("tempdir");
         let world = Arc::new(World::new(SimStationSpec {
             scan_dir: dir.path().to_path_buf(),
+            config,
             ..SimStationSpec::default()
         }));
-        let (scans, mut rx) = ScanQueue::new();
-        let mut path = JobPath::new(world.clone(), scans);
+        let (scans, rx) = ScanQueue::new();
+        let path = JobPath::new(world.clone(), scans);
+        (dir, world, path, rx)
+    }
+
+    #[tokio::test]
+    async fn back_to_back_jobs_on_one_link_get_fresh_printers() {
+        let (_dir, world, mut path, mut rx) = station(SimConfig::default());
         let mut both = job_bytes(40, true);
         world.inject("dead=3".into());
         both.extend(job_bytes(20, true));
@@ -793,13 +808,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_good_job_right_after_a_corrupt_one_is_printed() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let world = Arc::new(World::new(SimStationSpec {
-            scan_dir: dir.path().to_path_buf(),
-            ..SimStationSpec::default()
-        }));
-        let (scans, mut rx) = ScanQueue::new();
-        let mut path = JobPath::new(world.clone(), scans);
+        let (_dir, _world, mut path, mut rx) = station(SimConfig::default());
         // A corrupt job (GS v with function 0x31), garbage after it, then at once a good
         // job, its ESC @ split across two reads: the good job prints and is acknowledged.
         let mut stream = vec![
@@ -825,13 +834,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_torn_page_comes_out_when_the_link_ends() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let world = Arc::new(World::new(SimStationSpec {
-            scan_dir: dir.path().to_path_buf(),
-            ..SimStationSpec::default()
-        }));
-        let (scans, mut rx) = ScanQueue::new();
-        let mut path = JobPath::new(world.clone(), scans);
+        let (_dir, world, mut path, mut rx) = station(SimConfig::default());
         path.feed(&job_bytes(30, false));
         let status: serde_json::Value = serde_json::from_str(&world.status_json()).expect("json");
         assert_eq!(status["printing"], 1);
@@ -844,17 +847,10 @@ mod tests {
 
     #[tokio::test]
     async fn out_of_ink_halts_and_answers_status_until_quiet() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let world = Arc::new(World::new(SimStationSpec {
-            scan_dir: dir.path().to_path_buf(),
-            config: SimConfig {
-                ink: 0.0,
-                ..SimConfig::default()
-            },
-            ..SimStationSpec::default()
-        }));
-        let (scans, _rx) = ScanQueue::new();
-        let mut path = JobPath::new(world.clone(), scans);
+        let (_dir, _world, mut path, _rx) = station(SimConfig {
+            ink: 0.0,
+            ..SimConfig::default()
+        });
         let fed = path.feed(&job_bytes(30, true));
         assert!(!fed.reset);
         assert!(path.halted.is_some());
@@ -867,22 +863,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_paced_firmware_takes_its_rows_time_and_acknowledges_late() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let world = Arc::new(World::new(SimStationSpec {
-            scan_dir: dir.path().to_path_buf(),
-            config: SimConfig {
-                print_speed_mm_s: Some(100.0),
-                firmware_images: vec![FirmwareImage {
-                    print_speed_mm_s: Some(25.0),
-                    ack_delay_ms: 300.0,
-                    ..FirmwareImage::base("SIM 1.2")
-                }],
-                ..SimConfig::default()
-            },
-            ..SimStationSpec::default()
-        }));
-        let (scans, _rx) = ScanQueue::new();
-        let mut path = JobPath::new(world.clone(), scans);
+        let (_dir, world, mut path, _rx) = station(SimConfig {
+            print_speed_mm_s: Some(100.0),
+            firmware_images: vec![FirmwareImage {
+                print_speed_mm_s: Some(25.0),
+                ack_delay_ms: 300.0,
+                ..FirmwareImage::base("SIM 1.2")
+            }],
+            ..SimConfig::default()
+        });
         let near = |d: Duration, ms: f64| (d.as_secs_f64() * 1000.0 - ms).abs() < 0.01;
         // 80 rows at the station's 100 mm/s, 8 rows a millimetre: 0.1 s; no acknowledgement
         // in the first chunk, one in the second, sent at once.

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc;
 
-type Page = (u64, GrayImage);
+pub(crate) type Page = (u64, GrayImage);
 
 /// Where the printer drops its pages. Cloned into every printer session.
 #[derive(Debug, Clone)]
