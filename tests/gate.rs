@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cmd::{rig, run_on, run_on_with, summary, text, write};
+use common::cmd::{rig, run_on_with, run_plan, summary, text, write};
 use common::fabricate::{write_run, Fab, RunSpec};
 use printrig::verdict::Verdict;
 use serde_json::Value;
@@ -14,43 +14,43 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The two simulated stations of rig/stations/sim.toml with their noise from `seed`, and
-/// three firmware images besides the base `SIM 1.0`: `SIM 1.1` prints 6 % lighter, `SIM
-/// 1.2` kills element 311 of the 80 mm head (and changes nothing on the 58 mm one), `SIM
-/// 1.3` no longer compensates dense rows for the supply's sag.
-fn stations(seed: u64) -> String {
+/// The two simulated stations of rig/stations/sim.toml with their noise from `seed`, a
+/// firmware image `SIM 1.3` that kills element 311 of the 80 mm head (and changes nothing
+/// on the 58 mm one), and the `images` tables given, on both.
+fn stations(seed: u64, images: &str) -> String {
     let station = |name: &str, dots: u32, link: &str, seed: u64, dead: &str| {
         format!(
             "[[station]]\nname = \"{name}\"\nkind = \"sim\"\nmodel = \"{name}\"\n\
              [station.printer]\ndots = {dots}\nlink = {{ kind = \"{link}\" }}\nfirmware = \"SIM 1.0\"\n\
              [station.sim]\ntime_scale = 120.0\nseed = {seed}\n\
-             [[station.sim.firmware]]\nversion = \"SIM 1.1\"\ndensity = 0.94\n\
-             [[station.sim.firmware]]\nversion = \"SIM 1.2\"\nfaults = [{dead}]\n\
-             [[station.sim.firmware]]\nversion = \"SIM 1.3\"\ndense_compensation = false\n\n"
+             [[station.sim.firmware]]\nversion = \"SIM 1.3\"\nfaults = [{dead}]\n{images}\n"
         )
     };
     station("sim-80mm", 576, "pty", 2 * seed + 1, "\"dead=311\"")
         + &station("sim-58mm", 384, "tcp", 2 * seed + 2, "")
 }
 
-/// Runs the shipped gate plan on stations of `seed` into `results`, on `firmware`.
-fn gate_run(tmp: &Path, seed: u64, results: &Path, firmware: Option<&str>) -> PathBuf {
-    let st = write(tmp, &format!("stations-{seed}.toml"), &stations(seed));
+/// Runs the shipped gate plan on the station file `stations` (the built-in simulated
+/// stations when `None`) into `results`, on `firmware`; its run directory.
+fn gate_run(stations: Option<&Path>, results: &Path, firmware: Option<&str>) -> PathBuf {
     let plan = root().join("rig/plans/gate.toml");
     let before: Vec<PathBuf> = dirs(results);
-    let out = match firmware {
-        Some(v) => run_on_with(&plan, &st, results, &["--firmware", v]),
-        None => run_on(&plan, &st, results),
+    let more: Vec<&str> = firmware.map_or(Vec::new(), |v| vec!["--firmware", v]);
+    let out = match stations {
+        Some(st) => run_on_with(&plan, st, results, &more),
+        None => run_plan(&plan, results, &more),
     };
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "seed {seed}: {}",
-        text(&out)
-    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
     dirs(results)
         .into_iter()
         .find(|d| !before.contains(d))
         .expect("a new run directory")
+}
+
+/// [`gate_run`] on [`stations`] of `seed` (no extra images), written into `tmp`.
+fn seeded_run(tmp: &Path, seed: u64, results: &Path, firmware: Option<&str>) -> PathBuf {
+    let st = write(tmp, &format!("stations-{seed}.toml"), &stations(seed, ""));
+    gate_run(Some(&st), results, firmware)
 }
 
 fn dirs(results: &Path) -> Vec<PathBuf> {
@@ -116,11 +116,12 @@ fn s(p: &Path) -> &str {
 fn the_gate_passes_a_a_and_catches_a_lighter_firmware_and_a_dead_element() {
     let tmp = tempfile::tempdir().expect("tmp");
     let lab = tmp.path().join("lab");
-    let base = gate_run(tmp.path(), 1, &lab, None);
-    let light = gate_run(tmp.path(), 3, &lab, Some("SIM 1.1"));
-    let again = gate_run(tmp.path(), 2, &tmp.path().join("again"), None);
-    let dead = gate_run(tmp.path(), 4, &tmp.path().join("dead"), Some("SIM 1.2"));
-    let sag = gate_run(tmp.path(), 5, &tmp.path().join("sag"), Some("SIM 1.3"));
+    let base = seeded_run(tmp.path(), 1, &lab, None);
+    // The images README and docs/gate.md name, on the built-in stations.
+    let light = gate_run(None, &lab, Some("SIM 1.1"));
+    let sag = gate_run(None, &tmp.path().join("sag"), Some("SIM 1.2"));
+    let again = seeded_run(tmp.path(), 2, &tmp.path().join("again"), None);
+    let dead = seeded_run(tmp.path(), 4, &tmp.path().join("dead"), Some("SIM 1.3"));
 
     // The lighter firmware passes every case of its own run.
     let sl = summary(&light);
@@ -381,26 +382,13 @@ fn power_curve() {
         .iter()
         .map(|d| format!("[[station.sim.firmware]]\nversion = \"D {d}\"\ndensity = {d}\n"))
         .collect();
-    let plan = root().join("rig/plans/gate.toml");
     let run = |seed: u64, firmware: Option<String>, results: &Path| -> PathBuf {
         let st = write(
             t,
             &format!("p-{seed}.toml"),
-            &stations(1000 + seed).replace(
-                "[[station.sim.firmware]]\nversion = \"SIM 1.1\"",
-                &format!("{images}[[station.sim.firmware]]\nversion = \"SIM 1.1\""),
-            ),
+            &stations(1000 + seed, &images),
         );
-        let before = dirs(results);
-        let out = match &firmware {
-            Some(v) => run_on_with(&plan, &st, results, &["--firmware", v]),
-            None => run_on(&plan, &st, results),
-        };
-        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
-        dirs(results)
-            .into_iter()
-            .find(|d| !before.contains(d))
-            .expect("run dir")
+        gate_run(Some(&st), results, firmware.as_deref())
     };
     let outcome = |b: &Path, c: &Path| -> String {
         let (_, r) = gate_json(&["--baseline", s(b), "--candidate", s(c)]);
