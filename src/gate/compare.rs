@@ -81,6 +81,9 @@ pub struct MetricResult {
     /// Families: the members that are not equivalent (worst first, at most 40).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberNote>,
+    /// The unit of the sides' means ("s" for a time; empty for a ratio or coverage).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub mean_unit: &'static str,
 }
 
 /// One pair of cases and its metrics.
@@ -158,27 +161,15 @@ pub struct GateReport {
 }
 
 /// Worse decisions first: regression, inconclusive, equivalent, improvement.
-pub fn severity(d: Decision) -> u8 {
-    match d {
-        Decision::Regression => 0,
-        Decision::Inconclusive => 1,
-        Decision::Equivalent => 2,
-        Decision::Improvement => 3,
-    }
-}
-
-fn mean_sd(v: &[f64]) -> (Option<f64>, Option<f64>) {
-    if v.is_empty() {
-        return (None, None);
-    }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    let sd = (v.len() > 1)
-        .then(|| (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt());
-    (Some(m), sd)
+pub fn severity(d: Decision) -> usize {
+    Decision::WORST_FIRST
+        .iter()
+        .position(|x| *x == d)
+        .unwrap_or(Decision::WORST_FIRST.len())
 }
 
 fn side_stats(v: &[f64]) -> SideStats {
-    let (mean, sd) = mean_sd(v);
+    let (mean, sd) = stats::mean_sd(v);
     SideStats {
         n: v.len(),
         mean,
@@ -283,6 +274,7 @@ fn continuous(
         settle,
         detail,
         members: Vec::new(),
+        mean_unit: "",
     }
 }
 
@@ -358,6 +350,7 @@ fn count(metric: String, base: (usize, usize), cand: (usize, usize), alpha: f64)
         settle,
         detail,
         members: Vec::new(),
+        mean_unit: "",
     }
 }
 
@@ -491,6 +484,7 @@ fn family(
         settle,
         detail,
         members: listed,
+        mean_unit: "",
     }
 }
 
@@ -613,21 +607,24 @@ fn pattern_metrics(b: &[&Print], c: &[&Print], m: &GateMargins) -> Vec<MetricRes
     let (sb, sc) = (values(b, secs), values(c, secs));
     if !sb.is_empty() || !sc.is_empty() {
         // Relative, but never tighter than the absolute floor.
-        let base_mean = mean_sd(&sb).0.unwrap_or(0.0);
+        let base_mean = stats::mean_sd(&sb).0.unwrap_or(0.0);
         let margin = if base_mean > 0.0 {
             m.print_time.max(m.print_time_s / base_mean)
         } else {
             m.print_time
         };
-        out.push(continuous(
-            "print time".into(),
-            &sb,
-            &sc,
-            margin,
-            Better::Lower,
-            true,
-            level,
-        ));
+        out.push(MetricResult {
+            mean_unit: "s",
+            ..continuous(
+                "print time".into(),
+                &sb,
+                &sc,
+                margin,
+                Better::Lower,
+                true,
+                level,
+            )
+        });
     }
     out
 }

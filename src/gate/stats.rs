@@ -28,6 +28,25 @@ pub enum Decision {
     Inconclusive,
 }
 
+impl Decision {
+    /// Every decision, the worst first.
+    pub const WORST_FIRST: [Decision; 4] = [
+        Decision::Regression,
+        Decision::Inconclusive,
+        Decision::Equivalent,
+        Decision::Improvement,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Regression => "regression",
+            Decision::Inconclusive => "inconclusive",
+            Decision::Equivalent => "equivalent",
+            Decision::Improvement => "improvement",
+        }
+    }
+}
+
 /// An interval for candidate − baseline, with the difference of the means.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
@@ -44,6 +63,16 @@ fn mean(v: &[f64]) -> f64 {
 fn sum_sq(v: &[f64]) -> f64 {
     let m = mean(v);
     v.iter().map(|x| (x - m) * (x - m)).sum()
+}
+
+/// The mean of `v` and its sample standard deviation (`None` without values, and the
+/// deviation `None` with one).
+pub fn mean_sd(v: &[f64]) -> (Option<f64>, Option<f64>) {
+    if v.is_empty() {
+        return (None, None);
+    }
+    let sd = (v.len() > 1).then(|| (sum_sq(v) / (v.len() - 1) as f64).sqrt());
+    (Some(mean(v)), sd)
 }
 
 /// ln Γ(x) for x > 0 (Lanczos, g = 7, nine terms: about 15 digits).

@@ -22,7 +22,9 @@ fn side_value(m: &MetricResult, baseline: bool) -> String {
     let s = if baseline { &m.baseline } else { &m.candidate };
     match (m.unit, s.count, s.mean) {
         (Unit::Prints, Some(k), _) => format!("{k}/{}", s.n),
-        (_, _, Some(mean)) if m.metric == "print time" => format!("{mean:.2} s (n={})", s.n),
+        (_, _, Some(mean)) if !m.mean_unit.is_empty() => {
+            format!("{mean:.2} {} (n={})", m.mean_unit, s.n)
+        }
         (_, _, Some(mean)) => format!("{mean:.3} (n={})", s.n),
         _ => format!("n={}", s.n),
     }
@@ -185,20 +187,11 @@ pub fn markdown(r: &GateReport) -> String {
     let _ = writeln!(out, "| pair | decision | metrics |");
     let _ = writeln!(out, "|---|---|---|");
     for p in &r.pairs {
-        let mut by: std::collections::BTreeMap<u8, usize> = Default::default();
-        for m in &p.metrics {
-            *by.entry(severity(m.decision)).or_default() += 1;
-        }
-        let parts: Vec<String> = by
+        let parts: Vec<String> = Decision::WORST_FIRST
             .iter()
-            .map(|(s, n)| {
-                let d = match s {
-                    0 => "regression",
-                    1 => "inconclusive",
-                    2 => "equivalent",
-                    _ => "improvement",
-                };
-                format!("{n} {d}")
+            .filter_map(|d| {
+                let n = p.metrics.iter().filter(|m| m.decision == *d).count();
+                (n > 0).then(|| format!("{n} {}", d.name()))
             })
             .collect();
         let _ = writeln!(
