@@ -167,13 +167,21 @@ fn bless(key: RigKey) -> (Record, Option<String>) {
     (record, note)
 }
 
+/// The worst distance, in dots, between where the analysis maps a corner of the pattern
+/// (its whole map: the affine transform and the local warp when there is one) and where
+/// the generator put it.
 fn corner_error(a: &Analysis, t: &Truth) -> Option<f64> {
-    let m = a.registration.as_ref()?.transform;
+    let r = a.registration.as_ref()?;
+    let m = r.transform;
     let (w, h) = (t.dots as f64, t.ink_end as f64);
     let worst = [(0.0, 0.0), (w, 0.0), (0.0, h), (w, h)]
         .into_iter()
-        .map(|(x, y)| {
-            let (u, v) = (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]);
+        .enumerate()
+        .map(|(i, (x, y))| {
+            let (u, v) = match &r.warp {
+                Some(warp) => (warp.corners[i][0], warp.corners[i][1]),
+                None => (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]),
+            };
             let (tu, tv) = t.geometry.dot_to_pixel(x, y);
             (u - tu).hypot(v - tv)
         })

@@ -2,6 +2,7 @@
 //! to coverage and optical density.
 
 use super::register::Affine;
+use super::warp::Warp;
 use crate::pattern::{Bitmap, Layout};
 use image::GrayImage;
 
@@ -16,53 +17,51 @@ pub struct DotMap {
 }
 
 impl DotMap {
-    /// Samples the scan bilinearly at every dot centre. The map is stepped along each dot
-    /// row in 40.24 fixed point and interpolated with 8-bit weights, so the inner loop is
-    /// integer arithmetic on four loads, over the run of dots whose 2 × 2 neighbourhood
-    /// lies inside the scan (found once per row); the dots outside are NaN.
+    /// Samples the scan bilinearly at every dot centre under an affine map.
     pub fn sample(img: &GrayImage, map: &Affine, dots: u32, rows: u32) -> DotMap {
+        DotMap::sample_warped(img, &Warp::affine(*map), dots, rows)
+    }
+
+    /// Samples the scan bilinearly at every dot centre under a warp. The map's column
+    /// part is computed once per column and its row part once per row, in 40.24 fixed
+    /// point, and interpolated with 8-bit weights, so the inner loop is integer
+    /// arithmetic on four loads; dots whose 2 × 2 neighbourhood leaves the scan are NaN.
+    pub fn sample_warped(img: &GrayImage, warp: &Warp, dots: u32, rows: u32) -> DotMap {
         const FRAC: u32 = 24;
         const ONE: f64 = (1u64 << FRAC) as f64;
         const TO_GREY: f32 = 1.0 / 65536.0;
         let (w, h) = img.dimensions();
         let raw = img.as_raw();
         let (wi, hi, wu) = (w as i64, h as i64, w as usize);
-        // Float-to-int casts saturate (NaN → 0) and the stepping wraps: a wild map gives
-        // dots outside the scan (NaN), never a panic.
+        let map = &warp.map;
+        // Float-to-int casts saturate (NaN → 0) and the sums wrap: a wild map gives dots
+        // outside the scan (NaN), never a panic.
         let fixed = |x: f64| (x * ONE).round() as i64;
-        let (du, dv) = (fixed(map.a), fixed(map.d));
         let n = dots as usize;
+        // Pixel centres sit at i + 0.5: sample the bilinear surface at (u − ½, v − ½).
+        let cols: Vec<(i64, i64)> = (0..n)
+            .map(|x| {
+                let xc = x as f64 + 0.5;
+                let xs = xc + warp.columns.at(xc);
+                (fixed(map.a * xs), fixed(map.d * xs))
+            })
+            .collect();
         let mut values = vec![f32::NAN; n * rows as usize];
         let row_start: Vec<usize> = (0..h as usize).map(|y| y * wu).collect();
         for (y, out) in values.chunks_exact_mut(n.max(1)).enumerate() {
-            // Pixel centres sit at i + 0.5: sample the bilinear surface at (u − ½, v − ½).
-            let (u, v) = map.apply(0.5, y as f64 + 0.5);
-            let (u0, v0) = (fixed(u - 0.5), fixed(v - 0.5));
-            let at = |x: usize| {
-                let k = x as i64;
-                (
-                    u0.wrapping_add(du.wrapping_mul(k)),
-                    v0.wrapping_add(dv.wrapping_mul(k)),
-                )
-            };
-            let inside = |x: usize| {
-                let (fu, fv) = at(x);
+            let yc = y as f64 + 0.5;
+            let ys = yc + warp.rows.at(yc);
+            let u0 = fixed(map.b * ys + map.c - 0.5);
+            let v0 = fixed(map.e * ys + map.f - 0.5);
+            for (o, &(cu, cv)) in out.iter_mut().zip(&cols) {
+                let (fu, fv) = (u0.wrapping_add(cu), v0.wrapping_add(cv));
                 let (ix, iy) = (fu >> FRAC, fv >> FRAC);
-                ix >= 0 && iy >= 0 && ix + 1 < wi && iy + 1 < hi
-            };
-            // The map is affine, so the dots inside form one run.
-            let Some(first) = (0..n).find(|&x| inside(x)) else {
-                continue;
-            };
-            let end = (first..n)
-                .rev()
-                .find(|&x| inside(x))
-                .map_or(first, |x| x + 1);
-            let (mut fu, mut fv) = at(first);
-            for o in &mut out[first..end] {
+                if ix < 0 || iy < 0 || ix + 1 >= wi || iy + 1 >= hi {
+                    continue;
+                }
                 // 8-bit weights, lerps as p0·256 + (p1 − p0)·f: three multiplies, exact in
                 // integers and in f32.
-                let (ix, iy) = ((fu >> FRAC) as usize, (fv >> FRAC) as usize);
+                let (ix, iy) = (ix as usize, iy as usize);
                 let fx = ((fu >> (FRAC - 8)) & 255) as i32;
                 let fy = ((fv >> (FRAC - 8)) & 255) as i32;
                 let i = row_start[iy] + ix;
@@ -72,8 +71,6 @@ impl DotMap {
                 let t = (p00 << 8) + (p10 - p00) * fx;
                 let b = (p01 << 8) + (p11 - p01) * fx;
                 *o = ((t << 8) + (b - t) * fy) as f32 * TO_GREY;
-                fu = fu.wrapping_add(du);
-                fv = fv.wrapping_add(dv);
             }
         }
         DotMap { dots, rows, values }

@@ -11,6 +11,7 @@ pub mod flatfield;
 pub mod idread;
 pub mod register;
 pub mod streaks;
+pub mod warp;
 
 use crate::defect::DefectKind;
 use crate::pattern::{self, BandKind, Edge, Pattern, PatternId, PatternKind};
@@ -110,6 +111,27 @@ pub struct RegistrationInfo {
     /// Share of the pattern's dots that fell inside the scan.
     pub inside: f64,
     pub fiducials: Vec<FiducialMatch>,
+    /// The local part of the map, on a proven fit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warp: Option<WarpInfo>,
+}
+
+/// The registration's local part: dot (x, y) shows at `transform(x + columns(x), y +
+/// rows(y))`, the shifts linear between their knots and flat beyond.
+#[derive(Debug, Clone, Serialize)]
+pub struct WarpInfo {
+    /// `[column, shift]` knots in dots, measured on the marks' left and right sides.
+    pub columns: Vec<[f64; 2]>,
+    /// `[row, shift]` knots in dots, on the marks' top and bottom sides and the edges of
+    /// the full-width bands.
+    pub rows: Vec<[f64; 2]>,
+    /// Edges measured.
+    pub edges: usize,
+    /// RMS distance of the edges from the shifts (where two edges share a knot), dots.
+    pub residual_dots: f64,
+    /// Where the pattern's corners (0, 0), (dots, 0), (0, ink end), (dots, ink end) show,
+    /// in scan pixels, under the whole map.
+    pub corners: [[f64; 2]; 4],
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -299,11 +321,20 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         a.defects.push(Defect::page(DefectKind::Unregistered, why));
         return a;
     };
-    let Some(reg) = regs.into_iter().nth(idx) else {
+    let Some(survey_fit) = regs.into_iter().nth(idx) else {
         return a;
     };
-    let map = map.unwrap_or_else(|| DotMap::sample(img, &reg.map, layout.dots, layout.rows));
+    // The marks too faint for the survey, looked for where the fit puts them; marks that
+    // are not whole squares left out.
+    let reg = register::complete(img, layout, &pattern.bitmap, &survey_fit);
+    // The local part: the edges of the marks and bands where the affine fit puts them.
+    let warp = warp::fit(img, layout, &reg);
+    let map = match map {
+        Some(m) if reg.map == survey_fit.map && warp.is_affine() => m,
+        _ => DotMap::sample_warped(img, &warp, layout.dots, layout.rows),
+    };
     let mut info = registration_info(&reg, layout.fiducials.len(), map.inside_fraction());
+    info.warp = Some(warp_info(&warp, layout));
     a.id.read = Some(pid);
     a.id.copies_read = copies;
     let ok = pid.kind == layout.kind && pid.dots == layout.dots;
@@ -335,7 +366,7 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
     }
 
     a.scanner_streaks = streaks::find(img, &reg.map, layout.dots, layout.rows);
-    calibrate_and_measure(&mut a, img, map, pattern, &reg);
+    calibrate_and_measure(&mut a, img, map, pattern, &reg, &warp);
     a
 }
 
@@ -347,20 +378,13 @@ fn calibrate_and_measure(
     map: DotMap,
     pattern: &Pattern,
     reg: &Registration,
+    warp: &warp::Warp,
 ) -> bool {
     let layout = &pattern.layout;
     // The dot columns just outside the head's width on each side: no dot prints there,
     // so what ink they hold is the edge column's, moved out by blur or by a fraction of a
     // dot of registration.
-    let column = |x: f64| {
-        let m = &reg.map;
-        let shifted = register::Affine {
-            c: m.c + m.a * x,
-            f: m.f + m.d * x,
-            ..*m
-        };
-        DotMap::sample(img, &shifted, 1, layout.rows).values
-    };
+    let column = |x: f64| DotMap::sample_warped(img, &warp.column(x), 1, layout.rows).values;
     let mut outside = [-1.0, layout.dots as f64].map(column);
     // Strips of paper 1–2 mm beside the print, where the roll is wider than the head.
     let margins: Vec<flatfield::Margin> = [
@@ -492,7 +516,14 @@ fn stopped_in_header(
     let map = DotMap::sample(img, &reg.map, layout.dots, layout.rows);
     let mut trial = base.clone();
     let mut info = registration_info(reg, layout.fiducials.len(), map.inside_fraction());
-    if !calibrate_and_measure(&mut trial, img, map, pattern, reg) {
+    if !calibrate_and_measure(
+        &mut trial,
+        img,
+        map,
+        pattern,
+        reg,
+        &warp::Warp::affine(reg.map),
+    ) {
         return None;
     }
     let limit = if proven_by_lines {
@@ -600,11 +631,13 @@ fn header_id(
     idread::read(map, &layout.id_strips, id_contrast(map, reg, layout, white))
 }
 
-/// The grey difference an id cell pair must show to count: 15 % of paper against the
-/// solid of the marks found in the header.
+/// The grey difference an id cell pair must show to count: 15 % of the paper in the
+/// marks' quiet zones (the page's most common bright grey when none is on the scan)
+/// against the solid of the marks found in the header.
 fn id_contrast(map: &DotMap, reg: &Registration, layout: &pattern::Layout, white: f64) -> f64 {
     let rows = pattern::HEADER_ROWS.min(map.rows);
     let mut solid: Vec<f32> = Vec::new();
+    let mut paper: Vec<f32> = Vec::new();
     for (f, m) in layout.fiducials.iter().zip(&reg.fiducials) {
         if m.found.is_none() || f.y + f.size > rows {
             continue;
@@ -615,7 +648,20 @@ fn id_contrast(map: &DotMap, reg: &Registration, layout: &pattern::Layout, white
                 solid.push(map.at(x, y));
             }
         }
+        // The quiet zone's middle, clear of the mark's blurred edge: the rows of the
+        // mark, left and right of it.
+        for y in f.y..f.y + f.size {
+            for x in [f.x.checked_sub(6), Some(f.x + f.size + 5)]
+                .into_iter()
+                .flatten()
+            {
+                if x < map.dots {
+                    paper.push(map.at(x, y));
+                }
+            }
+        }
     }
+    let white = median(&mut paper).unwrap_or(white);
     let solid = median(&mut solid).unwrap_or(white * 0.3);
     0.15 * (white - solid)
 }
@@ -637,6 +683,27 @@ fn registration_info(reg: &Registration, expected: usize, inside: f64) -> Regist
         model: if reg.affine { "affine" } else { "similarity" },
         inside,
         fiducials: reg.fiducials.clone(),
+        warp: None,
+    }
+}
+
+fn warp_info(w: &warp::Warp, layout: &pattern::Layout) -> WarpInfo {
+    let (dx, dy) = (f64::from(layout.dots), f64::from(layout.ink_end));
+    let corner = |x: f64, y: f64| {
+        let (u, v) = w.apply(x, y);
+        [(u * 1000.0).round() / 1000.0, (v * 1000.0).round() / 1000.0]
+    };
+    WarpInfo {
+        columns: w.columns.knots.clone(),
+        rows: w.rows.knots.clone(),
+        edges: w.edges,
+        residual_dots: w.residual_dots,
+        corners: [
+            corner(0.0, 0.0),
+            corner(dx, 0.0),
+            corner(0.0, dy),
+            corner(dx, dy),
+        ],
     }
 }
 

@@ -1,7 +1,7 @@
 //! Registration: find the pattern's fiducial marks in a scan and fit the map from printer
 //! dot coordinates to scan pixels. Pure: works on an in-memory image only.
 
-use crate::pattern::{Edge, Layout};
+use crate::pattern::{Bitmap, Edge, Layout, QUIET};
 use image::GrayImage;
 use serde::Serialize;
 
@@ -45,6 +45,23 @@ impl Affine {
     pub fn skew_deg(&self) -> f64 {
         let r = self.rotation_deg() - f64::from(self.orientation_deg());
         (r + 180.0).rem_euclid(360.0) - 180.0
+    }
+
+    /// The map from scan pixels back to dots, if this one is not degenerate.
+    pub fn invert(&self) -> Option<Affine> {
+        let det = self.a * self.e - self.b * self.d;
+        if det.abs() < 1e-12 || !det.is_finite() {
+            return None;
+        }
+        let (a, b, d, e) = (self.e / det, -self.b / det, -self.d / det, self.a / det);
+        Some(Affine {
+            a,
+            b,
+            c: -(a * self.c + b * self.f),
+            d,
+            e,
+            f: -(d * self.c + e * self.f),
+        })
     }
 
     pub fn as_array(&self) -> [f64; 6] {
@@ -104,6 +121,18 @@ pub struct FiducialMatch {
     pub expected: [f64; 2],
     /// Centre in scan pixels, when found.
     pub found: Option<[f64; 2]>,
+    /// How it was found: `survey` (a dark square on the whole page) or `local` (matched
+    /// to its neighbourhood in the pattern where the others put it: a mark too faint for
+    /// the page's threshold).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<&'static str>,
+    /// Distance between where it was found and where the fit puts it, dots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub residual_dots: Option<f64>,
+    /// Found, but left out of the fit: farther from the others' fit than a whole mark
+    /// can be (a mark cut by a dead block or a half-width print).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rejected: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -118,8 +147,12 @@ pub struct Registration {
 }
 
 impl Registration {
+    /// Marks found and used in the fit.
     pub fn found(&self) -> usize {
-        self.fiducials.iter().filter(|f| f.found.is_some()).count()
+        self.fiducials
+            .iter()
+            .filter(|f| f.found.is_some() && !f.rejected)
+            .count()
     }
 }
 
@@ -251,6 +284,32 @@ pub fn survey(img: &GrayImage) -> Survey {
             upper[above_lo..].copy_from_slice(&hist[above_lo..]);
             let t3 = otsu(&upper).clamp(above_lo as f64, white * 0.92);
             for c in blobs(&reduced, rw, rh, t3, f, img) {
+                if !candidates
+                    .iter()
+                    .any(|d| (d.u - c.u).hypot(d.v - c.v) < d.side.max(c.side) / 2.0)
+                {
+                    candidates.push(c);
+                }
+            }
+        }
+    }
+    // A light print on a bed darker than anything printed, whose solid covers more of the
+    // page than its paper: the first split falls between the bed and the page, and the
+    // most common grey above it is the print's solid. When the page itself splits in two
+    // levels that each hold a good share of the scan, the marks are looked for between
+    // them.
+    if candidates.len() < 4 {
+        let lo = (split.ceil() as usize).min(255);
+        let mut page = [0u64; 256];
+        page[lo..].copy_from_slice(&hist[lo..]);
+        let inner = (otsu(&page).ceil() as usize).clamp(lo, 255);
+        let mass = |a: usize, z: usize| hist[a..z].iter().sum::<u64>() as f64;
+        let mode = |a: usize, z: usize| (a..z).max_by_key(|&i| hist[i]).unwrap_or(a) as f64;
+        if mass(lo, inner) > 0.03 * total as f64
+            && mass(inner, 256) > 0.03 * total as f64
+            && mode(inner, 256) > 1.15 * mode(lo, inner)
+        {
+            for c in blobs(&reduced, rw, rh, inner as f64, f, img) {
                 if !candidates
                     .iter()
                     .any(|d| (d.u - c.u).hypot(d.v - c.v) < d.side.max(c.side) / 2.0)
@@ -626,14 +685,284 @@ fn finish(
             index: i,
             expected: [pts[i].0, pts[i].1],
             found: assign[i].map(|j| [candidates[j].u, candidates[j].v]),
+            by: assign[i].map(|_| "survey"),
+            residual_dots: None,
+            rejected: false,
         })
         .collect();
-    Some(Registration {
+    let mut reg = Registration {
         map,
         fiducials,
         residual_dots,
         affine,
-    })
+    };
+    mark_residuals(&mut reg);
+    Some(reg)
+}
+
+/// Each found mark's distance from where the fit puts it.
+fn mark_residuals(reg: &mut Registration) {
+    let (sx, sy) = reg.map.scale();
+    let px_per_dot = ((sx + sy) / 2.0).max(1e-9);
+    for m in &mut reg.fiducials {
+        m.residual_dots = m.found.map(|[u, v]| {
+            let (fu, fv) = reg.map.apply(m.expected[0], m.expected[1]);
+            round3((fu - u).hypot(fv - v) / px_per_dot)
+        });
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// How far from where the fit puts a missing mark the local search looks, dots: a fit
+/// from one row of marks takes the feed's scale from the width's, which a stretched feed
+/// misses by 2 % (11 dots over a page).
+const SEARCH_DOTS: f64 = 16.0;
+/// Least normalised correlation between a mark's neighbourhood in the pattern and the
+/// scan that counts as the mark: a whole square in its quiet zone correlates above 0.9
+/// even faded, blurred or compressed; a mark cut in half stays below.
+const MIN_MATCH: f64 = 0.8;
+/// Least darkening of the mark against its quiet zone, as a share of the paper's grey.
+const MIN_MARK_CONTRAST: f64 = 0.06;
+/// A whole mark farther than this from the fit of the others is left out of it, dots: a
+/// curled edge moves the outer marks by a dot or two, nothing true by more.
+const MAX_MARK_RESIDUAL: f64 = 3.0;
+
+/// The pattern's ink around one mark (the mark and its quiet zone), dot by dot.
+struct Template {
+    /// Dot centres relative to the mark's centre, and whether the pattern inks them.
+    dots: Vec<(f64, f64, bool)>,
+}
+
+impl Template {
+    fn around(bitmap: &Bitmap, x0: u32, y0: u32, size: u32) -> Template {
+        let (x0, y0) = (i64::from(x0), i64::from(y0));
+        let (m, s) = (i64::from(QUIET), i64::from(size));
+        let c = s as f64 / 2.0;
+        let mut dots = Vec::with_capacity(((s + 2 * m) * (s + 2 * m)) as usize);
+        for y in y0 - m..y0 + s + m {
+            for x in x0 - m..x0 + s + m {
+                let ink = x >= 0 && y >= 0 && bitmap.get(x as u32, y as u32);
+                dots.push(((x - x0) as f64 + 0.5 - c, (y - y0) as f64 + 0.5 - c, ink));
+            }
+        }
+        Template { dots }
+    }
+
+    /// Correlation of the scan with the template centred at dot (cx, cy), sign turned so
+    /// that ink on ink is positive, and the darkening of ink against paper as a share of
+    /// paper. `None` when part of the window falls off the scan.
+    fn score(&self, img: &GrayImage, map: &Affine, cx: f64, cy: f64) -> Option<(f64, f64)> {
+        let (mut n1, mut s1, mut n0, mut s0, mut ss) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for &(dx, dy, ink) in &self.dots {
+            let (u, v) = map.apply(cx + dx, cy + dy);
+            let g = bilinear(img, u, v)?;
+            ss += g * g;
+            if ink {
+                n1 += 1.0;
+                s1 += g;
+            } else {
+                n0 += 1.0;
+                s0 += g;
+            }
+        }
+        if n1 == 0.0 || n0 == 0.0 {
+            return None;
+        }
+        let n = n0 + n1;
+        let mean = (s0 + s1) / n;
+        let var_s = ss / n - mean * mean;
+        let p = n1 / n;
+        // Correlation with a 0/1 template: (mean on paper − mean on ink)·√(p(1 − p))/σ.
+        let (m0, m1) = (s0 / n0, s1 / n1);
+        if var_s <= 1e-9 || m0 <= 0.0 {
+            return None;
+        }
+        let r = (m0 - m1) * (p * (1.0 - p)).sqrt() / var_s.sqrt();
+        Some((r, (m0 - m1) / m0))
+    }
+}
+
+/// Bilinear grey at continuous scan coordinates (pixel `i` spans `[i, i + 1)`).
+fn bilinear(img: &GrayImage, u: f64, v: f64) -> Option<f64> {
+    let (x, y) = (u - 0.5, v - 0.5);
+    let (w, h) = img.dimensions();
+    if !(x >= 0.0 && y >= 0.0 && x < f64::from(w) - 1.0 && y < f64::from(h) - 1.0) {
+        return None;
+    }
+    let (ix, iy) = (x as u32, y as u32);
+    let (fx, fy) = (x - f64::from(ix), y - f64::from(iy));
+    let p = |i: u32, j: u32| f64::from(img.get_pixel(i, j).0[0]);
+    let t = p(ix, iy) + (p(ix + 1, iy) - p(ix, iy)) * fx;
+    let b = p(ix, iy + 1) + (p(ix + 1, iy + 1) - p(ix, iy + 1)) * fx;
+    Some(t + (b - t) * fy)
+}
+
+/// Where the mark around dot (cx, cy) best matches, searched within `radius` dots: coarse
+/// to fine, then a parabola through the best score and its neighbours on each axis. The
+/// centre in dots under `map`, its correlation and contrast.
+fn locate(
+    img: &GrayImage,
+    map: &Affine,
+    tpl: &Template,
+    (cx, cy): (f64, f64),
+    radius: f64,
+) -> Option<((f64, f64), f64, f64)> {
+    let mut best: Option<(f64, f64, f64)> = None;
+    let mut centre = (0.0, 0.0);
+    for (reach, step) in [(radius, 2.0), (2.0, 0.5), (0.5, 0.125)] {
+        let k = (reach / step).round() as i32;
+        let mut round_best: Option<(f64, f64, f64)> = None;
+        for j in -k..=k {
+            for i in -k..=k {
+                let (ox, oy) = (
+                    centre.0 + f64::from(i) * step,
+                    centre.1 + f64::from(j) * step,
+                );
+                if let Some((r, _)) = tpl.score(img, map, cx + ox, cy + oy) {
+                    if round_best.is_none_or(|b| r > b.2) {
+                        round_best = Some((ox, oy, r));
+                    }
+                }
+            }
+        }
+        let b = round_best?;
+        centre = (b.0, b.1);
+        best = Some(b);
+    }
+    let (ox, oy, _) = best?;
+    let step = 0.125;
+    let at = |dx: f64, dy: f64| tpl.score(img, map, cx + ox + dx, cy + oy + dy).map(|s| s.0);
+    let (r0, c0) = tpl.score(img, map, cx + ox, cy + oy)?;
+    let vertex = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
+        (Some(l), Some(h)) => {
+            let den = l - 2.0 * r0 + h;
+            if den < 0.0 {
+                (0.5 * (l - h) / den).clamp(-0.5, 0.5) * step
+            } else {
+                0.0
+            }
+        }
+        _ => 0.0,
+    };
+    let fx = vertex(at(-step, 0.0), at(step, 0.0));
+    let fy = vertex(at(0.0, -step), at(0.0, step));
+    Some(((cx + ox + fx, cy + oy + fy), r0, c0))
+}
+
+/// Completes a fit from the survey's marks: looks for every mark it missed where the fit
+/// puts it, matching the pattern's ink around the mark (correlation, so a faded or light
+/// mark matches as well as a black one), checks that every mark the survey found is a
+/// whole square in its quiet zone (a mark cut by a dead block or a half-width print is
+/// left out of the fit: its centre is not the square's), and refits on the marks kept.
+pub fn complete(
+    img: &GrayImage,
+    layout: &Layout,
+    bitmap: &Bitmap,
+    reg: &Registration,
+) -> Registration {
+    let mut out = reg.clone();
+    let radius = if reg.affine {
+        SEARCH_DOTS / 2.0
+    } else {
+        SEARCH_DOTS
+    };
+    for (f, m) in layout.fiducials.iter().zip(out.fiducials.iter_mut()) {
+        let tpl = Template::around(bitmap, f.x, f.y, f.size);
+        match m.found {
+            Some([u, v]) => {
+                let whole = reg.map.invert().and_then(|inv| {
+                    let (x, y) = inv.apply(u, v);
+                    tpl.score(img, &reg.map, x, y)
+                });
+                m.rejected = !whole.is_some_and(|(r, _)| r >= MIN_MATCH);
+            }
+            None => {
+                let Some(((x, y), r, contrast)) = locate(img, &reg.map, &tpl, f.center(), radius)
+                else {
+                    continue;
+                };
+                if r >= MIN_MATCH && contrast >= MIN_MARK_CONTRAST {
+                    let (u, v) = reg.map.apply(x, y);
+                    m.found = Some([u, v]);
+                    m.by = Some("local");
+                }
+            }
+        }
+    }
+    // Too few whole marks left: the survey's fit stands as it was.
+    if refit(&mut out).is_none() {
+        return reg.clone();
+    }
+    out
+}
+
+/// Fits the map to the marks kept, leaving out one by one the mark farthest from the fit
+/// of the others while it lies beyond [`MAX_MARK_RESIDUAL`] and the rest keeps a full fit.
+/// `None` when the marks kept do not give a fit.
+fn refit(reg: &mut Registration) -> Option<()> {
+    loop {
+        let used: Vec<usize> = (0..reg.fiducials.len())
+            .filter(|&i| reg.fiducials[i].found.is_some() && !reg.fiducials[i].rejected)
+            .collect();
+        let marks: Vec<(usize, PointPair)> = used
+            .iter()
+            .filter_map(|&i| {
+                let m = &reg.fiducials[i];
+                m.found
+                    .map(|[u, v]| (i, ((m.expected[0], m.expected[1]), (u, v))))
+            })
+            .collect();
+        let pairs = |skip: Option<usize>| -> Vec<PointPair> {
+            marks
+                .iter()
+                .filter(|(i, _)| Some(*i) != skip)
+                .map(|(_, p)| *p)
+                .collect()
+        };
+        let (map, affine) = fit(&pairs(None))?;
+        if map.a * map.e - map.b * map.d <= 0.0 {
+            return None;
+        }
+        reg.map = map;
+        reg.affine = affine;
+        mark_residuals(reg);
+        let all = pairs(None);
+        let (sx, sy) = map.scale();
+        let px_per_dot = ((sx + sy) / 2.0).max(1e-9);
+        let sq: f64 = all
+            .iter()
+            .map(|(p, c)| {
+                let (u, v) = map.apply(p.0, p.1);
+                (u - c.0).powi(2) + (v - c.1).powi(2)
+            })
+            .sum();
+        reg.residual_dots = (sq / all.len().max(1) as f64).sqrt() / px_per_dot;
+        // The mark farthest from the fit of the others.
+        let mut worst: Option<(usize, f64)> = None;
+        for &i in &used {
+            let rest = pairs(Some(i));
+            let Some((m, true)) = fit(&rest) else {
+                continue;
+            };
+            let f = &reg.fiducials[i];
+            let Some([u, v]) = f.found else { continue };
+            let (fu, fv) = m.apply(f.expected[0], f.expected[1]);
+            let (rsx, rsy) = m.scale();
+            let d = (fu - u).hypot(fv - v) / ((rsx + rsy) / 2.0).max(1e-9);
+            if worst.is_none_or(|w| d > w.1) {
+                worst = Some((i, d));
+            }
+        }
+        match worst {
+            Some((i, d)) if d > MAX_MARK_RESIDUAL && used.len() > 4 => {
+                reg.fiducials[i].rejected = true;
+            }
+            _ => return Some(()),
+        }
+    }
 }
 
 fn wrap(a: f64) -> f64 {
