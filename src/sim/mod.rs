@@ -11,7 +11,9 @@
 
 pub mod config;
 pub mod faults;
+pub mod font;
 pub mod head;
+pub mod layout;
 pub mod printer;
 pub mod scanner;
 pub mod station;

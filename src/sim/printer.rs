@@ -7,7 +7,8 @@
 
 use super::faults::{Faults, PowerCut};
 use super::head::{Head, HeadModel, HeadStatus, RowOutcome};
-use crate::escpos::decode::{DecodeError, Decoder, Event, EventKind, LINE_SPACING_DOTS};
+use super::layout::{Layout, Paper};
+use crate::escpos::decode::{DecodeError, Decoder, Event, EventKind};
 use crate::escpos::status::{self, PrinterInfo, PrinterState};
 use image::GrayImage;
 use serde::Serialize;
@@ -43,6 +44,11 @@ pub struct PrintOutcome {
 pub struct SimPrinter {
     head: Head,
     decoder: Decoder,
+    layout: Layout,
+    /// Paper movements waiting for the head (reused between events).
+    paper: Vec<Paper>,
+    /// A row buffer as wide as the head (reused).
+    row: Vec<u8>,
     cut_at: Option<usize>,
     received: usize,
     info: PrinterInfo,
@@ -91,9 +97,13 @@ impl SimPrinter {
             Some(PowerCut::Fraction(f)) => job_len.map(|l| (l as f64 * f.clamp(0.0, 1.0)) as usize),
             None => None,
         };
+        let dots = model.dots;
         SimPrinter {
             head: Head::new(model, faults, seed),
             decoder: Decoder::new(),
+            layout: Layout::new(dots),
+            paper: Vec::new(),
+            row: Vec::new(),
             cut_at,
             received: 0,
             info,
@@ -213,10 +223,14 @@ impl SimPrinter {
         if matches!(
             ev.kind,
             EventKind::Raster(_)
+                | EventKind::BitImage(_)
                 | EventKind::LineFeed
                 | EventKind::Feed { .. }
+                | EventKind::FeedLines { .. }
                 | EventKind::Cut { .. }
                 | EventKind::Text(_)
+                | EventKind::Barcode { .. }
+                | EventKind::Function { .. }
         ) {
             self.marked = true;
         }
@@ -230,31 +244,14 @@ impl SimPrinter {
             self.queried = true;
         }
         match ev.kind {
-            EventKind::Raster(bm) => {
-                self.after_cut = false;
-                for y in 0..bm.height() {
-                    match self.head.print_row(bm.row(y)) {
-                        RowOutcome::Printed => {}
-                        RowOutcome::Brownout => {
-                            self.stop = Some(Stop::Brownout { offset: ev.offset });
-                            return;
-                        }
-                        RowOutcome::OutOfInk => {
-                            self.stop = Some(Stop::OutOfInk { offset: ev.offset });
-                            return;
-                        }
-                    }
-                }
-            }
-            EventKind::LineFeed => {
-                self.after_cut = false;
-                self.head.feed(LINE_SPACING_DOTS);
-            }
-            EventKind::Feed { rows } => {
-                self.after_cut = false;
-                self.head.feed(rows);
-            }
             EventKind::Cut { .. } => {
+                let mut paper = std::mem::take(&mut self.paper);
+                self.layout.flush(&mut paper);
+                self.run_paper(&mut paper, ev.offset);
+                self.paper = paper;
+                if self.stop.is_some() {
+                    return;
+                }
                 self.after_cut = true;
                 if let Some(p) = self.head.take_page() {
                     self.pages.push(p);
@@ -292,8 +289,59 @@ impl SimPrinter {
                     self.last_state = s;
                 }
             }
-            EventKind::Text(_) => self.after_cut = false,
-            EventKind::Init | EventKind::Ignored { .. } | EventKind::Unknown { .. } => {}
+            EventKind::Ignored { .. } | EventKind::Unknown { .. } => {}
+            kind => {
+                let mut paper = std::mem::take(&mut self.paper);
+                self.layout.apply(&kind, &mut paper);
+                if !paper.is_empty() {
+                    self.after_cut = false;
+                }
+                if matches!(kind, EventKind::Text(_) | EventKind::BitImage(_)) {
+                    self.after_cut = false;
+                }
+                self.run_paper(&mut paper, ev.offset);
+                self.paper = paper;
+            }
+        }
+    }
+
+    /// Puts the layout's paper movements through the head, stopping at a brownout or the
+    /// end of the ink (the command at `offset` is the one that failed).
+    fn run_paper(&mut self, paper: &mut Vec<Paper>, offset: usize) {
+        let dots = self.head.model().dots as usize;
+        for piece in paper.drain(..) {
+            if self.stop.is_some() {
+                continue;
+            }
+            match piece {
+                Paper::Feed(rows) => self.head.feed(rows),
+                Paper::Rows { x, bitmap } => {
+                    for y in 0..bitmap.height() {
+                        let src = bitmap.row(y);
+                        let outcome = if x == 0 {
+                            self.head.print_row(src)
+                        } else {
+                            self.row.clear();
+                            self.row.resize(dots, 0);
+                            let x = (x as usize).min(dots);
+                            let n = src.len().min(dots - x);
+                            self.row[x..x + n].copy_from_slice(&src[..n]);
+                            self.head.print_row(&self.row)
+                        };
+                        match outcome {
+                            RowOutcome::Printed => {}
+                            RowOutcome::Brownout => {
+                                self.stop = Some(Stop::Brownout { offset });
+                                break;
+                            }
+                            RowOutcome::OutOfInk => {
+                                self.stop = Some(Stop::OutOfInk { offset });
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
