@@ -55,7 +55,7 @@ pub enum EventKind {
     Tab,
     /// ESC d n: print the line and feed `lines` lines at the current line spacing.
     FeedLines { lines: u32 },
-    /// GS k: a barcode of system `m` (0..=6 function A, 65..=73 function B) with its data.
+    /// GS k: a barcode of system `m` (0..=6 function A, 65..=79 function B) with its data.
     Barcode { m: u8, data: Vec<u8> },
     /// GS ( k, GS ( L or GS 8 L with its data after the length (`cn fn …` or `m fn …`);
     /// `command` names which. At most `MAX_FUNCTION_BYTES` of data.
@@ -556,9 +556,9 @@ fn barcode_header(p: &[u8]) -> Step {
             command: CMD,
             cap: 255,
         },
-        [65..=73] => more(CMD, 1),
-        [65..=73, n, ..] => keep(CMD, usize::from(n)),
-        [m, ..] => invalid(CMD, format!("barcode system {m} (0..=6 or 65..=73)")),
+        [65..=79] => more(CMD, 1),
+        [65..=79, n, ..] => keep(CMD, usize::from(n)),
+        [m, ..] => invalid(CMD, format!("barcode system {m} (0..=6 or 65..=79)")),
     }
 }
 

@@ -8,6 +8,7 @@
 //! it hands `Paper` pieces (rows placed at a column, blank feeds) to `printer`, which
 //! puts them through the head (and so through every fault).
 
+use super::barcode;
 use super::font::{self, codepage, Font};
 use crate::escpos::decode::{EventKind, Setting, LINE_SPACING_DOTS};
 use crate::pattern::Bitmap;
@@ -163,6 +164,10 @@ impl Layout {
             EventKind::Raster(bm) => {
                 self.flush(out);
                 self.block(bm.clone(), out);
+            }
+            EventKind::Barcode { m, data } => {
+                self.flush(out);
+                self.barcode(*m, data, out);
             }
             _ => {}
         }
@@ -395,6 +400,74 @@ impl Layout {
         if advance > height {
             out.push(Paper::Feed(advance - height));
         }
+    }
+
+    /// GS k: the bars at the module width and height, with the HRI text above and/or
+    /// below. A barcode the printer would refuse (bad data, wider than the print area)
+    /// prints nothing and is named.
+    fn barcode(&mut self, m: u8, data: &[u8], out: &mut Vec<Paper>) {
+        let symbol = match barcode::encode(m, data) {
+            Ok(s) => s,
+            Err(e) => {
+                let what = format!("GS k: {e}");
+                self.name_once(&what);
+                return;
+            }
+        };
+        let row = symbol.row(self.mode.barcode_width);
+        let (_, width) = self.area();
+        if row.len() as u32 > width {
+            let what = format!(
+                "GS k: {} of {} dots is wider than the {width}-dot print area",
+                symbol.name,
+                row.len()
+            );
+            self.name_once(&what);
+            return;
+        }
+        let hri = self.hri_text(&symbol.hri);
+        let gap = 2;
+        let (above, below) = match self.mode.hri_position {
+            1 => (true, false),
+            2 => (false, true),
+            3 => (true, true),
+            _ => (false, false),
+        };
+        let bars_h = self.mode.barcode_height;
+        let text_h = hri.height() + gap;
+        let height = bars_h + if above { text_h } else { 0 } + if below { text_h } else { 0 };
+        let bar_w = row.len() as u32;
+        let w = bar_w.max(hri.width().min(width));
+        let mut block = Bitmap::new(w, height);
+        let bars_x = (w - bar_w) / 2;
+        let hri_x = (w.saturating_sub(hri.width())) / 2;
+        let mut y = 0;
+        if above {
+            blit(&mut block, &hri, hri_x, 0);
+            y += text_h;
+        }
+        for (x, &on) in (0u32..).zip(&row) {
+            if on {
+                block.fill_rect(bars_x + x, y, bars_x + x + 1, y + bars_h, true);
+            }
+        }
+        y += bars_h;
+        if below {
+            blit(&mut block, &hri, hri_x, y + gap);
+        }
+        self.block(block, out);
+    }
+
+    /// HRI characters in the HRI font (normal size, no styles).
+    fn hri_text(&self, text: &str) -> Bitmap {
+        let font = self.mode.hri_font;
+        let (cw, ch) = font.cell();
+        let chars: Vec<char> = text.chars().collect();
+        let mut bm = Bitmap::new(cw * chars.len() as u32, ch);
+        for (i, &c) in (0u32..).zip(&chars) {
+            blit(&mut bm, &font::glyph(c, font), i * cw, 0);
+        }
+        bm
     }
 
     /// A block printed on its own (raster image, barcode, QR code, graphics), placed in

@@ -9,6 +9,7 @@
 //! TCP and ptys, with the real wire protocols. `config` is how a simulated station
 //! behaves, its defaults and limits, resolved from a station file.
 
+pub mod barcode;
 pub mod config;
 pub mod faults;
 pub mod font;
