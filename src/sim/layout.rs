@@ -10,6 +10,8 @@
 
 use super::barcode;
 use super::font::{self, codepage, Font};
+use super::graphics::{Graphics, GraphicsOutcome};
+use super::qr::{QrOutcome, QrSymbol};
 use crate::escpos::decode::{EventKind, Setting, LINE_SPACING_DOTS};
 use crate::pattern::Bitmap;
 use std::collections::BTreeSet;
@@ -115,6 +117,8 @@ pub struct Layout {
     dots: u32,
     mode: Mode,
     line: Line,
+    qr: QrSymbol,
+    graphics: Graphics,
     /// Commands already named as not drawn (each named once).
     named: BTreeSet<String>,
 }
@@ -126,6 +130,8 @@ impl Layout {
             dots: dots.max(1),
             mode: Mode::default(),
             line: Line::default(),
+            qr: QrSymbol::default(),
+            graphics: Graphics::default(),
             named: BTreeSet::new(),
         }
     }
@@ -147,6 +153,7 @@ impl Layout {
             EventKind::Init => {
                 self.mode = Mode::default();
                 self.line = Line::default();
+                self.graphics = Graphics::default();
             }
             EventKind::Text(bytes) => {
                 for &b in bytes {
@@ -169,6 +176,25 @@ impl Layout {
                 self.flush(out);
                 self.barcode(*m, data, out);
             }
+            EventKind::Function {
+                command: "GS ( k",
+                data,
+            } => match self.qr.apply(data) {
+                QrOutcome::Stored => {}
+                QrOutcome::Print(bm) => {
+                    self.flush(out);
+                    self.block(bm, out);
+                }
+                QrOutcome::NotDrawn(what) => self.name_once(&what),
+            },
+            EventKind::Function { command, data } => match self.graphics.apply(command, data) {
+                GraphicsOutcome::Stored => {}
+                GraphicsOutcome::Print(bm) => {
+                    self.flush(out);
+                    self.block(bm, out);
+                }
+                GraphicsOutcome::NotDrawn(what) => self.name_once(&what),
+            },
             _ => {}
         }
     }

@@ -13,9 +13,11 @@ pub mod barcode;
 pub mod config;
 pub mod faults;
 pub mod font;
+pub mod graphics;
 pub mod head;
 pub mod layout;
 pub mod printer;
+pub mod qr;
 pub mod scanner;
 pub mod station;
 

@@ -518,7 +518,9 @@ mod tests {
     fn a_barcode_led_receipt_prints_whole_and_gs_r_is_answered() {
         // A CODE128 barcode whose data spells "V", a QR code and a stored graphic with
         // command bytes in their data, then a raster: one page, no cut inside, and the
-        // paper-sensor status asked by GS r 1 answered (paper present: 0).
+        // paper-sensor status asked by GS r 1 answered (paper present: 0). The barcode
+        // prints at the default height (162 dots); the QR print has no data stored and
+        // the graphic is cut short, so neither prints.
         let mut stream =
             b"\x1b@\x1dkI\x04{BVX\x1d(k\x03\x001Q0\x1d8L\x04\x00\x00\x000p\x1dV".to_vec();
         stream.extend_from_slice(&job(6, 0xFF)[2..]);
@@ -529,7 +531,7 @@ mod tests {
         let out = p.finish();
         assert!(out.error.is_none(), "{:?}", out.error);
         assert_eq!(out.pages.len(), 1);
-        assert_eq!(out.pages[0].height(), 6);
+        assert_eq!(out.pages[0].height(), 162 + 6);
     }
 
     #[test]
