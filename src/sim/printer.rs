@@ -534,6 +534,45 @@ mod tests {
         assert_eq!(out.pages[0].height(), 162 + 6);
     }
 
+    /// Columns of a page darker than mid-grey somewhere, as counts per column.
+    fn column_ink(page: &GrayImage) -> Vec<u32> {
+        let mut ink = vec![0u32; page.width() as usize];
+        for (x, _, p) in page.enumerate_pixels() {
+            if p.0[0] < 128 {
+                ink[x as usize] += 1;
+            }
+        }
+        ink
+    }
+
+    #[test]
+    fn faults_act_on_text_and_barcodes_as_on_rasters() {
+        // Left-aligned text across the whole width, a centred CODE128 at module 3.
+        let mut job = b"\x1b@".to_vec();
+        job.extend(std::iter::repeat_n(b'H', 48));
+        job.extend_from_slice(b"\n\x1ba\x01\x1dw\x03\x1dh\x40\x1dkI\x06{B1234\n");
+        let healthy = print_job(&job, 576, Faults::default(), 5);
+        let ink = column_ink(&healthy.pages[0]);
+        // Text inks both halves of the head.
+        assert!(ink[..288].iter().sum::<u32>() > 1000 && ink[288..].iter().sum::<u32>() > 1000);
+        // A column inside a bar of the barcode: inked on every barcode row.
+        let bar_col = (200..376).find(|&x| ink[x] >= 64).expect("a bar");
+
+        let half = print_job(&job, 576, Faults::parse_all(["half=right"]).unwrap(), 5);
+        let ink_half = column_ink(&half.pages[0]);
+        assert!(ink_half[..288].iter().sum::<u32>() > 1000);
+        assert_eq!(ink_half[296..].iter().sum::<u32>(), 0);
+
+        let dead = format!("dead={bar_col}");
+        let cut = print_job(&job, 576, Faults::parse_all([dead.as_str()]).unwrap(), 5);
+        let ink_dead = column_ink(&cut.pages[0]);
+        assert_eq!(
+            ink_dead[bar_col], 0,
+            "the dead element cuts through the bar"
+        );
+        assert!(ink_dead[bar_col - 1] >= 64 || ink_dead[bar_col + 1] >= 64);
+    }
+
     #[test]
     fn a_page_in_progress_is_counted_and_torn_off() {
         let mut p = printer();
