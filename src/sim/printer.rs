@@ -400,6 +400,11 @@ impl SimPrinter {
                 self.error = Some(e);
             }
         }
+        if self.layout.line_pending() && self.stop.is_none() {
+            tracing::warn!(
+                "the job ends with text not followed by LF: a printer keeps it in its buffer, unprinted"
+            );
+        }
         if let Some(p) = self.head.take_page() {
             self.pages.push(p);
         }
