@@ -261,3 +261,163 @@ async fn a_pos_sends_a_receipt_over_tcp_and_the_scan_reads_back() {
     assert!(found.is_ok(), "no scan of the receipt within {BOUND:?}");
     assert_eq!(read, sorted(sent));
 }
+
+/// A random payload for GS k system `m` (function B), or for QR (`m` = 0), and what
+/// zbarimg reads from it: (job data, zbar's symbology, zbar's data).
+fn payload(m: u8, rng: &mut printrig::util::rng::Rng) -> (Vec<u8>, &'static str, String) {
+    let mut pick = |set: &[u8], lo: u64, hi: u64| -> Vec<u8> {
+        let n = lo + rng.below(hi - lo + 1);
+        (0..n)
+            .map(|_| set[rng.below(set.len() as u64) as usize])
+            .collect()
+    };
+    let digits = b"0123456789";
+    let check = |ds: &[u8]| {
+        let sum: u32 = ds
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
+            .sum();
+        char::from(b'0' + ((10 - sum % 10) % 10) as u8)
+    };
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match m {
+        65 => {
+            let d = pick(digits, 11, 11);
+            let read = format!("{}{}", s(&d), check(&d));
+            (d, "UPC-A", read)
+        }
+        66 => {
+            // Number system 0, six digits; zbar gives the eight digits with the check.
+            let mut d = b"0".to_vec();
+            d.extend(pick(digits, 6, 6));
+            (d, "UPC-E", String::new())
+        }
+        67 => {
+            let mut d = pick(b"12345678", 1, 1);
+            d.extend(pick(digits, 11, 11));
+            let read = format!("{}{}", s(&d), check(&d));
+            (d, "EAN-13", read)
+        }
+        68 => {
+            let d = pick(digits, 7, 7);
+            let read = format!("{}{}", s(&d), check(&d));
+            (d, "EAN-8", read)
+        }
+        69 => {
+            let d = pick(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%", 1, 12);
+            let read = s(&d);
+            (d, "CODE-39", read)
+        }
+        70 => {
+            let d = pick(digits, 3, 7);
+            let d = [d.clone(), d].concat();
+            let read = s(&d);
+            (d, "I2/5", read)
+        }
+        71 => {
+            let mut d = pick(b"ABCD", 1, 1);
+            // zbar reads CODABAR of four characters or more.
+            d.extend(pick(b"0123456789-$:/.+", 2, 12));
+            d.extend(pick(b"ABCD", 1, 1));
+            let read = s(&d);
+            (d, "Codabar", read)
+        }
+        72 => {
+            let d = pick(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%abcxyz", 1, 16);
+            let read = s(&d);
+            (d, "CODE-93", read)
+        }
+        73 => {
+            // Printable text in code set B, then digit pairs in code set C.
+            let text = pick(b"ABCxyz0123456789 !#%&()*+-./:;<=>?@[]^_|~", 1, 10);
+            let pairs: Vec<u8> = (0..1 + rng.below(5))
+                .map(|_| rng.below(100) as u8)
+                .collect();
+            let mut d = b"{B".to_vec();
+            d.extend(&text);
+            d.extend(b"{C");
+            d.extend(&pairs);
+            let mut read = s(&text);
+            for p in pairs {
+                read.push_str(&format!("{p:02}"));
+            }
+            (d, "CODE-128", read)
+        }
+        _ => {
+            let d = pick(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 $%*+-./:",
+                1,
+                120,
+            );
+            let read = s(&d);
+            (d, "QR-Code", read)
+        }
+    }
+}
+
+/// Every symbology and QR, a few hundred random payloads: printed on the simulated
+/// printer, read back by zbar with the same data.
+#[test]
+fn random_payloads_of_every_symbology_round_trip_through_zbar() {
+    use printrig::sim::{print_job, Faults};
+    const PER_SYMBOLOGY: usize = 30;
+    let t = tempfile::tempdir().expect("tempdir");
+    let mut rng = printrig::util::rng::Rng::new(0xba4c0de);
+    let mut files = Vec::new();
+    let mut expected = Vec::new();
+    for m in [65u8, 66, 67, 68, 69, 70, 71, 72, 73, 0] {
+        // One page per symbology, the codes centred, 60 rows of paper between them.
+        let mut job = b"\x1b@\x1ba\x01\x1dh\x30\x1dw\x02\x1dH\x00".to_vec();
+        for _ in 0..PER_SYMBOLOGY {
+            let (data, name, read) = payload(m, &mut rng);
+            if m == 0 {
+                job.extend_from_slice(b"\x1d(k\x03\x001C\x03");
+                let len = (data.len() + 3) as u16;
+                job.extend_from_slice(b"\x1d(k");
+                job.extend_from_slice(&len.to_le_bytes());
+                job.extend_from_slice(b"1P0");
+                job.extend_from_slice(&data);
+                job.extend_from_slice(b"\x1d(k\x03\x001Q0");
+            } else {
+                job.extend_from_slice(&[0x1D, b'k', m, data.len() as u8]);
+                job.extend_from_slice(&data);
+            }
+            job.extend_from_slice(b"\n\n");
+            let read = if m == 66 {
+                // UPC-E: the HRI the printer computed (number system, six digits, check).
+                let symbol = printrig::sim::barcode::encode(66, &data).expect("UPC-E encodes");
+                symbol.hri
+            } else {
+                read
+            };
+            expected.push((name.to_string(), read));
+        }
+        job.extend_from_slice(b"\x1dV\x00");
+        let out = print_job(&job, 576, Faults::default(), u64::from(m));
+        assert!(out.error.is_none(), "{:?}", out.error);
+        let page = out.pages.first().expect("a page");
+        let file = t.path().join(format!("m{m}.png"));
+        page.save(&file).expect("write the page");
+        files.push(file);
+    }
+    let mut cmd = Command::new("zbarimg");
+    cmd.args(["-q", "--set", "*.enable"]).args(&files);
+    let out = bounded(cmd);
+    let mut read: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(s, d)| (s.to_string(), d.to_string()))
+        .collect();
+    read.sort();
+    let expected = sorted(expected);
+    let missing: Vec<_> = expected.iter().filter(|e| !read.contains(e)).collect();
+    let extra: Vec<_> = read.iter().filter(|r| !expected.contains(r)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "zbar read {} of {}; missing {missing:?}; misread {extra:?}",
+        read.len(),
+        expected.len()
+    );
+}
