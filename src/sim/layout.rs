@@ -148,7 +148,7 @@ impl Layout {
 
     /// Applies one decoded event, appending what moves the paper to `out`. Events that
     /// do not touch the paper or the settings (status queries, cuts) leave both alone.
-    pub fn apply(&mut self, kind: &EventKind, out: &mut Vec<Paper>) {
+    pub fn apply(&mut self, kind: EventKind, out: &mut Vec<Paper>) {
         match kind {
             EventKind::Init => {
                 self.mode = Mode::default();
@@ -156,30 +156,30 @@ impl Layout {
                 self.graphics = Graphics::default();
             }
             EventKind::Text(bytes) => {
-                for &b in bytes {
+                for b in bytes {
                     self.character(b, out);
                 }
             }
             EventKind::LineFeed => self.print_line(self.mode.line_spacing, out),
-            EventKind::Feed { rows } => self.print_line(*rows, out),
+            EventKind::Feed { rows } => self.print_line(rows, out),
             EventKind::FeedLines { lines } => {
                 self.print_line(lines.saturating_mul(self.mode.line_spacing), out)
             }
             EventKind::Tab => self.tab(),
-            EventKind::Setting(s) => self.setting(s),
-            EventKind::BitImage(bm) => self.place(bm.clone(), out),
+            EventKind::Setting(s) => self.setting(&s),
+            EventKind::BitImage(bm) => self.place(bm, out),
             EventKind::Raster(bm) => {
                 self.flush(out);
-                self.block(bm.clone(), out);
+                self.block(bm, out);
             }
             EventKind::Barcode { m, data } => {
                 self.flush(out);
-                self.barcode(*m, data, out);
+                self.barcode(m, &data, out);
             }
             EventKind::Function {
                 command: "GS ( k",
                 data,
-            } => match self.qr.apply(data) {
+            } => match self.qr.apply(&data) {
                 QrOutcome::Stored => {}
                 QrOutcome::Print(bm) => {
                     self.flush(out);
@@ -187,7 +187,7 @@ impl Layout {
                 }
                 QrOutcome::NotDrawn(what) => self.name_once(&what),
             },
-            EventKind::Function { command, data } => match self.graphics.apply(command, data) {
+            EventKind::Function { command, data } => match self.graphics.apply(command, &data) {
                 GraphicsOutcome::Stored => {}
                 GraphicsOutcome::Print(bm) => {
                     self.flush(out);
@@ -599,8 +599,8 @@ mod tests {
         r.expect("clean job");
         let mut layout = Layout::new(dots);
         let mut pieces = Vec::new();
-        for e in &events {
-            layout.apply(&e.kind, &mut pieces);
+        for e in events {
+            layout.apply(e.kind, &mut pieces);
         }
         let height: u32 = pieces
             .iter()

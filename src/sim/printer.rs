@@ -292,11 +292,12 @@ impl SimPrinter {
             EventKind::Ignored { .. } | EventKind::Unknown { .. } => {}
             kind => {
                 let mut paper = std::mem::take(&mut self.paper);
-                self.layout.apply(&kind, &mut paper);
-                if !paper.is_empty() {
+                // Text and bit images wait in the line buffer: they are not after the cut.
+                if matches!(kind, EventKind::Text(_) | EventKind::BitImage(_)) {
                     self.after_cut = false;
                 }
-                if matches!(kind, EventKind::Text(_) | EventKind::BitImage(_)) {
+                self.layout.apply(kind, &mut paper);
+                if !paper.is_empty() {
                     self.after_cut = false;
                 }
                 self.run_paper(&mut paper, ev.offset);
