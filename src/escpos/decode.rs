@@ -9,7 +9,8 @@
 //! Limits (anything beyond is `DecodeError::Invalid`): a GS v 0 image carries 1 to
 //! `MAX_RASTER_DOTS` dots of data per row and 1 to `MAX_RASTER_ROWS` rows (the printed
 //! bitmap can be twice as wide or tall with the scaling modes); an ESC * image is at most
-//! `MAX_RASTER_DOTS` dots wide once expanded.
+//! `MAX_RASTER_DOTS` dots wide once expanded. The data of a barcode, 2-D code or graphics
+//! command is kept up to `MAX_FUNCTION_BYTES`; a longer one is skipped whole, unkept.
 
 use super::{
     CAN, CR, DC4, DLE, ENQ, EOT, ESC, FF, FS, GS, HT, LF, MAX_RASTER_DOTS, MAX_RASTER_ROWS,
@@ -81,7 +82,8 @@ pub enum EventKind {
     AutoStatusBack { mask: u8 },
     /// GS r n: transmit status (paper sensors, drawer).
     TransmitStatus { n: u8 },
-    /// A known command that does not change what the rig checks (formatting, spacing).
+    /// A known command that does not change the simulated paper (beeper, page mode, NV
+    /// memory, kanji and the like), skipped whole.
     Ignored { command: &'static str },
     /// An unknown command: its first bytes (at most `MAX_UNKNOWN_BYTES`). For ESC, GS,
     /// FS and DLE only the prefix and the command byte are skipped; GS ( commands are

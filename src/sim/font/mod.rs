@@ -395,39 +395,74 @@ fn draw_cell_art(ch: char, cell: &mut Bitmap, font: Font) {
         Font::B => (1, 2),
     };
     if let Some([up, down, left, right]) = box_arms(ch) {
-        // Offsets of the strokes of an arm from the centre line.
-        let strokes = |arm: Arm| -> Vec<i64> {
-            match arm {
+        // Offset of the strokes of a double line from the centre line.
+        let d = i64::from(gap + t / 2);
+        let off = |a: Arm| if a == Arm::Double { d } else { 0 };
+        let strokes = |a: Arm| -> Vec<i64> {
+            match a {
                 Arm::None => vec![],
                 Arm::Single => vec![0],
-                Arm::Double => vec![-(gap as i64) - t as i64 / 2, gap as i64 + t as i64 / 2],
+                Arm::Double => vec![-d, d],
             }
         };
-        // How far an arm reaches past the centre so that it meets the crossing strokes.
-        let reach = |a: Arm, b: Arm| -> u32 {
-            if a == Arm::Double || b == Arm::Double {
-                gap + t + t / 2
+        let (t, cx, cy, w, h) = (
+            i64::from(t),
+            i64::from(cx),
+            i64::from(cy),
+            i64::from(w),
+            i64::from(h),
+        );
+        // How far past the centre a stroke on side `s` of an arm runs (negative: it
+        // stops short), given the arm opposite it and the arms across it on its side and
+        // on the other side: it stops at the near stroke of an arm on its own side, runs
+        // through to the opposite arm, turns the outer corner to an arm on the other
+        // side; a single stem stops at the near stroke of a tee and turns the outer
+        // stroke of a corner.
+        let reach = |s: i64, opposite: Arm, near: Arm, far: Arm| -> i64 {
+            let (own, other) = if s < 0 { (near, far) } else { (far, near) };
+            if s != 0 && own != Arm::None {
+                -off(own)
+            } else if opposite != Arm::None {
+                0
+            } else if s != 0 && other != Arm::None {
+                off(other)
+            } else if s == 0 && near != Arm::None && far != Arm::None {
+                -off(near).max(off(far))
+            } else if s == 0 {
+                off(near).max(off(far))
             } else {
-                t / 2 + t % 2
+                0
             }
         };
-        let vreach = reach(left, right);
-        let hreach = reach(up, down);
-        for off in strokes(up) {
-            let x = (cx as i64 + off - t as i64 / 2).max(0) as u32;
-            cell.fill_rect(x, 0, x + t, (cy + vreach).min(h), true);
+        let mut fill = |x0: i64, y0: i64, x1: i64, y1: i64| {
+            let c = |v: i64, hi: i64| v.clamp(0, hi) as u32;
+            cell.fill_rect(c(x0, w), c(y0, h), c(x1, w), c(y1, h), true);
+        };
+        // Vertical arms: a stroke at x offset `s`; its own side is left for s < 0.
+        for (arm, from_top) in [(up, true), (down, false)] {
+            let opposite = if from_top { down } else { up };
+            for s in strokes(arm) {
+                let r = reach(s, opposite, left, right);
+                let x0 = cx + s - t / 2;
+                if from_top {
+                    fill(x0, 0, x0 + t, cy + r - t / 2 + t);
+                } else {
+                    fill(x0, cy - r - t / 2, x0 + t, h);
+                }
+            }
         }
-        for off in strokes(down) {
-            let x = (cx as i64 + off - t as i64 / 2).max(0) as u32;
-            cell.fill_rect(x, cy.saturating_sub(vreach), x + t, h, true);
-        }
-        for off in strokes(left) {
-            let y = (cy as i64 + off - t as i64 / 2).max(0) as u32;
-            cell.fill_rect(0, y, (cx + hreach).min(w), y + t, true);
-        }
-        for off in strokes(right) {
-            let y = (cy as i64 + off - t as i64 / 2).max(0) as u32;
-            cell.fill_rect(cx.saturating_sub(hreach), y, w, y + t, true);
+        // Horizontal arms: a stroke at y offset `s`; its own side is up for s < 0.
+        for (arm, from_left) in [(left, true), (right, false)] {
+            let opposite = if from_left { right } else { left };
+            for s in strokes(arm) {
+                let r = reach(s, opposite, up, down);
+                let y0 = cy + s - t / 2;
+                if from_left {
+                    fill(0, y0, cx + r - t / 2 + t, y0 + t);
+                } else {
+                    fill(cx - r - t / 2, y0, w, y0 + t);
+                }
+            }
         }
         return;
     }
@@ -580,6 +615,13 @@ mod tests {
         let cross = glyph('┼', Font::A);
         assert!(cross.get(6, 0) && cross.get(6, 23) && cross.get(0, 12) && cross.get(11, 12));
         assert!(!glyph('─', Font::A).get(6, 0));
+        // A double corner: the outer strokes turn at the outer corner, the inner ones at
+        // the inner corner, the centre stays white.
+        let corner = glyph('╔', Font::A);
+        assert!(corner.get(2, 23) && corner.get(11, 8) && corner.get(2, 8));
+        assert!(corner.get(8, 23) && corner.get(11, 14) && corner.get(8, 14));
+        assert_eq!(corner.count(0, 0, 12, 8) + corner.count(0, 0, 2, 24), 0);
+        assert!(!corner.get(6, 12));
     }
 
     #[test]
