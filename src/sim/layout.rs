@@ -708,6 +708,37 @@ mod tests {
     }
 
     #[test]
+    fn barcodes_qr_codes_and_images_are_placed_by_the_justification() {
+        // CODE128 at module 2, 50 dots high, HRI below in font B, centred.
+        let page = paper(
+            b"\x1b@\x1ba\x01\x1dH\x02\x1df\x01\x1dh\x32\x1dw\x02\x1dkI\x04{B42",
+            576,
+        );
+        assert_eq!(page.height(), 50 + 2 + 17);
+        let (first, last) = ink_columns(&page);
+        assert!(((first + last) / 2).abs_diff(288) <= 2, "{first} {last}");
+        // Start B, 4, 2, check, stop: 4 × 11 + 13 modules of 2 dots.
+        assert_eq!(last - first + 1, (4 * 11 + 13) * 2);
+        assert!(page.count(0, 52, 576, 69) > 0, "HRI text under the bars");
+        // HRI above and below, font A: the bars between two text rows.
+        let both = paper(b"\x1b@\x1dH\x03\x1dh\x0a\x1dk\x04AB\x00", 576);
+        assert_eq!(both.height(), 26 + 10 + 26);
+        // A raster right-aligned inside a 100-dot left margin and 300-dot area.
+        let raster = paper(
+            b"\x1b@\x1dL\x64\x00\x1dW\x2c\x01\x1ba\x02\x1dv0\x00\x01\x00\x01\x00\xff",
+            576,
+        );
+        assert_eq!(ink_columns(&raster), (392, 399));
+        // A QR code, centred: square, 21 modules of 3 dots.
+        let qr = paper(b"\x1b@\x1ba\x01\x1d(k\x05\x001P0ab\x1d(k\x03\x001Q0", 576);
+        assert_eq!(qr.height(), 63);
+        let (first, last) = ink_columns(&qr);
+        assert_eq!((first, last), (256, 318));
+        // A barcode that a printer would refuse (wrong check digit) prints nothing.
+        assert_eq!(paper(b"\x1b@\x1dk\x024006381333932\x00", 576).height(), 0);
+    }
+
+    #[test]
     fn bit_images_in_stripes_join_without_gaps() {
         // Two 24-dot ESC * stripes at line spacing 16: 48 rows, no white row between.
         let mut job = b"\x1b@\x1b3\x10".to_vec();
