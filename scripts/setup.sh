@@ -7,7 +7,10 @@
 # programs the tests drive are installed from Debian's packages when they are missing:
 # `scanimage` (sane-utils; the SANE scanner backend and its tests), `python3` (the tests'
 # raw-socket clients), its `yaml` module (python3-yaml; the CI examples' check) and `kill`
-# (procps; the tests that interrupt a run).
+# (procps; the tests that interrupt a run), `zbarimg` (zbar-tools; the barcode reader that
+# reads the simulated printer's barcodes and QR codes back) and Python's venv module
+# (python3-venv). Last, the virtual environment `.venv` gets python-escpos from PyPI: the
+# POS client whose receipts the simulated printer's tests print.
 set -euo pipefail
 missing=()
 command -v cargo >/dev/null 2>&1 || missing+=(cargo)
@@ -23,14 +26,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Programs the tests run, and the Debian package of each.
-wanted=(scanimage:sane-utils python3:python3 kill:procps)
+wanted=(scanimage:sane-utils python3:python3 kill:procps zbarimg:zbar-tools)
 packages=()
 for w in "${wanted[@]}"; do
   command -v "${w%%:*}" >/dev/null 2>&1 || packages+=("${w#*:}")
 done
 # Python modules the tests import, and the Debian package of each (`yaml`: the CI
 # examples in docs/ci/ are parsed by a test).
-pymods=(yaml:python3-yaml)
+pymods=(yaml:python3-yaml ensurepip:python3-venv)
 for m in "${pymods[@]}"; do
   python3 -c "import ${m%%:*}" >/dev/null 2>&1 || packages+=("${m#*:}")
 done
@@ -63,4 +66,18 @@ if [ ${#packages[@]} -gt 0 ]; then
       exit 1
     }
   done
+fi
+
+# The POS client for the simulated printer's tests, in a virtual environment of its own
+# (git-ignored), pinned so that every machine builds the same receipts.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.venv"
+if ! "$venv/bin/python" -c "import escpos, PIL" >/dev/null 2>&1; then
+  echo "setup: installing python-escpos into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "python-escpos==3.1"
+  "$venv/bin/python" -c "import escpos, PIL" || {
+    echo "setup: python-escpos installed but $venv cannot import it" >&2
+    exit 1
+  }
 fi

@@ -263,9 +263,9 @@ pub enum SimCmd {
         /// Seed for dot spread, paper texture and every other random part.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Head width in dots (default: the job's width).
-        #[arg(long)]
-        head_dots: Option<u32>,
+        /// Head width in dots: 576 for 80 mm paper, 384 for 58 mm (at 203 dpi).
+        #[arg(long, alias = "head-dots", default_value_t = 576)]
+        dots: u32,
     },
     /// Start the simulated stations of a station file (printer on a pty and/or TCP, SCPI
     /// PSU and chamber, control port) and print where they listen, until Ctrl-C.

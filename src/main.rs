@@ -145,14 +145,6 @@ fn page_paths(base: &Path, n: usize) -> Vec<PathBuf> {
         .collect()
 }
 
-fn job_width(job: &[u8]) -> Option<u32> {
-    let (events, _) = printrig::escpos::decode::decode_all(job);
-    events.iter().find_map(|e| match &e.kind {
-        printrig::escpos::decode::EventKind::Raster(b) => Some(b.width()),
-        _ => None,
-    })
-}
-
 fn sim_cmd(cmd: SimCmd) -> Result<u8> {
     match cmd {
         SimCmd::Station { file, station, dir } => return sim_station(file, station, dir),
@@ -161,7 +153,7 @@ fn sim_cmd(cmd: SimCmd) -> Result<u8> {
             output,
             faults,
             seed,
-            head_dots,
+            dots,
         } => {
             let faults = Faults::parse_all(faults.iter().map(String::as_str))?;
             let bytes =
@@ -175,13 +167,9 @@ fn sim_cmd(cmd: SimCmd) -> Result<u8> {
                     job.display()
                 );
             }
-            let dots = match head_dots.or_else(|| job_width(&bytes)) {
-                Some(d) => d,
-                None => anyhow::bail!(
-                    "{} holds no raster image to take the head width from: pass --head-dots",
-                    job.display()
-                ),
-            };
+            if !(8..=4096).contains(&dots) {
+                anyhow::bail!("--dots {dots}: a head is 8 to 4096 dots wide");
+            }
             let out = sim::print_job(&bytes, dots, faults, seed);
             let files = page_paths(&output, out.pages.len());
             for (p, f) in out.pages.iter().zip(&files) {
@@ -569,12 +557,20 @@ fn sim_station(file: Option<PathBuf>, only: Option<String>, dir: PathBuf) -> Res
     let rt = runtime()?;
     rt.block_on(async {
         let mut running = Vec::new();
+        // A TCP printer listens on 9100, a network printer's port, when it is free (the
+        // next station's on the next free port).
+        let mut port = printrig::sim::station::PRINTER_PORT;
         for st in stations.stations.iter().filter(|s| s.is_sim()) {
             if only.as_ref().is_some_and(|o| *o != st.name) {
                 continue;
             }
-            if let Some(s) = printrig::run::assemble::start_sim(st, &dir.join(&st.name)).await? {
+            if let Some(s) =
+                printrig::run::assemble::start_sim_on(st, &dir.join(&st.name), Some(port)).await?
+            {
                 print!("{}", report::sim_station_lines(&s));
+                if let Some(a) = s.printer_tcp() {
+                    port = a.port().saturating_add(1);
+                }
                 running.push(s);
             }
         }

@@ -81,7 +81,9 @@ fn print_and_scan(
         dir,
         &["patterns", "escpos", pattern, "--dots", &dots, "-o", &job],
     );
-    let mut args = vec!["sim", "print", &job, "-o", &paper, "--seed", &seed];
+    let mut args = vec![
+        "sim", "print", &job, "-o", &paper, "--seed", &seed, "--dots", &dots,
+    ];
     for f in faults {
         args.extend(["--fault", f]);
     }

@@ -392,7 +392,7 @@ fn column_bit_image_modes() {
         let (events, result) = decode_all(&bytes);
         result.expect("clean");
         let [Event {
-            kind: EventKind::Raster(b),
+            kind: EventKind::BitImage(b),
             ..
         }] = events.as_slice()
         else {
@@ -426,7 +426,7 @@ fn column_bit_image_modes() {
         let (events, result) = decode_all(&bytes);
         result.expect("clean");
         let [Event {
-            kind: EventKind::Raster(b),
+            kind: EventKind::BitImage(b),
             ..
         }] = events.as_slice()
         else {
@@ -617,4 +617,80 @@ fn status_bytes_round_trip_for_every_request_and_flag() {
         );
     }
     assert_eq!(parse_dle_eot(5, 0x12), Err(StatusError::BadRequest(5)));
+}
+
+/// A receipt as a POS sends it: text in several styles and code pages, tabs, every GS k
+/// form, a QR code, GS ( L and GS 8 L graphics, ESC * stripes, a raster, a cut.
+fn pos_receipt() -> Vec<u8> {
+    let mut j = b"\x1b@\x1bt\x02\x1ba\x01\x1d!\x11SHOP\n\x1d!\x00\x1ba\x00".to_vec();
+    j.extend_from_slice(b"\x1bE\x01Item\x1bE\x00\tQty\t\x82\x9c 2,50\n\x1b-\x02under\x1b-\x00\n");
+    j.extend_from_slice(b"\x1bD\x04\x0a\x00A\tB\n\x1b3\x10\x1bM\x01font B\n\x1b2");
+    j.extend_from_slice(b"\x1dH\x02\x1dh\x30\x1dw\x02\x1dk\x02400638133393\x00");
+    j.extend_from_slice(b"\x1dkI\x07{BV\x1dVX1");
+    j.extend_from_slice(b"\x1d(k\x04\x001A2\x00\x1d(k\x03\x001C\x04\x1d(k\x0a\x001P0receipt");
+    j.extend_from_slice(b"\x1d(k\x03\x001Q0");
+    j.extend_from_slice(
+        b"\x1d(L\x0e\x000p0\x01\x011\x10\x00\x02\x00\xff\xff\x81\x81\x1d(L\x02\x0002",
+    );
+    j.extend_from_slice(b"\x1d8L\x0b\x00\x00\x000p0\x02\x021\x08\x00\x01\x00\xaa\x1d(L\x02\x0002");
+    j.extend_from_slice(b"\x1b*\x21\x02\x00\xff\x00\xff\x0f\xf0\x0f\n");
+    j.extend_from_slice(b"\x1dv0\x00\x01\x00\x02\x00\x10\x04");
+    j.extend_from_slice(b"\x1dr\x01\x10\x04\x01\x1dVA\x03");
+    j
+}
+
+#[test]
+fn mutated_receipts_never_panic_allocate_past_their_bytes_or_lose_an_offset() {
+    use printrig::sim::{print_job, Faults};
+    use printrig::util::rng::Rng;
+    let base = pos_receipt();
+    let (events, clean) = decode_all(&base);
+    clean.expect("the receipt itself is clean");
+    let count = |f: fn(&EventKind) -> bool| events.iter().filter(|e| f(&e.kind)).count();
+    assert_eq!(count(|k| matches!(k, EventKind::Barcode { .. })), 2);
+    assert_eq!(count(|k| matches!(k, EventKind::Function { .. })), 8);
+    assert_eq!(count(|k| matches!(k, EventKind::Unknown { .. })), 0);
+    let mut rng = Rng::new(0x5eed);
+    for round in 0..500 {
+        let mut job = base.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(job.len() as u64 + 1) as usize;
+            match rng.below(4) {
+                0 if at < job.len() => job[at] = rng.below(256) as u8,
+                1 => job.insert(at, rng.below(256) as u8),
+                2 if at < job.len() => {
+                    job.remove(at);
+                }
+                _ => job.truncate(at),
+            }
+        }
+        let (events, result) = decode_all(&job);
+        // What the decoder keeps never exceeds what the stream carried.
+        for e in &events {
+            assert!(e.offset < job.len().max(1), "round {round}: {e:?}");
+            let kept = match &e.kind {
+                EventKind::Raster(b) | EventKind::BitImage(b) => {
+                    (b.width() as usize * b.height() as usize) / (8 * 4 * 3)
+                }
+                EventKind::Function { data, .. } | EventKind::Barcode { data, .. } => data.len(),
+                EventKind::Text(t) => t.len(),
+                _ => 0,
+            };
+            assert!(
+                kept <= job.len(),
+                "round {round}: {kept} bytes kept from {}",
+                job.len()
+            );
+        }
+        if let Err(e) = &result {
+            assert!(e.offset() < job.len(), "round {round}: {e}");
+            assert!(
+                e.to_string().contains(&format!("at byte {}", e.offset())),
+                "{e}"
+            );
+        }
+        // The printer takes whatever the decoder gives, and reports the same error.
+        let out = print_job(&job, 576, Faults::default(), round);
+        assert_eq!(out.error, result.err(), "round {round}");
+    }
 }

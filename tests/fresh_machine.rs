@@ -77,6 +77,9 @@ fn the_test_command_installs_before_it_tests() {
         "python3:python3",
         "kill:procps",
         "yaml:python3-yaml",
+        "zbarimg:zbar-tools",
+        "ensurepip:python3-venv",
+        "python-escpos==",
     ] {
         assert!(script.contains(program), "setup.sh installs {program}");
     }
@@ -97,7 +100,7 @@ fn setup_is_idempotent() {
             assert!(!err.contains("installing"), "a second run installs: {err}");
         }
     }
-    for program in ["scanimage", "python3", "kill"] {
+    for program in ["scanimage", "python3", "kill", "zbarimg"] {
         let found = Command::new("bash")
             .args(["-c", &format!("command -v {program}")])
             .output()

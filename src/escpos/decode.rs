@@ -9,15 +9,20 @@
 //! Limits (anything beyond is `DecodeError::Invalid`): a GS v 0 image carries 1 to
 //! `MAX_RASTER_DOTS` dots of data per row and 1 to `MAX_RASTER_ROWS` rows (the printed
 //! bitmap can be twice as wide or tall with the scaling modes); an ESC * image is at most
-//! `MAX_RASTER_DOTS` dots wide once expanded.
+//! `MAX_RASTER_DOTS` dots wide once expanded. The data of a barcode, 2-D code or graphics
+//! command is kept up to `MAX_FUNCTION_BYTES`; a longer one is skipped whole, unkept.
 
 use super::{
     CAN, CR, DC4, DLE, ENQ, EOT, ESC, FF, FS, GS, HT, LF, MAX_RASTER_DOTS, MAX_RASTER_ROWS,
 };
 use crate::pattern::Bitmap;
 
-/// Rows fed per line by ESC d (the default line spacing, in dots).
+/// The default line spacing (ESC 2), in dots.
 pub const LINE_SPACING_DOTS: u32 = 30;
+/// Most data bytes of a barcode, 2-D code or graphics command kept for the printer; a
+/// longer one is skipped whole and reported as `Ignored` (a GS ( L raster of 2047 × 2303
+/// dots with its header fits).
+pub const MAX_FUNCTION_BYTES: usize = 600_000;
 /// A run of text longer than this is split into several `Text` events.
 pub const MAX_TEXT_RUN: usize = 4096;
 /// At most this many bytes of an unknown command are kept in `EventKind::Unknown`.
@@ -40,14 +45,30 @@ pub struct Event {
 pub enum EventKind {
     /// ESC @.
     Init,
-    /// GS v 0 or ESC *, expanded to printed dots (scaling applied).
+    /// GS v 0, expanded to printed dots (scaling applied): printed at once.
     Raster(Bitmap),
+    /// ESC *, expanded to printed dots: it goes into the line like text, and LF prints it.
+    BitImage(Bitmap),
+    /// A setting of the print mode, layout or barcodes (what the printer does with it is
+    /// the printer's).
+    Setting(Setting),
+    /// HT: to the next tab position.
+    Tab,
+    /// ESC d n: print the line and feed `lines` lines at the current line spacing.
+    FeedLines { lines: u32 },
+    /// GS k: a barcode of system `m` (0..=6 function A, 65..=79 function B) with its data.
+    Barcode { m: u8, data: Vec<u8> },
+    /// GS ( k, GS ( L or GS 8 L with its data after the length (`cn fn …` or `m fn …`);
+    /// `command` names which. At most `MAX_FUNCTION_BYTES` of data.
+    Function {
+        command: &'static str,
+        data: Vec<u8>,
+    },
     /// A run of printable bytes (0x20..=0x7E, 0x80..=0xFF).
     Text(Vec<u8>),
     /// LF.
     LineFeed,
-    /// ESC J n (n dots) or ESC d n (n lines of `LINE_SPACING_DOTS`), or the feed part of
-    /// GS V 65/66 n.
+    /// ESC J n (print the line, feed n dots), or the feed part of GS V 65/66 n.
     Feed { rows: u32 },
     /// GS V (also ESC i / ESC m).
     Cut { partial: bool },
@@ -61,13 +82,65 @@ pub enum EventKind {
     AutoStatusBack { mask: u8 },
     /// GS r n: transmit status (paper sensors, drawer).
     TransmitStatus { n: u8 },
-    /// A known command that does not change what the rig checks (formatting, spacing).
+    /// A known command that does not change the simulated paper (beeper, page mode, NV
+    /// memory, kanji and the like), skipped whole.
     Ignored { command: &'static str },
     /// An unknown command: its first bytes (at most `MAX_UNKNOWN_BYTES`). For ESC, GS,
     /// FS and DLE only the prefix and the command byte are skipped; GS ( commands are
     /// skipped whole since their length is known. Every known command (the tables below,
     /// barcodes, 2-D codes and graphics included) is skipped whole with its data.
     Unknown { bytes: Vec<u8> },
+}
+
+/// A setting command and its parameter, as sent (the printer reads the bits it uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    /// ESC ! n: font, emphasis, double height and width, underline at once.
+    PrintMode(u8),
+    /// ESC - n: underline off (0, 48), one dot (1, 49), two dots (2, 50).
+    Underline(u8),
+    /// ESC 2 (`None`: the default) or ESC 3 n (n dots).
+    LineSpacing(Option<u8>),
+    /// ESC E n (bit 0).
+    Emphasis(u8),
+    /// ESC G n (bit 0): double strike, printed as emphasis.
+    DoubleStrike(u8),
+    /// ESC M n: font A (0, 48) or B (1, 49).
+    Font(u8),
+    /// ESC a n: left (0, 48), centre (1, 49), right (2, 50).
+    Justify(u8),
+    /// ESC t n.
+    CodeTable(u8),
+    /// ESC R n.
+    International(u8),
+    /// ESC { n (bit 0).
+    UpsideDown(u8),
+    /// ESC V n: 90° clockwise rotation (1, 2, 49, 50).
+    Rotate(u8),
+    /// ESC SP n: right-side character spacing in dots.
+    CharSpacing(u8),
+    /// GS ! n: width (bits 4–6) and height (bits 0–2) magnification minus one.
+    CharSize(u8),
+    /// GS B n (bit 0): white on black.
+    Reverse(u8),
+    /// GS L nL nH: left margin in dots.
+    LeftMargin(u16),
+    /// GS W nL nH: print area width in dots.
+    PrintWidth(u16),
+    /// ESC $ nL nH: absolute print position in dots from the left margin.
+    AbsolutePosition(u16),
+    /// ESC \ nL nH: print position moved by a signed number of dots.
+    RelativePosition(i16),
+    /// ESC D n1 … NUL: horizontal tab positions in characters.
+    TabStops(Vec<u8>),
+    /// GS H n: HRI characters none (0), above (1), below (2), both (3).
+    HriPosition(u8),
+    /// GS f n: HRI font A (0, 48) or B (1, 49).
+    HriFont(u8),
+    /// GS h n: barcode height in dots.
+    BarcodeHeight(u8),
+    /// GS w n: barcode module width in dots.
+    BarcodeWidth(u8),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,9 +186,12 @@ enum Body {
     Column { mode: u8 },
     /// GS ( `letter` pL pH data.
     Sized { letter: u8 },
-    /// Data of a known command the simulated paper does not show yet (a barcode, a stored
-    /// graphic): skipped whole, kept nowhere, reported as `Ignored`.
+    /// Data of a known command the simulated paper does not show (a downloaded image,
+    /// user setup): skipped whole, kept nowhere, reported as `Ignored`.
     Skip,
+    /// Data kept for the printer: a barcode (`GS k` function B) or a function of GS ( k,
+    /// GS ( L, GS 8 L.
+    Keep,
 }
 
 #[derive(Debug)]
@@ -132,11 +208,11 @@ enum State {
     Idle,
     Header,
     Payload(Payload),
-    /// Data up to and including a NUL (GS k m = 0..6, ESC D): `got` bytes so far, at most
-    /// `cap` before the NUL.
+    /// Data up to and including a NUL (GS k m = 0..6, ESC D): the data so far, at most
+    /// `cap` bytes before the NUL.
     UntilNul {
         command: &'static str,
-        got: usize,
+        data: Vec<u8>,
         cap: usize,
     },
 }
@@ -289,8 +365,62 @@ const FS_IGNORED: &[(u8, &str, usize)] = &[
 
 fn ignored(table: &[(u8, &'static str, usize)], c: u8, p: &[u8], h: &[u8]) -> Step {
     match table.iter().find(|(code, _, _)| *code == c) {
-        Some(&(_, command, n)) => fixed(command, p, n, |_| emit(EventKind::Ignored { command })),
+        Some(&(_, command, n)) => fixed(command, p, n, |p| {
+            emit(match setting(command, p) {
+                Some(s) => EventKind::Setting(s),
+                None => EventKind::Ignored { command },
+            })
+        }),
         None => unknown(h),
+    }
+}
+
+/// The setting a fixed-length command makes, if the printer draws with it.
+fn setting(command: &str, p: &[u8]) -> Option<Setting> {
+    let n = param(p, 0);
+    let word = u16::from_le_bytes([param(p, 0), param(p, 1)]);
+    Some(match command {
+        "ESC !" => Setting::PrintMode(n),
+        "ESC -" => Setting::Underline(n),
+        "ESC 2" => Setting::LineSpacing(None),
+        "ESC 3" => Setting::LineSpacing(Some(n)),
+        "ESC E" => Setting::Emphasis(n),
+        "ESC G" => Setting::DoubleStrike(n),
+        "ESC M" => Setting::Font(n),
+        "ESC a" => Setting::Justify(n),
+        "ESC t" => Setting::CodeTable(n),
+        "ESC R" => Setting::International(n),
+        "ESC {" => Setting::UpsideDown(n),
+        "ESC V" => Setting::Rotate(n),
+        "ESC SP" => Setting::CharSpacing(n),
+        "ESC $" => Setting::AbsolutePosition(word),
+        "ESC \\" => Setting::RelativePosition(word as i16),
+        "GS !" => Setting::CharSize(n),
+        "GS B" => Setting::Reverse(n),
+        "GS L" => Setting::LeftMargin(word),
+        "GS W" => Setting::PrintWidth(word),
+        "GS H" => Setting::HriPosition(n),
+        "GS f" => Setting::HriFont(n),
+        "GS h" => Setting::BarcodeHeight(n),
+        "GS w" => Setting::BarcodeWidth(n),
+        _ => return None,
+    })
+}
+
+/// Data of `len` bytes kept for the printer when it is not too long, else skipped whole.
+fn keep(command: &'static str, len: usize) -> Step {
+    if len > MAX_FUNCTION_BYTES {
+        tracing::warn!(
+            command,
+            len,
+            "ESC/POS command carries more data than the simulated printer keeps: skipped"
+        );
+        return skip(command, len);
+    }
+    Step::Payload {
+        command,
+        body: Body::Keep,
+        len,
     }
 }
 
@@ -324,8 +454,8 @@ fn esc_step(c: u8, p: &[u8], h: &[u8]) -> Step {
             })
         }),
         b'd' => fixed("ESC d", p, 1, |p| {
-            emit(EventKind::Feed {
-                rows: u32::from(param(p, 0)) * LINE_SPACING_DOTS,
+            emit(EventKind::FeedLines {
+                lines: u32::from(param(p, 0)),
             })
         }),
         b'*' => fixed("ESC *", p, 3, column_header),
@@ -383,6 +513,7 @@ fn gs_step(c: u8, p: &[u8], h: &[u8]) -> Step {
                 [f, lo, hi, ..] => {
                     let len = usize::from(u16::from_le_bytes([lo, hi]));
                     match known(f) {
+                        Some(name @ ("GS ( k" | "GS ( L")) => keep(name, len),
                         Some(name) => skip(name, len),
                         None => Step::Payload {
                             command: command(f),
@@ -401,7 +532,7 @@ fn gs_step(c: u8, p: &[u8], h: &[u8]) -> Step {
         b'8' => match *p {
             [] => more("GS 8", 1),
             [b'L', ref size @ ..] if size.len() < 4 => more("GS 8 L", 4 - size.len()),
-            [b'L', p1, p2, p3, p4, ..] => skip(
+            [b'L', p1, p2, p3, p4, ..] => keep(
                 "GS 8 L",
                 usize::try_from(u32::from_le_bytes([p1, p2, p3, p4])).unwrap_or(usize::MAX),
             ),
@@ -427,9 +558,9 @@ fn barcode_header(p: &[u8]) -> Step {
             command: CMD,
             cap: 255,
         },
-        [65..=73] => more(CMD, 1),
-        [65..=73, n, ..] => skip(CMD, usize::from(n)),
-        [m, ..] => invalid(CMD, format!("barcode system {m} (0..=6 or 65..=73)")),
+        [65..=79] => more(CMD, 1),
+        [65..=79, n, ..] => keep(CMD, usize::from(n)),
+        [m, ..] => invalid(CMD, format!("barcode system {m} (0..=6 or 65..=79)")),
     }
 }
 
@@ -705,11 +836,11 @@ impl Decoder {
                 needed: p.len.saturating_sub(p.got),
                 got: header_len + p.got,
             },
-            State::UntilNul { command, got, .. } => DecodeError::Truncated {
+            State::UntilNul { command, data, .. } => DecodeError::Truncated {
                 offset: self.cmd_start,
                 command,
                 needed: 1,
-                got: header_len + got,
+                got: header_len + data.len(),
             },
         };
         self.failed = Some(err.clone());
@@ -758,7 +889,7 @@ impl Decoder {
                 match b {
                     LF => push_event(out, self.offset, EventKind::LineFeed),
                     CR => {}
-                    HT => push_event(out, self.offset, EventKind::Ignored { command: "HT" }),
+                    HT => push_event(out, self.offset, EventKind::Tab),
                     FF => push_event(out, self.offset, EventKind::Ignored { command: "FF" }),
                     CAN => push_event(out, self.offset, EventKind::Ignored { command: "CAN" }),
                     ESC | GS | FS | DLE => {
@@ -794,7 +925,7 @@ impl Decoder {
                     Step::UntilNul { command, cap } => {
                         self.state = State::UntilNul {
                             command,
-                            got: 0,
+                            data: Vec::new(),
                             cap,
                         };
                         Ok(())
@@ -820,19 +951,28 @@ impl Decoder {
                     }
                 }
             }
-            State::UntilNul { command, got, cap } => {
+            State::UntilNul {
+                command,
+                ref mut data,
+                cap,
+            } => {
                 if b == 0 {
+                    let data = std::mem::take(data);
                     self.state = State::Idle;
-                    push_event(out, self.cmd_start, EventKind::Ignored { command });
+                    let kind = match command {
+                        "GS k" => EventKind::Barcode {
+                            m: self.hdr[2],
+                            data,
+                        },
+                        "ESC D" => EventKind::Setting(Setting::TabStops(data)),
+                        _ => EventKind::Ignored { command },
+                    };
+                    push_event(out, self.cmd_start, kind);
                     Ok(())
-                } else if got >= cap {
+                } else if data.len() >= cap {
                     Err(self.invalid(command, format!("no NUL within {cap} data bytes")))
                 } else {
-                    self.state = State::UntilNul {
-                        command,
-                        got: got + 1,
-                        cap,
-                    };
+                    data.push(b);
                     Ok(())
                 }
             }
@@ -878,10 +1018,18 @@ impl Decoder {
                 || self.invalid(p.command, "internal: image size mismatch".to_string()),
             )?),
             Body::Column { mode } => {
-                EventKind::Raster(expand_columns(&p.data, mode).ok_or_else(|| {
+                EventKind::BitImage(expand_columns(&p.data, mode).ok_or_else(|| {
                     self.invalid(p.command, "internal: image size mismatch".to_string())
                 })?)
             }
+            Body::Keep if p.command == "GS k" => EventKind::Barcode {
+                m: self.hdr[2],
+                data: p.data,
+            },
+            Body::Keep => EventKind::Function {
+                command: p.command,
+                data: p.data,
+            },
             Body::Sized { letter: b'H' } if p.data.first() == Some(&0x30) => {
                 match (p.len, p.data.as_slice()) {
                     (6, &[0x30, 0x30, a, b, c, d]) => EventKind::ProcessId { id: [a, b, c, d] },
@@ -969,7 +1117,7 @@ mod tests {
             vec![
                 EventKind::Init,
                 EventKind::Feed { rows: 5 },
-                EventKind::Feed { rows: 60 },
+                EventKind::FeedLines { lines: 2 },
                 EventKind::Cut { partial: false },
                 EventKind::Cut { partial: true },
                 EventKind::Feed { rows: 3 },
@@ -981,16 +1129,18 @@ mod tests {
     }
 
     #[test]
-    fn ignored_commands_consume_their_parameters() {
+    fn settings_consume_their_parameters() {
         // ESC ! 0x41 must not turn 'A' into text; GS L takes two bytes.
-        let got = kinds(b"\x1b!\x41\x1b2\x1dL\x41\x42\x1ba\x01x");
+        let got = kinds(b"\x1b!\x41\x1b2\x1dL\x41\x42\x1ba\x01\x1b\\\xfe\xff\x1bp\x00\x01\x02x");
         assert_eq!(
             got,
             vec![
-                EventKind::Ignored { command: "ESC !" },
-                EventKind::Ignored { command: "ESC 2" },
-                EventKind::Ignored { command: "GS L" },
-                EventKind::Ignored { command: "ESC a" },
+                EventKind::Setting(Setting::PrintMode(0x41)),
+                EventKind::Setting(Setting::LineSpacing(None)),
+                EventKind::Setting(Setting::LeftMargin(0x4241)),
+                EventKind::Setting(Setting::Justify(1)),
+                EventKind::Setting(Setting::RelativePosition(-2)),
+                EventKind::Ignored { command: "ESC p" },
                 EventKind::Text(b"x".to_vec()),
             ]
         );
@@ -1025,17 +1175,25 @@ mod tests {
         let ig = |command| EventKind::Ignored { command };
         // CODE39 payloads starting "V" and "VX" (once read as cut commands), both forms.
         let got = kinds(b"\x1dk\x04VX12\x00a\x1dkE\x04VX12b\x1dkI\x03V\x1dVc");
+        let barcode = |m, data: &[u8]| EventKind::Barcode {
+            m,
+            data: data.to_vec(),
+        };
         assert_eq!(
             got,
             vec![
-                ig("GS k"),
+                barcode(4, b"VX12"),
                 EventKind::Text(b"a".to_vec()),
-                ig("GS k"),
+                barcode(69, b"VX12"),
                 EventKind::Text(b"b".to_vec()),
-                ig("GS k"),
+                barcode(73, b"V\x1dV"),
                 EventKind::Text(b"c".to_vec()),
             ]
         );
+        let function = |command, data: &[u8]| EventKind::Function {
+            command,
+            data: data.to_vec(),
+        };
         // QR store and print, a GS ( L graphic, a GS 8 L graphic whose data is full of
         // command bytes, a downloaded bit image: one event each, nothing read as commands.
         let mut job = b"\x1d(k\x04\x001A2\x00\x1d(k\x03\x001Q0".to_vec();
@@ -1049,12 +1207,12 @@ mod tests {
         assert_eq!(
             kinds(&job),
             vec![
-                ig("GS ( k"),
-                ig("GS ( k"),
-                ig("GS ( L"),
-                ig("GS 8 L"),
+                function("GS ( k", b"1A2\x00"),
+                function("GS ( k", b"1Q0"),
+                function("GS ( L", b"0p0\x1dV\x00"),
+                function("GS 8 L", b"0p\x1b@\x1dV\x00\x0a"),
                 ig("GS *"),
-                ig("ESC D"),
+                EventKind::Setting(Setting::TabStops(vec![8, 0x10])),
                 ig("CAN"),
                 ig("DLE DC4"),
                 ig("FS p"),

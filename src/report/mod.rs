@@ -502,6 +502,11 @@ pub fn sim_station_lines(s: &crate::sim::station::SimStation) -> String {
     }
     if let Some(a) = s.printer_tcp() {
         out.push_str(&format!("  printer tcp      {a}\n"));
+        if let Some(p) = spec.printer_port.filter(|&p| p != a.port()) {
+            out.push_str(&format!(
+                "                   (port {p} was taken: the next free one)\n"
+            ));
+        }
     }
     out.push_str(&format!("  psu (SCPI)       {}\n", s.psu()));
     out.push_str(&format!("  chamber (SCPI)   {}\n", s.chamber()));

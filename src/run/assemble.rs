@@ -49,6 +49,16 @@ pub enum AssembleError {
 /// Starts the simulated station `st` describes, its scans and pty under `dir`. `None`
 /// for a real station.
 pub async fn start_sim(st: &Station, dir: &Path) -> Result<Option<SimStation>, AssembleError> {
+    start_sim_on(st, dir, None).await
+}
+
+/// [`start_sim`] with the TCP port the printer asks for (that port when free, else the
+/// next free one): what `rig sim station` does, so that a POS finds it on 9100.
+pub async fn start_sim_on(
+    st: &Station,
+    dir: &Path,
+    printer_port: Option<u16>,
+) -> Result<Option<SimStation>, AssembleError> {
     let config = SimConfig::from_station(st).map_err(|source| AssembleError::Config {
         station: st.name.clone(),
         source,
@@ -56,7 +66,8 @@ pub async fn start_sim(st: &Station, dir: &Path) -> Result<Option<SimStation>, A
     let Some(config) = config else {
         return Ok(None);
     };
-    let spec = SimStationSpec::for_station(st, config, dir);
+    let mut spec = SimStationSpec::for_station(st, config, dir);
+    spec.printer_port = printer_port;
     // Scans left by an earlier process (a killed or interrupted run being resumed) are
     // not artifacts (those were moved into the cases): start the station's folder empty.
     if spec.scan_dir.exists() {

@@ -9,10 +9,15 @@
 //! TCP and ptys, with the real wire protocols. `config` is how a simulated station
 //! behaves, its defaults and limits, resolved from a station file.
 
+pub mod barcode;
 pub mod config;
 pub mod faults;
+pub mod font;
+pub mod graphics;
 pub mod head;
+pub mod layout;
 pub mod printer;
+pub mod qr;
 pub mod scanner;
 pub mod station;
 

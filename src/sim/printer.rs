@@ -7,7 +7,8 @@
 
 use super::faults::{Faults, PowerCut};
 use super::head::{Head, HeadModel, HeadStatus, RowOutcome};
-use crate::escpos::decode::{DecodeError, Decoder, Event, EventKind, LINE_SPACING_DOTS};
+use super::layout::{Layout, Paper};
+use crate::escpos::decode::{DecodeError, Decoder, Event, EventKind};
 use crate::escpos::status::{self, PrinterInfo, PrinterState};
 use image::GrayImage;
 use serde::Serialize;
@@ -43,6 +44,11 @@ pub struct PrintOutcome {
 pub struct SimPrinter {
     head: Head,
     decoder: Decoder,
+    layout: Layout,
+    /// Paper movements waiting for the head (reused between events).
+    paper: Vec<Paper>,
+    /// A row buffer as wide as the head (reused).
+    row: Vec<u8>,
     cut_at: Option<usize>,
     received: usize,
     info: PrinterInfo,
@@ -91,9 +97,13 @@ impl SimPrinter {
             Some(PowerCut::Fraction(f)) => job_len.map(|l| (l as f64 * f.clamp(0.0, 1.0)) as usize),
             None => None,
         };
+        let dots = model.dots;
         SimPrinter {
             head: Head::new(model, faults, seed),
             decoder: Decoder::new(),
+            layout: Layout::new(dots),
+            paper: Vec::new(),
+            row: Vec::new(),
             cut_at,
             received: 0,
             info,
@@ -213,10 +223,14 @@ impl SimPrinter {
         if matches!(
             ev.kind,
             EventKind::Raster(_)
+                | EventKind::BitImage(_)
                 | EventKind::LineFeed
                 | EventKind::Feed { .. }
+                | EventKind::FeedLines { .. }
                 | EventKind::Cut { .. }
                 | EventKind::Text(_)
+                | EventKind::Barcode { .. }
+                | EventKind::Function { .. }
         ) {
             self.marked = true;
         }
@@ -230,31 +244,14 @@ impl SimPrinter {
             self.queried = true;
         }
         match ev.kind {
-            EventKind::Raster(bm) => {
-                self.after_cut = false;
-                for y in 0..bm.height() {
-                    match self.head.print_row(bm.row(y)) {
-                        RowOutcome::Printed => {}
-                        RowOutcome::Brownout => {
-                            self.stop = Some(Stop::Brownout { offset: ev.offset });
-                            return;
-                        }
-                        RowOutcome::OutOfInk => {
-                            self.stop = Some(Stop::OutOfInk { offset: ev.offset });
-                            return;
-                        }
-                    }
-                }
-            }
-            EventKind::LineFeed => {
-                self.after_cut = false;
-                self.head.feed(LINE_SPACING_DOTS);
-            }
-            EventKind::Feed { rows } => {
-                self.after_cut = false;
-                self.head.feed(rows);
-            }
             EventKind::Cut { .. } => {
+                let mut paper = std::mem::take(&mut self.paper);
+                self.layout.flush(&mut paper);
+                self.run_paper(&mut paper, ev.offset);
+                self.paper = paper;
+                if self.stop.is_some() {
+                    return;
+                }
                 self.after_cut = true;
                 if let Some(p) = self.head.take_page() {
                     self.pages.push(p);
@@ -292,8 +289,60 @@ impl SimPrinter {
                     self.last_state = s;
                 }
             }
-            EventKind::Text(_) => self.after_cut = false,
-            EventKind::Init | EventKind::Ignored { .. } | EventKind::Unknown { .. } => {}
+            EventKind::Ignored { .. } | EventKind::Unknown { .. } => {}
+            kind => {
+                let mut paper = std::mem::take(&mut self.paper);
+                // Text and bit images wait in the line buffer: they are not after the cut.
+                if matches!(kind, EventKind::Text(_) | EventKind::BitImage(_)) {
+                    self.after_cut = false;
+                }
+                self.layout.apply(kind, &mut paper);
+                if !paper.is_empty() {
+                    self.after_cut = false;
+                }
+                self.run_paper(&mut paper, ev.offset);
+                self.paper = paper;
+            }
+        }
+    }
+
+    /// Puts the layout's paper movements through the head, stopping at a brownout or the
+    /// end of the ink (the command at `offset` is the one that failed).
+    fn run_paper(&mut self, paper: &mut Vec<Paper>, offset: usize) {
+        let dots = self.head.model().dots as usize;
+        for piece in paper.drain(..) {
+            if self.stop.is_some() {
+                continue;
+            }
+            match piece {
+                Paper::Feed(rows) => self.head.feed(rows),
+                Paper::Rows { x, bitmap } => {
+                    for y in 0..bitmap.height() {
+                        let src = bitmap.row(y);
+                        let outcome = if x == 0 {
+                            self.head.print_row(src)
+                        } else {
+                            self.row.clear();
+                            self.row.resize(dots, 0);
+                            let x = (x as usize).min(dots);
+                            let n = src.len().min(dots - x);
+                            self.row[x..x + n].copy_from_slice(&src[..n]);
+                            self.head.print_row(&self.row)
+                        };
+                        match outcome {
+                            RowOutcome::Printed => {}
+                            RowOutcome::Brownout => {
+                                self.stop = Some(Stop::Brownout { offset });
+                                break;
+                            }
+                            RowOutcome::OutOfInk => {
+                                self.stop = Some(Stop::OutOfInk { offset });
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -351,6 +400,11 @@ impl SimPrinter {
             if let Err(e) = result {
                 self.error = Some(e);
             }
+        }
+        if self.layout.line_pending() && self.stop.is_none() {
+            tracing::warn!(
+                "the job ends with text not followed by LF: a printer keeps it in its buffer, unprinted"
+            );
         }
         if let Some(p) = self.head.take_page() {
             self.pages.push(p);
@@ -470,7 +524,9 @@ mod tests {
     fn a_barcode_led_receipt_prints_whole_and_gs_r_is_answered() {
         // A CODE128 barcode whose data spells "V", a QR code and a stored graphic with
         // command bytes in their data, then a raster: one page, no cut inside, and the
-        // paper-sensor status asked by GS r 1 answered (paper present: 0).
+        // paper-sensor status asked by GS r 1 answered (paper present: 0). The barcode
+        // prints at the default height (162 dots); the QR print has no data stored and
+        // the graphic is cut short, so neither prints.
         let mut stream =
             b"\x1b@\x1dkI\x04{BVX\x1d(k\x03\x001Q0\x1d8L\x04\x00\x00\x000p\x1dV".to_vec();
         stream.extend_from_slice(&job(6, 0xFF)[2..]);
@@ -481,7 +537,46 @@ mod tests {
         let out = p.finish();
         assert!(out.error.is_none(), "{:?}", out.error);
         assert_eq!(out.pages.len(), 1);
-        assert_eq!(out.pages[0].height(), 6);
+        assert_eq!(out.pages[0].height(), 162 + 6);
+    }
+
+    /// Columns of a page darker than mid-grey somewhere, as counts per column.
+    fn column_ink(page: &GrayImage) -> Vec<u32> {
+        let mut ink = vec![0u32; page.width() as usize];
+        for (x, _, p) in page.enumerate_pixels() {
+            if p.0[0] < 128 {
+                ink[x as usize] += 1;
+            }
+        }
+        ink
+    }
+
+    #[test]
+    fn faults_act_on_text_and_barcodes_as_on_rasters() {
+        // Left-aligned text across the whole width, a centred CODE128 at module 3.
+        let mut job = b"\x1b@".to_vec();
+        job.extend(std::iter::repeat_n(b'H', 48));
+        job.extend_from_slice(b"\n\x1ba\x01\x1dw\x03\x1dh\x40\x1dkI\x06{B1234\n");
+        let healthy = print_job(&job, 576, Faults::default(), 5);
+        let ink = column_ink(&healthy.pages[0]);
+        // Text inks both halves of the head.
+        assert!(ink[..288].iter().sum::<u32>() > 1000 && ink[288..].iter().sum::<u32>() > 1000);
+        // A column inside a bar of the barcode: inked on every barcode row.
+        let bar_col = (200..376).find(|&x| ink[x] >= 64).expect("a bar");
+
+        let half = print_job(&job, 576, Faults::parse_all(["half=right"]).unwrap(), 5);
+        let ink_half = column_ink(&half.pages[0]);
+        assert!(ink_half[..288].iter().sum::<u32>() > 1000);
+        assert_eq!(ink_half[296..].iter().sum::<u32>(), 0);
+
+        let dead = format!("dead={bar_col}");
+        let cut = print_job(&job, 576, Faults::parse_all([dead.as_str()]).unwrap(), 5);
+        let ink_dead = column_ink(&cut.pages[0]);
+        assert_eq!(
+            ink_dead[bar_col], 0,
+            "the dead element cuts through the bar"
+        );
+        assert!(ink_dead[bar_col - 1] >= 64 || ink_dead[bar_col + 1] >= 64);
     }
 
     #[test]

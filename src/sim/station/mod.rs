@@ -138,6 +138,10 @@ pub struct SimStationSpec {
     pub model: String,
     /// Serve the printer on loopback TCP (like a network printer on port 9100).
     pub printer_tcp: bool,
+    /// The TCP port the printer asks for: that port when it is free, else the next free
+    /// one above it (at most `PORT_SEARCH` ports on), else any. `None`: any free port
+    /// (what tests running side by side want).
+    pub printer_port: Option<u16>,
     /// Serve the printer on a pty (like a serial printer).
     pub printer_pty: bool,
     /// Where scans are written (`scan-0001.png`, ...); created if missing.
@@ -156,6 +160,7 @@ impl Default for SimStationSpec {
             dots: 576,
             model: "sim-80mm".into(),
             printer_tcp: true,
+            printer_port: None,
             printer_pty: true,
             scan_dir: std::env::temp_dir().join("printrig-sim").join("scans"),
             pty_link: None,
@@ -264,6 +269,34 @@ impl std::fmt::Debug for SimStation {
     }
 }
 
+/// The port of a network receipt printer (raw TCP printing).
+pub const PRINTER_PORT: u16 = 9100;
+
+/// How many ports above its preferred one a printer tries before taking any free port.
+pub const PORT_SEARCH: u16 = 100;
+
+/// The printer's listener: its preferred port when free, else the next free one, else any.
+async fn bind_printer(preferred: Option<u16>) -> Result<(TcpListener, SocketAddr), StationError> {
+    if let Some(first) = preferred {
+        for port in (first..=first.saturating_add(PORT_SEARCH)).filter(|&p| p != 0) {
+            if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
+                if port != first {
+                    tracing::info!(
+                        preferred = first,
+                        port,
+                        "printer port taken: using the next free one"
+                    );
+                }
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| StationError::io("read the printer's address".to_string(), e))?;
+                return Ok((listener, addr));
+            }
+        }
+    }
+    bind_loopback("printer").await
+}
+
 async fn bind_loopback(what: &str) -> Result<(TcpListener, SocketAddr), StationError> {
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
@@ -290,7 +323,7 @@ impl SimStation {
         let world = Arc::new(World::new(spec.clone()));
 
         let printer = if spec.printer_tcp {
-            Some(bind_loopback("printer").await?)
+            Some(bind_printer(spec.printer_port).await?)
         } else {
             None
         };

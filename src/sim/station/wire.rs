@@ -30,6 +30,7 @@ impl SimStationSpec {
             dots: st.printer.dots,
             model: st.model.clone(),
             printer_tcp: matches!(st.printer.link, PrinterLink::SimTcp),
+            printer_port: None,
             printer_pty: matches!(st.printer.link, PrinterLink::SimPty),
             scan_dir: dir.join("scans"),
             pty_link: Some(dir.join("printer.tty")),
