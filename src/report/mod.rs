@@ -469,6 +469,12 @@ pub fn run_summary(r: &crate::record::results::RunResults, dir: &std::path::Path
         s.push_str(&format!(" ({} recovered on retry)", c.recovered));
     }
     s.push('\n');
+    for k in &r.skipped {
+        s.push_str(&format!(
+            "  skipped    {}: {} (not read, not in the manifest)\n",
+            k.path, k.why
+        ));
+    }
     for case in &r.cases {
         let v = case.verdict;
         if matches!(v, Some(crate::verdict::Verdict::Pass)) {
