@@ -227,6 +227,7 @@ pub fn print_summary(out: &crate::sim::PrintOutcome, files: &[std::path::PathBuf
             crate::sim::Stop::PowerCut { offset } => format!("power cut after byte {offset}: the rest of the job was lost\n"),
             crate::sim::Stop::Brownout { offset } => format!("supply brownout at the command at byte {offset}: the printer reset, the rest of the job was lost\n"),
             crate::sim::Stop::OutOfInk { offset } => format!("out of ink at the command at byte {offset}: the print stops there\n"),
+            crate::sim::Stop::PaperEnd { offset } => format!("paper end at the command at byte {offset}: the roll ran out, the print stops there\n"),
         });
     }
     if out.head.pauses > 0 {

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod feed;
 mod files;
 mod flood;
 mod golden_dir;
