@@ -103,10 +103,11 @@ fn concurrency(c: &mut Criterion) {
                             results: dir.path().join("results"),
                             resume: None,
                             shard: None,
-                            golden_dir: golden.clone(),
+                            golden_dir: Some(golden.clone()),
                             progress: printrig::report::progress::Display::Quiet,
                             history: None,
                             firmware: None,
+                            max_cases: printrig::plan::DEFAULT_MAX_CASES,
                         },
                     ))
                     .expect("run");

@@ -92,6 +92,9 @@ pub enum Command {
         /// Station file (default: the simulated stations built into `rig`).
         #[arg(long)]
         stations: Option<PathBuf>,
+        /// Refuse a plan of more cases than this.
+        #[arg(long, value_name = "N", default_value_t = printrig::plan::DEFAULT_MAX_CASES)]
+        max_cases: u64,
     },
     /// Check every artifact of a run (scans, analyses, overlays, job bytes) against the
     /// sha256 its journal recorded; writes nothing.
@@ -161,9 +164,11 @@ pub struct RunArgs {
     /// Where run directories are created.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
-    /// Where golden records live (<dir>/<model>/<pattern>.json).
-    #[arg(long, default_value = "golden")]
-    pub golden_dir: PathBuf,
+    /// Where golden records live (<dir>/<model>/<pattern>.json); default: golden, or
+    /// with --resume the records the run started with (a resume refuses records changed
+    /// since, unless --golden-dir is given again: then it is recorded in the journal).
+    #[arg(long)]
+    pub golden_dir: Option<PathBuf>,
     /// Resume an interrupted run: re-run only its unfinished cases.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
@@ -183,6 +188,9 @@ pub struct RunArgs {
     /// the printer where the station can, and check it reports the version (GS I 65).
     #[arg(long, value_name = "VERSION")]
     pub firmware: Option<String>,
+    /// Refuse a plan of more cases than this (counted before the plan is expanded).
+    #[arg(long, value_name = "N", default_value_t = printrig::plan::DEFAULT_MAX_CASES)]
+    pub max_cases: u64,
 }
 
 #[derive(Args, Debug)]

@@ -57,18 +57,20 @@ fn run(cmd: Command) -> Result<u8> {
             history,
         } => merge_cmd(&dirs, &output, history.as_deref()),
         Command::Gate(a) => gate_cmd(a),
-        Command::Estimate { plan, stations } => {
-            match printrig::run::start::plan_estimate(&plan, stations.as_deref()) {
-                Ok(e) => {
-                    print!("{}", report::estimate(&e));
-                    Ok(0)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Ok(2)
-                }
+        Command::Estimate {
+            plan,
+            stations,
+            max_cases,
+        } => match printrig::run::start::plan_estimate(&plan, stations.as_deref(), max_cases) {
+            Ok(e) => {
+                print!("{}", report::estimate(&e));
+                Ok(0)
             }
-        }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(2)
+            }
+        },
         Command::Verify { dir } => {
             let (r, checked) = report::files::verify(&dir)?;
             print!("{}", report::verified(&r, &checked, &dir));
@@ -366,6 +368,7 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
         golden_dir: a.golden_dir,
         history: a.history,
         firmware: a.firmware,
+        max_cases: a.max_cases,
         progress: if a.quiet {
             Display::Quiet
         } else if std::io::stdout().is_terminal() {

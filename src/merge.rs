@@ -330,6 +330,7 @@ fn build(shards: &[Shard], dir: &Path) -> Result<(usize, RunResults), MergeError
         plan_description,
         gate,
         firmware,
+        golden,
         ..
     }) = header
     else {
@@ -353,6 +354,7 @@ fn build(shards: &[Shard], dir: &Path) -> Result<(usize, RunResults), MergeError
         merged_from: shards.iter().map(|s| s.run_id.clone()).collect(),
         gate,
         firmware,
+        golden,
     }];
     let mut ended: Option<String> = None;
     let mut interrupted = false;

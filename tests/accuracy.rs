@@ -281,7 +281,7 @@ fn run(specs: Vec<(u64, corpus::Spec)>, progress: bool) -> Run {
     let outcomes = parallel_map(&specs, |(index, spec)| {
         let o = check(*index, spec, &records);
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if progress && n % 250 == 0 {
+        if progress && n.is_multiple_of(250) {
             eprintln!(
                 "{n}/{} samples, {:.0} s",
                 specs.len(),

@@ -77,7 +77,7 @@ fn outliers(p: &[f64]) -> Vec<(usize, f64)> {
 /// upright or upside down, where the carriage travels along the dot columns.
 pub fn find(img: &GrayImage, map: &Affine, dots: u32, rows: u32) -> Vec<Streak> {
     let (w, h) = img.dimensions();
-    if map.orientation_deg() % 180 != 0 || w == 0 || h == 0 {
+    if !map.orientation_deg().is_multiple_of(180) || w == 0 || h == 0 {
         return Vec::new();
     }
     let corners = [

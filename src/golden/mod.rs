@@ -18,6 +18,18 @@ use std::path::{Path, PathBuf};
 
 pub const SCHEMA: &str = "printrig.golden/1";
 
+/// The largest golden record file read (a record of a 2 000-row pattern at 576 dots is
+/// about 60 KB).
+pub const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The highest optical density an 8-bit scan can show (log10 of 255 / 0.5 is 2.71).
+pub const MAX_DENSITY: f64 = 3.0;
+
+/// Where a record's profile values may lie: shares of what the pattern asks, which a
+/// column asked for little ink can exceed several times over; never negative beyond the
+/// scanner's noise.
+pub const PROFILE_RANGE: (f64, f64) = (-0.5, 50.0);
+
 /// How far a print may fall short of its golden record.
 ///
 /// The defaults are what a record blessed from one scan is judged with; they tolerate what
@@ -82,9 +94,10 @@ impl Tolerances {
     /// above the marginal one as in the defaults.
     pub fn from_spread(s: &Spread) -> Tolerances {
         let d = Tolerances::default();
+        // Never beyond 1, the whole of what was asked (and the most a record may hold).
         let widen = |m: f64, f: f64, spread: f64| {
-            let wide = m.max(spread);
-            (round4(wide), round4(f.max(wide + (f - m))))
+            let wide = m.max(spread).min(1.0);
+            (round4(wide), round4(f.max(wide + (f - m)).min(1.0)))
         };
         let (column_marginal, column_fail) =
             widen(d.column_marginal, d.column_fail, 2.0 * s.columns);
@@ -274,6 +287,13 @@ pub enum GoldenError {
     },
     #[error("golden record {path} is not valid: {detail}")]
     Parse { path: PathBuf, detail: String },
+    #[error("golden record {path}: {field} = {value} is out of range ({rule})")]
+    OutOfRange {
+        path: PathBuf,
+        field: String,
+        value: String,
+        rule: String,
+    },
     #[error("golden record {path} is for {what}, but the scan is analysed as {expected}")]
     Mismatch {
         path: PathBuf,
@@ -303,10 +323,18 @@ pub enum GoldenError {
 
 impl Golden {
     pub fn load(path: &Path) -> Result<Golden, GoldenError> {
-        let text = std::fs::read_to_string(path).map_err(|source| GoldenError::Read {
+        let read_err = |source| GoldenError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let text = crate::util::fsio::read_bounded(path, MAX_RECORD_BYTES)
+            .map_err(read_err)
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| GoldenError::Parse {
+                    path: path.to_path_buf(),
+                    detail: "not UTF-8 text".into(),
+                })
+            })?;
         let g: Golden = serde_json::from_str(&text).map_err(|e| GoldenError::Parse {
             path: path.to_path_buf(),
             detail: format!("line {} column {}: {e}", e.line(), e.column()),
@@ -317,7 +345,98 @@ impl Golden {
                 detail: format!("schema '{}' (this rig reads '{SCHEMA}')", g.schema),
             });
         }
+        g.check_ranges()
+            .map_err(|(field, value, rule)| GoldenError::OutOfRange {
+                path: path.to_path_buf(),
+                field,
+                value,
+                rule,
+            })?;
         Ok(g)
+    }
+
+    /// Every value in its range: a record edited by hand (tolerances of 50, a solid of
+    /// density 0, a column of −1e308) would otherwise judge every print. Returns the field,
+    /// its value and the rule it breaks.
+    pub fn check_ranges(&self) -> Result<(), (String, String, String)> {
+        let bad = |field: String, v: f64, rule: &str| Err((field, format!("{v}"), rule.into()));
+        let t = &self.tolerances;
+        let pairs = [
+            ("column", t.column_marginal, t.column_fail),
+            ("row", t.row_marginal, t.row_fail),
+            ("density", t.density_marginal, t.density_fail),
+            ("band", t.band_marginal, t.band_fail),
+            ("element", t.element_marginal, t.element_fail),
+        ];
+        for (name, m, f) in pairs {
+            for (which, v) in [("marginal", m), ("fail", f)] {
+                if !(0.0..=1.0).contains(&v) {
+                    return bad(
+                        format!("tolerances.{name}_{which}"),
+                        v,
+                        "a fraction from 0 to 1, as in a plan's accept table",
+                    );
+                }
+            }
+            if m > f {
+                return bad(
+                    format!("tolerances.{name}_marginal"),
+                    m,
+                    &format!("must not exceed {name}_fail = {f}"),
+                );
+            }
+        }
+        if !(1..=10_000).contains(&t.row_run) {
+            return bad(
+                "tolerances.row_run".into(),
+                f64::from(t.row_run),
+                "1 to 10000",
+            );
+        }
+        if !(self.solid_density > 0.0 && self.solid_density <= MAX_DENSITY) {
+            return bad(
+                "solid_density".into(),
+                self.solid_density,
+                &format!("greater than 0 and at most {MAX_DENSITY}"),
+            );
+        }
+        let (lo, hi) = PROFILE_RANGE;
+        let profile_rule = format!("finite, from {lo} to {hi}, or null");
+        let profiles: [(&str, Vec<f64>); 3] = [
+            ("columns", self.columns.clone().unwrap_or_default()),
+            ("elements", self.elements.clone().unwrap_or_default()),
+            (
+                "rows",
+                self.rows.iter().map(|r| r.unwrap_or(f64::NAN)).collect(),
+            ),
+        ];
+        for (name, values) in profiles {
+            // NaN is a gap (null in the file); anything else must be a plausible value.
+            if let Some((i, &v)) = values
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_nan() && !(lo..=hi).contains(*v))
+            {
+                return bad(format!("{name}[{i}]"), v, &profile_rule);
+            }
+        }
+        for (i, b) in self.bands.iter().enumerate() {
+            if let Some(c) = b.coverage.filter(|c| !(-1.0..=2.0).contains(c)) {
+                return bad(format!("bands[{i}].coverage"), c, "from -1 to 2");
+            }
+            if let Some(d) = b.density.filter(|d| !(-1.0..=MAX_DENSITY).contains(d)) {
+                return bad(
+                    format!("bands[{i}].density"),
+                    d,
+                    &format!("from -1 to {MAX_DENSITY}"),
+                );
+            }
+        }
+        let dpi = self.provenance.scan_dpi;
+        if !(dpi > 0.0 && dpi <= 100_000.0) {
+            return bad("provenance.scan_dpi".into(), dpi, "greater than 0");
+        }
+        Ok(())
     }
 
     /// Checks that this record belongs to `pattern` (name and width) and that its

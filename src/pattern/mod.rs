@@ -218,7 +218,7 @@ pub enum PatternError {
 
 /// Checks a head width.
 pub fn check_dots(dots: u32) -> Result<(), PatternError> {
-    if !(MIN_DOTS..=MAX_DOTS).contains(&dots) || dots % 8 != 0 {
+    if !(MIN_DOTS..=MAX_DOTS).contains(&dots) || !dots.is_multiple_of(8) {
         return Err(PatternError::BadWidth(dots));
     }
     Ok(())

@@ -6,6 +6,7 @@
 //! id never depends on position, so resume and sharding survive a plan that grows. It must
 //! not run anything or read files.
 
+use super::location::PlanError;
 use super::plan_file::{Condition, Plan, TolerancesOverride};
 use super::station::StationFile;
 use crate::defect::DefectKind;
@@ -43,6 +44,48 @@ pub fn golden_path(model: &str, pattern: PatternKind, golden: Option<&str>) -> P
         None => format!("{}.json", pattern.name()),
     };
     PathBuf::from("golden").join(model).join(file)
+}
+
+/// How many cases a plan runs without `--max-cases`: a night of the largest rig (eight
+/// stations at about three cases a minute for ten hours is under 15 000) fits, a plan that
+/// would expand to millions of cases is refused before anything is built.
+pub const DEFAULT_MAX_CASES: u64 = 20_000;
+
+/// How many cases [`expand`] makes of a plan, counted without making them.
+pub fn case_count(plan: &Plan, stations: &StationFile) -> u64 {
+    let on = stations
+        .stations
+        .iter()
+        .filter(|s| plan.stations.contains(&s.name))
+        .count() as u64;
+    let per_station: u64 = plan
+        .conditions
+        .iter()
+        .map(|c| plan.patterns_for(c).len() as u64 * u64::from(plan.repeats))
+        .fold(0u64, u64::saturating_add);
+    on.saturating_mul(per_station)
+}
+
+/// Refuses a plan of more than `limit` cases, counted before it is expanded.
+pub fn check_case_limit(plan: &Plan, stations: &StationFile, limit: u64) -> Result<u64, PlanError> {
+    let n = case_count(plan, stations);
+    if n > limit {
+        return Err(PlanError::file(
+            &plan.path,
+            format!(
+                "the plan expands to {n} cases ({} condition(s), {} repeat(s), on {} station(s)), \
+                 more than the limit of {limit}: split it, or raise the limit with --max-cases",
+                plan.conditions.len(),
+                plan.repeats,
+                stations
+                    .stations
+                    .iter()
+                    .filter(|s| plan.stations.contains(&s.name))
+                    .count()
+            ),
+        ));
+    }
+    Ok(n)
 }
 
 /// Expands a plan into cases, in a fixed order: station (station-file order), condition

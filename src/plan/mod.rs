@@ -13,7 +13,10 @@ mod plan_file;
 mod read;
 mod station;
 
-pub use expand::{case_id, expand, fnv1a64, golden_path, parse_shard, shard, CaseSpec};
+pub use expand::{
+    case_count, case_id, check_case_limit, expand, fnv1a64, golden_path, parse_shard, shard,
+    CaseSpec, DEFAULT_MAX_CASES,
+};
 pub use location::{Declared, Location, PlanError, PlanErrors};
 pub use plan_file::{
     parse_plan, Accept, ChamberSoak, Condition, CycleWhen, FailOn, GateMargins, Plan, PowerCycle,
@@ -64,8 +67,12 @@ pub fn embedded_sim_stations(check: SimCheck<'_>) -> Result<StationFile, PlanErr
     )
 }
 
+/// The largest plan or station file read (the largest shipped is a few KB).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 fn read(path: &Path) -> Result<Vec<u8>, PlanErrors> {
-    std::fs::read(path).map_err(|e| PlanError::file(path, format!("cannot read: {e}")).into())
+    crate::util::fsio::read_bounded(path, MAX_FILE_BYTES)
+        .map_err(|e| PlanError::file(path, format!("cannot read: {e}")).into())
 }
 
 fn utf8<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, PlanErrors> {

@@ -25,6 +25,14 @@ pub struct FileRef {
     pub sha256: String,
 }
 
+/// The golden records a run judges its cases by: their directory (as an absolute path)
+/// and each record it uses, with its sha256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoldenRefs {
+    pub dir: String,
+    pub records: Vec<FileRef>,
+}
+
 /// One case of the expanded plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseInfo {
@@ -112,7 +120,14 @@ pub enum Event {
         /// printed; a resumed run keeps it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         firmware: Option<String>,
+        /// The golden records the run started with (absent in journals written before
+        /// they were kept); a resume judges by them unless told otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        golden: Option<GoldenRefs>,
     },
+    /// A resumed run told (`--golden-dir`) to judge its remaining cases by other golden
+    /// records than it started with: which, from here on.
+    GoldenChanged { time: String, golden: GoldenRefs },
     /// What a station's printer said it is, read at the start of the run.
     Firmware {
         time: String,
@@ -221,8 +236,9 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (creating) the journal for appending. A torn last line left by a killed run
-    /// (no final newline) is cut off first, so the file stays one event per line.
+    /// Opens (creating) the journal for appending. A torn tail left by a killed run (bytes
+    /// after the last newline, see [`complete_len`]) is cut off first, so the file stays
+    /// one event per line and the reader and the writer agree on what was recorded.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let open_err = |source| JournalError::Open {
             path: path.to_path_buf(),
@@ -236,15 +252,10 @@ impl Journal {
             .map_err(open_err)?;
         let len = file.metadata().map_err(open_err)?.len();
         if len > 0 {
-            let bytes = std::fs::read(path).map_err(open_err)?;
-            if bytes.last() != Some(&b'\n') {
-                let keep = bytes
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map(|i| i + 1)
-                    .unwrap_or(0);
-                tracing::warn!(path = %path.display(), dropped = bytes.len() - keep, "journal ended in a torn line; cutting it off");
-                file.set_len(keep as u64).map_err(open_err)?;
+            let keep = complete_len(&mut file).map_err(open_err)?;
+            if keep < len {
+                tracing::warn!(path = %path.display(), dropped = len - keep, "journal ended in a torn line; cutting it off");
+                file.set_len(keep).map_err(open_err)?;
                 file.seek(SeekFrom::End(0)).map_err(open_err)?;
                 file.sync_all().map_err(open_err)?;
             }
@@ -304,29 +315,51 @@ pub fn write_whole(path: &Path, events: &[Event]) -> Result<(), JournalError> {
     crate::util::fsio::write_atomic(path, &bytes).map_err(werr)
 }
 
-/// Reads every complete event. A torn last line is ignored; a bad line elsewhere is an
-/// error naming its line number.
+/// The journal's one rule for a torn tail, shared by [`read`] and [`Journal::open`]: an
+/// event is recorded once its line and the newline that ends it are in the file. Bytes
+/// after the last newline are a torn line, whether or not they parse: the reader skips them
+/// and the writer cuts them off before it appends. (An event written whole but for its
+/// newline counts as not written; the resumed run does that step again, so nothing counted
+/// done is ever lost.)
+///
+/// Returns the length of the file up to and including its last newline.
+fn complete_len(file: &mut File) -> io::Result<u64> {
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        io::Read::read_exact(file, chunk)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// Reads every recorded event (a torn tail is skipped, see [`complete_len`]); a bad line
+/// elsewhere is an error naming its line number.
 pub fn read(path: &Path) -> Result<Vec<Event>, JournalError> {
-    let file = File::open(path).map_err(|source| JournalError::Open {
+    let open_err = |source| JournalError::Open {
         path: path.to_path_buf(),
         source,
-    })?;
-    let bytes_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    };
+    // A regular file only: never blocking on a FIFO, never through a link.
+    let mut file = crate::util::fsio::open_regular(path).map_err(open_err)?;
+    let complete = complete_len(&mut file).map_err(open_err)?;
+    file.seek(SeekFrom::Start(0)).map_err(open_err)?;
     let mut events = Vec::new();
-    let mut read_so_far = 0u64;
-    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let line = line.map_err(|source| JournalError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        read_so_far += line.len() as u64 + 1;
+    let reader = BufReader::new(io::Read::take(file, complete));
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let line = line.map_err(open_err)?;
         if line.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
         match serde_json::from_slice::<Event>(&line) {
             Ok(ev) => events.push(ev),
-            // The last line of a killed run may be torn.
-            Err(_) if read_so_far > bytes_len => break,
             Err(e) => {
                 return Err(JournalError::Corrupt {
                     path: path.to_path_buf(),
@@ -371,6 +404,88 @@ mod tests {
         assert_eq!(cases, ["a", "b", "c"]);
         let text = std::fs::read_to_string(&p).expect("text");
         assert!(text.ends_with('\n') && !text.contains("case_st\""));
+    }
+
+    fn end(case: &str) -> Event {
+        Event::CaseEnd {
+            time: now(),
+            case: case.into(),
+            attempt: 1,
+            verdict: Verdict::Pass,
+            last: true,
+            recovered: false,
+            reasons: Vec::new(),
+            defects: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn ended(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::CaseEnd {
+                    case, last: true, ..
+                } => Some(case.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn torn_at_every_offset_of_the_last_two_lines_each_case_is_recorded_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("journal.ndjson");
+        let mut j = Journal::open(&p).expect("open");
+        for ev in [start("a"), end("a"), start("b"), end("b")] {
+            j.append(&ev).expect("append");
+        }
+        drop(j);
+        let whole = std::fs::read(&p).expect("bytes");
+        let lines: Vec<usize> = whole
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .map(|(i, _)| i + 1)
+            .collect();
+        // From the start of the last two lines to the whole file.
+        let from = lines[lines.len() - 3];
+        for cut in from..=whole.len() {
+            std::fs::write(&p, &whole[..cut]).expect("tear");
+            // What a resume sees as done …
+            let done = ended(&read(&p).expect("read torn"));
+            // … and what the writer keeps once it reopens the file.
+            let mut j = Journal::open(&p).expect("reopen");
+            assert_eq!(
+                ended(&read(&p).expect("read reopened")),
+                done,
+                "cut at {cut}: the writer dropped a case the reader counted done"
+            );
+            for case in ["a", "b"] {
+                if !done.iter().any(|d| d == case) {
+                    j.append(&start(case)).expect("append");
+                    j.append(&end(case)).expect("append");
+                }
+            }
+            drop(j);
+            let mut all = ended(&read(&p).expect("read resumed"));
+            all.sort();
+            assert_eq!(all, ["a", "b"], "cut at {cut}");
+            let text = std::fs::read(&p).expect("bytes");
+            assert_eq!(text.last(), Some(&b'\n'), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_complete_event_without_its_newline_is_not_recorded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("journal.ndjson");
+        let mut line = serde_json::to_vec(&end("a")).expect("json");
+        std::fs::write(&p, &line).expect("write");
+        assert!(read(&p).expect("read").is_empty());
+        line.push(b'\n');
+        std::fs::write(&p, &line).expect("write");
+        assert_eq!(ended(&read(&p).expect("read")), ["a"]);
     }
 
     #[test]

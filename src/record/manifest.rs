@@ -6,7 +6,7 @@
 use super::journal;
 use super::layout::MANIFEST;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -55,12 +55,23 @@ pub fn manifest(dir: &Path) -> String {
     manifest_with(dir, &HashMap::new())
 }
 
-/// [`manifest`], taking the hash the journal recorded for an artifact whose file still has
-/// the recorded size and has not been modified since the record: scans and overlays are
-/// hashed once, when they are written, not again for the manifest. Any other file is read
-/// and hashed.
-pub fn manifest_with(dir: &Path, recorded: &HashMap<String, Recorded>) -> String {
+/// Something in a run directory the manifest did not read: a symlink, FIFO, device or
+/// socket (never followed or opened), or a file that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    /// Relative to the run directory.
+    pub path: String,
+    /// `symlink`, `FIFO`, `device`, `socket`, or why it could not be read.
+    pub why: String,
+}
+
+/// The regular files of a run directory (relative name, path), sorted, but the manifest
+/// itself and dot files (temp files, the lock); and what was skipped. Symlinks are never
+/// followed (a loop or a link to `/dev/zero` costs nothing), FIFOs and devices never
+/// opened.
+pub fn walk(dir: &Path) -> (Vec<(String, PathBuf)>, Vec<Skipped>) {
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
@@ -68,32 +79,84 @@ pub fn manifest_with(dir: &Path, recorded: &HashMap<String, Recorded>) -> String
         };
         for e in rd.flatten() {
             let p = e.path();
-            if p.is_dir() {
+            let Ok(rel) = p.strip_prefix(dir) else {
+                continue;
+            };
+            let name = rel.to_string_lossy().to_string();
+            let base = e.file_name().to_string_lossy().to_string();
+            // The file type of the entry itself: a symlink is a symlink, not its target.
+            let Ok(ft) = e.file_type() else {
+                continue;
+            };
+            if ft.is_dir() {
                 stack.push(p);
-            } else if let Ok(rel) = p.strip_prefix(dir) {
-                let name = rel.to_string_lossy().to_string();
-                let base = e.file_name().to_string_lossy().to_string();
+            } else if ft.is_file() {
                 if name != MANIFEST && !base.starts_with('.') {
                     files.push((name, p));
                 }
+            } else {
+                skipped.push(Skipped {
+                    path: name,
+                    why: crate::util::fsio::kind_of(&ft).into(),
+                });
             }
         }
     }
     files.sort();
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    (files, skipped)
+}
+
+/// What was planted in a run directory: every symlink, FIFO, device or socket in it but
+/// the pty links a simulated station makes (`stations/<name>/printer.tty`). A run or a
+/// resume refuses to start in a directory holding any, so that nothing it writes or
+/// deletes can leave the directory through a link.
+pub fn planted(dir: &Path) -> Vec<Skipped> {
+    walk(dir)
+        .1
+        .into_iter()
+        .filter(|s| {
+            let parts: Vec<&str> = s.path.split('/').collect();
+            !(s.why == "symlink" && matches!(parts.as_slice(), ["stations", _, "printer.tty"]))
+        })
+        .collect()
+}
+
+/// [`manifest`], taking the hash the journal recorded for an artifact whose file still has
+/// the recorded size and has not been modified since the record: scans and overlays are
+/// hashed once, when they are written, not again for the manifest. Any other file is read
+/// and hashed.
+pub fn manifest_with(dir: &Path, recorded: &HashMap<String, Recorded>) -> String {
+    manifest_listing(dir, recorded).0
+}
+
+/// [`manifest_with`] and what it skipped ([`walk`]).
+pub fn manifest_listing(
+    dir: &Path,
+    recorded: &HashMap<String, Recorded>,
+) -> (String, Vec<Skipped>) {
+    let (files, mut skipped) = walk(dir);
     let unchanged = |name: &str, p: &Path| -> Option<&str> {
         let r = recorded.get(name)?;
-        let meta = std::fs::metadata(p).ok()?;
-        (meta.len() == r.bytes && meta.modified().ok()? <= r.at).then_some(r.sha256.as_str())
+        let meta = std::fs::symlink_metadata(p).ok()?;
+        (meta.is_file() && meta.len() == r.bytes && meta.modified().ok()? <= r.at)
+            .then_some(r.sha256.as_str())
     };
     let mut s = String::new();
     for (name, p) in files {
         if let Some(hash) = unchanged(&name, &p) {
             s.push_str(&format!("{hash}  {name}\n"));
-        } else if let Ok(hash) = crate::util::sha256_file(&p) {
-            s.push_str(&format!("{hash}  {name}\n"));
+            continue;
+        }
+        match crate::util::fsio::open_regular(&p).and_then(crate::util::sha256_reader) {
+            Ok(hash) => s.push_str(&format!("{hash}  {name}\n")),
+            Err(e) => skipped.push(Skipped {
+                path: name,
+                why: e.to_string(),
+            }),
         }
     }
-    s
+    (s, skipped)
 }
 
 #[cfg(test)]
@@ -141,6 +204,39 @@ mod tests {
                 hash("{}"),
                 hash("j")
             )
+        );
+    }
+
+    #[test]
+    fn links_fifos_and_loops_are_listed_never_followed_or_opened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("stations/a")).expect("mkdir");
+        std::fs::write(d.join("journal.ndjson"), "j").expect("write");
+        let fifo = std::ffi::CString::new(d.join("stations/a/fifo").to_str().expect("utf8"))
+            .expect("c path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        std::os::unix::fs::symlink("/dev/zero", d.join("zero")).expect("link");
+        std::os::unix::fs::symlink(d, d.join("stations/loop")).expect("loop");
+        std::os::unix::fs::symlink(d.join("stations"), d.join("stations/a/up")).expect("loop");
+        let (m, skipped) = manifest_listing(d, &HashMap::new());
+        assert_eq!(
+            m,
+            format!("{}  journal.ndjson\n", crate::util::sha256_hex(b"j"))
+        );
+        let listed: Vec<(&str, &str)> = skipped
+            .iter()
+            .map(|s| (s.path.as_str(), s.why.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("stations/a/fifo", "FIFO"),
+                ("stations/a/up", "symlink"),
+                ("stations/loop", "symlink"),
+                ("zero", "symlink")
+            ]
         );
     }
 

@@ -7,13 +7,17 @@
 
 pub mod journal;
 pub mod layout;
+pub mod lock;
 pub mod manifest;
 pub mod results;
 pub mod verify;
 
-pub use journal::{CaseInfo, DefectNote, Event, FileRef, Journal, JournalError, Step};
+pub use journal::{CaseInfo, DefectNote, Event, FileRef, GoldenRefs, Journal, JournalError, Step};
 pub use layout::{
     attempt_dir, attempt_folder, case_dir, JOURNAL, JUNIT, MANIFEST, REPORT_HTML, SUMMARY,
 };
-pub use manifest::{manifest, manifest_with, recorded_artifacts, Recorded};
+pub use lock::{LockError, RunLock, LOCK};
+pub use manifest::{
+    manifest, manifest_listing, manifest_with, planted, recorded_artifacts, walk, Recorded, Skipped,
+};
 pub use verify::{verify, ArtifactProblem, Verified};

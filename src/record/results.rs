@@ -105,6 +105,10 @@ pub struct RunResults {
     pub exit_code: i32,
     pub counts: Counts,
     pub cases: Vec<CaseResult>,
+    /// What the report left out of the manifest: symlinks, FIFOs, devices and files that
+    /// could not be read in the run directory (never followed or opened).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<super::manifest::Skipped>,
 }
 
 pub const SCHEMA: &str = "printrig.summary/1";
@@ -132,6 +136,7 @@ pub fn from_events(events: &[Event]) -> RunResults {
         exit_code: 0,
         counts: Counts::default(),
         cases: Vec::new(),
+        skipped: Vec::new(),
     };
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for ev in events {
@@ -185,6 +190,9 @@ pub fn from_events(events: &[Event]) -> RunResults {
                 r.firmware
                     .insert(station.clone(), identity.firmware.clone());
             }
+            // Which golden records the rest of the run judged by: in the journal, for whoever
+            // needs to know; the results are the verdicts.
+            Event::GoldenChanged { .. } => {}
             Event::Resumed { .. } => {
                 r.resumed += 1;
                 r.interrupted = false;

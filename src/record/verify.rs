@@ -65,7 +65,12 @@ pub fn verify(dir: &Path, events: &[Event]) -> Verified {
                 .push(ArtifactProblem::Outside { path: path.into() });
             continue;
         }
-        match crate::util::sha256_file(&dir.join(rel)) {
+        // Never through a planted link, never blocking on a FIFO or device.
+        let hashed = crate::util::fsio::check_inside(dir, rel)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))
+            .and_then(|_| crate::util::fsio::open_regular(&dir.join(rel)))
+            .and_then(crate::util::sha256_reader);
+        match hashed {
             Ok(found) if found == want => {}
             Ok(found) => v.problems.push(ArtifactProblem::Changed {
                 path: path.into(),

@@ -199,7 +199,12 @@ fn rebuild_from(
     events: &[journal::Event],
     history: Option<&Path>,
 ) -> Result<RunResults, ReportError> {
-    let results = from_events(events);
+    let mut results = from_events(events);
+    // What the manifest will leave out, listed in the summary and on the console.
+    results.skipped = record::walk(dir).1;
+    for s in &results.skipped {
+        tracing::warn!(path = %s.path, why = %s.why, "not in the manifest");
+    }
     let mut recorded = record::recorded_artifacts(events);
     // The report files are hashed from the bytes written, not read back for the manifest.
     let mut put = |name: &str, bytes: &[u8]| -> Result<(), ReportError> {

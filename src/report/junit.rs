@@ -228,6 +228,7 @@ mod tests {
                 plan_cases: Vec::new(),
                 merged_from: Vec::new(),
                 gate: None,
+                golden: None,
                 firmware: None,
             },
             // Failed, then passed: flaky.

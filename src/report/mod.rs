@@ -227,6 +227,7 @@ pub fn print_summary(out: &crate::sim::PrintOutcome, files: &[std::path::PathBuf
             crate::sim::Stop::PowerCut { offset } => format!("power cut after byte {offset}: the rest of the job was lost\n"),
             crate::sim::Stop::Brownout { offset } => format!("supply brownout at the command at byte {offset}: the printer reset, the rest of the job was lost\n"),
             crate::sim::Stop::OutOfInk { offset } => format!("out of ink at the command at byte {offset}: the print stops there\n"),
+            crate::sim::Stop::PaperEnd { offset } => format!("paper end at the command at byte {offset}: the roll ran out, the print stops there\n"),
         });
     }
     if out.head.pauses > 0 {
@@ -469,6 +470,12 @@ pub fn run_summary(r: &crate::record::results::RunResults, dir: &std::path::Path
         s.push_str(&format!(" ({} recovered on retry)", c.recovered));
     }
     s.push('\n');
+    for k in &r.skipped {
+        s.push_str(&format!(
+            "  skipped    {}: {} (not read, not in the manifest)\n",
+            k.path, k.why
+        ));
+    }
     for case in &r.cases {
         let v = case.verdict;
         if matches!(v, Some(crate::verdict::Verdict::Pass)) {

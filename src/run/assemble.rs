@@ -70,7 +70,17 @@ pub async fn start_sim_on(
     spec.printer_port = printer_port;
     // Scans left by an earlier process (a killed or interrupted run being resumed) are
     // not artifacts (those were moved into the cases): start the station's folder empty.
-    if spec.scan_dir.exists() {
+    // Never through a link: the folder and every folder above it inside the run directory
+    // must be the run's own (a planted `stations` symlink would empty a folder elsewhere).
+    if let Ok(rel) = spec.scan_dir.strip_prefix(dir) {
+        crate::util::fsio::check_inside(dir, rel).map_err(|e| AssembleError::Clear {
+            station: st.name.clone(),
+            path: spec.scan_dir.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
+        })?;
+    }
+    let is_dir = std::fs::symlink_metadata(&spec.scan_dir).is_ok_and(|m| m.is_dir());
+    if is_dir {
         std::fs::remove_dir_all(&spec.scan_dir).map_err(|source| AssembleError::Clear {
             station: st.name.clone(),
             path: spec.scan_dir.clone(),

@@ -350,7 +350,14 @@ async fn artifact(
     bytes: Vec<u8>,
 ) -> StepResult<()> {
     let path = ctx.run_dir.join(rel);
+    let run_dir = ctx.run_dir.clone();
+    let rel_owned = rel.to_path_buf();
     let (sha256, len) = tokio::task::spawn_blocking(move || -> Result<(String, u64), RigError> {
+        // Only into the run's own folders: never through a link planted in the run directory.
+        crate::util::fsio::check_inside(&run_dir, &rel_owned).map_err(|e| RigError::Write {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
+        })?;
         crate::util::fsio::write_atomic(&path, &bytes)
             .map_err(|source| RigError::Write { path, source })?;
         Ok((crate::util::sha256_hex(&bytes), bytes.len() as u64))
@@ -806,6 +813,10 @@ async fn attempt_steps(
         return Ok(judged(check::no_page_after_cut(), &case.expected));
     }
     let scan_dir = ctx.run_dir.join(&dir);
+    crate::util::fsio::check_inside(&ctx.run_dir, &dir).map_err(|e| RigError::Write {
+        path: scan_dir.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
+    })?;
     let scans = step(ctx, watch, case, n, Step::Scan, t.scan, async {
         let mut v = Vec::new();
         for i in 1..=pages {
@@ -820,7 +831,8 @@ async fn attempt_steps(
         scans
             .into_iter()
             .map(|s| {
-                let bytes = std::fs::read(&s).ok();
+                let bytes =
+                    crate::util::fsio::read_bounded(&s, crate::scanfile::MAX_SCAN_BYTES).ok();
                 let sha256 = bytes.as_deref().map(crate::util::sha256_hex);
                 (s, bytes, sha256)
             })

@@ -11,9 +11,10 @@ use crate::golden::check::Record;
 use crate::golden::GoldenError;
 use crate::plan::estimate::{estimate, Estimate};
 use crate::plan::{self, CaseSpec, CycleWhen, PlanErrors, StationFile};
-use crate::record::journal::{self, CaseInfo, Event, FileRef, Journal, JournalError};
+use crate::record::journal::{self, CaseInfo, Event, FileRef, GoldenRefs, Journal, JournalError};
 use crate::record::layout::JOURNAL;
 use crate::record::results::{from_events, RunResults};
+use crate::record::RunLock;
 use crate::report::files::{rebuild, ReportError};
 use crate::report::progress::{Display, Progress};
 use crate::util::clock::now_rfc3339_precise as now;
@@ -37,14 +38,17 @@ pub struct RunOptions {
     pub resume: Option<PathBuf>,
     /// `(i, n)`: run only shard i of n (1-based).
     pub shard: Option<(u32, u32)>,
-    /// Where golden records live (`<dir>/<model>/<pattern>.json`).
-    pub golden_dir: PathBuf,
+    /// Where golden records live (`<dir>/<model>/<pattern>.json`); `None`: `golden`, or
+    /// for a resumed run the records it started with (checked unchanged).
+    pub golden_dir: Option<PathBuf>,
     /// How progress is shown (bars in a terminal, lines in a log, or nothing).
     pub progress: Display,
     /// The history to record into; `None`: `history.sqlite` beside the run directories.
     pub history: Option<PathBuf>,
     /// Install this firmware version on every station before anything prints.
     pub firmware: Option<String>,
+    /// The most cases a plan may expand to ([`plan::DEFAULT_MAX_CASES`] by default).
+    pub max_cases: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,8 @@ pub enum RunError {
     },
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Lock(#[from] crate::record::LockError),
     #[error(transparent)]
     Report(#[from] ReportError),
     #[error("no plan given: pass a plan file, or --resume a run directory")]
@@ -80,6 +86,7 @@ impl RunError {
                 | RunError::NoPlan
                 | RunError::MissingGolden { .. }
                 | RunError::Preflight { .. }
+                | RunError::Lock(crate::record::LockError::Held { .. })
         )
     }
 }
@@ -111,6 +118,58 @@ fn new_run_id() -> String {
         t.hour(),
         t.minute(),
         t.second()
+    )
+}
+
+/// Where golden records are read from when `--golden-dir` is not given.
+pub const DEFAULT_GOLDEN_DIR: &str = "golden";
+
+fn absolute(p: &Path) -> String {
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// The golden directory and every record of `paths` with its sha256, sorted.
+fn golden_refs(dir: &Path, paths: HashSet<PathBuf>) -> GoldenRefs {
+    let mut records: Vec<FileRef> = paths
+        .into_iter()
+        .map(|p| FileRef {
+            path: absolute(&p),
+            sha256: crate::util::sha256_file(&p).unwrap_or_else(|e| format!("unreadable: {e}")),
+        })
+        .collect();
+    records.sort_by(|a, b| a.path.cmp(&b.path));
+    GoldenRefs {
+        dir: absolute(dir),
+        records,
+    }
+}
+
+/// How the golden records differ from those a run started with, in a sentence.
+fn golden_difference(was: &GoldenRefs, now: &GoldenRefs) -> String {
+    if was.dir != now.dir {
+        return format!(
+            "it was started with the golden records of {}, not {}",
+            was.dir, now.dir
+        );
+    }
+    let changed: Vec<&str> = now
+        .records
+        .iter()
+        .filter(|r| !was.records.contains(r))
+        .map(|r| r.path.as_str())
+        .chain(
+            was.records
+                .iter()
+                .filter(|r| !now.records.iter().any(|n| n.path == r.path))
+                .map(|r| r.path.as_str()),
+        )
+        .collect();
+    format!(
+        "golden record(s) changed since the run started: {}",
+        changed.join(", ")
     )
 }
 
@@ -196,6 +255,27 @@ struct Loaded {
     all_cases: Vec<String>,
     /// The firmware `--firmware` asked for when the run started (a resumed run keeps it).
     firmware: Option<String>,
+    /// The run directory's lock, held until the run ends.
+    lock: RunLock,
+    /// The golden records a resumed run's journal says it judges by.
+    golden: Option<GoldenRefs>,
+}
+
+impl Loaded {
+    /// Gives up a run that had not started: a new run's directory is removed (it holds
+    /// nothing but its lock and what pre-flight left), a resumed one is left as it was.
+    fn abandon(self) {
+        let Loaded {
+            dir, lock, resumed, ..
+        } = self;
+        if resumed {
+            return;
+        }
+        let lock_file = lock.path().to_path_buf();
+        drop(lock);
+        let _ = std::fs::remove_file(lock_file);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// The firmware a resumed run keeps: the version it was started with (`--firmware`, as its
@@ -223,6 +303,23 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
             dir: dir.clone(),
             detail,
         };
+        if !dir.join(JOURNAL).is_file() {
+            return Err(resume_err(format!("it holds no {JOURNAL}")));
+        }
+        // Before the journal is read: a second resume waits for nothing, it is refused.
+        let lock = RunLock::acquire(dir)?;
+        // Nothing it writes or deletes may leave the directory through a planted link.
+        let planted = crate::record::planted(dir);
+        if !planted.is_empty() {
+            return Err(resume_err(format!(
+                "it holds what a run never makes there (nothing was written or deleted): {}",
+                planted
+                    .iter()
+                    .map(|p| format!("{} is a {}", dir.join(&p.path).display(), p.why))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         let events = journal::read(&dir.join(JOURNAL)).map_err(|e| resume_err(e.to_string()))?;
         let Some(Event::RunStart {
             run_id,
@@ -263,6 +360,8 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
                 plan_ref.path
             )));
         }
+        plan::check_case_limit(&plan, &stations, opts.max_cases)
+            .map_err(|e| RunError::Invalid(e.into()))?;
         let mut cases = plan::expand(&plan, &stations);
         let all_cases = cases.iter().map(|c| c.id.clone()).collect();
         if let Some((i, n)) = shard {
@@ -309,11 +408,19 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
             shard,
             all_cases,
             firmware,
+            lock,
+            golden: events.iter().rev().find_map(|e| match e {
+                Event::GoldenChanged { golden, .. } => Some(golden.clone()),
+                Event::RunStart { golden, .. } => golden.clone(),
+                _ => None,
+            }),
         });
     }
     let plan_path = opts.plan.clone().ok_or(RunError::NoPlan)?;
     let stations = load_stations(opts.stations.as_deref()).map_err(RunError::Invalid)?;
     let plan = plan::load_plan(&plan_path, &stations).map_err(RunError::Invalid)?;
+    plan::check_case_limit(&plan, &stations, opts.max_cases)
+        .map_err(|e| RunError::Invalid(e.into()))?;
     let mut cases = plan::expand(&plan, &stations);
     let all_cases = cases.iter().map(|c| c.id.clone()).collect();
     if let Some((i, n)) = opts.shard {
@@ -327,6 +434,7 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
             path: dir.clone(),
             source,
         })?;
+    let lock = RunLock::acquire(&dir)?;
     Ok(Loaded {
         dir,
         run_id,
@@ -339,14 +447,21 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
         shard: opts.shard,
         all_cases,
         firmware: opts.firmware.clone(),
+        lock,
+        golden: None,
     })
 }
 
 /// The estimate of a plan on a station file (`None`: the embedded simulated stations),
-/// without running anything.
-pub fn plan_estimate(plan: &Path, stations: Option<&Path>) -> Result<Estimate, RunError> {
+/// without running anything; a plan of more than `max_cases` cases is refused.
+pub fn plan_estimate(
+    plan: &Path,
+    stations: Option<&Path>,
+    max_cases: u64,
+) -> Result<Estimate, RunError> {
     let sf = load_stations(stations).map_err(RunError::Invalid)?;
     let p = plan::load_plan(plan, &sf).map_err(RunError::Invalid)?;
+    plan::check_case_limit(&p, &sf, max_cases).map_err(|e| RunError::Invalid(e.into()))?;
     let cases = plan::expand(&p, &sf);
     let refs: Vec<&CaseSpec> = cases.iter().collect();
     Ok(estimate(&p, &sf, &refs))
@@ -364,11 +479,16 @@ pub async fn run_with(
     on_start: impl FnOnce(&Estimate),
 ) -> Result<RunOutcome, RunError> {
     let l = load(&opts)?;
+    let golden_dir: PathBuf = match (&opts.golden_dir, &l.golden) {
+        (Some(d), _) => d.clone(),
+        (None, Some(g)) => PathBuf::from(&g.dir),
+        (None, None) => PathBuf::from(DEFAULT_GOLDEN_DIR),
+    };
     // Every golden record must load and fit its case's pattern before anything prints.
     let mut missing: Vec<String> = Vec::new();
     let mut checked: HashSet<PathBuf> = HashSet::new();
     for c in &l.cases {
-        let p = golden_of(c, &opts.golden_dir);
+        let p = golden_of(c, &golden_dir);
         if !checked.insert(p.clone()) {
             continue;
         }
@@ -405,14 +525,36 @@ pub async fn run_with(
     missing.sort();
     missing.dedup();
     if !missing.is_empty() {
-        if !l.resumed {
-            let _ = std::fs::remove_dir(&l.dir);
-        }
+        l.abandon();
         return Err(RunError::MissingGolden {
-            dir: opts.golden_dir.clone(),
+            dir: golden_dir.clone(),
             missing,
         });
     }
+    // The records as they are now; a resumed run judges by the ones it started with.
+    let golden_now = golden_refs(&golden_dir, checked);
+    let golden_changed = match (&l.golden, l.resumed) {
+        (Some(was), true) if *was != golden_now => {
+            if opts.golden_dir.is_none() {
+                return Err(RunError::Resume {
+                    dir: l.dir.clone(),
+                    detail: format!(
+                        "{}: pass --golden-dir to judge its remaining cases by the records as \
+                         they are now (it is recorded in the journal)",
+                        golden_difference(was, &golden_now)
+                    ),
+                });
+            }
+            tracing::warn!(
+                was = %was.dir,
+                now = %golden_now.dir,
+                "the remaining cases are judged by other golden records than the run started with"
+            );
+            Some(golden_now.clone())
+        }
+        (None, true) if opts.golden_dir.is_some() => Some(golden_now.clone()),
+        _ => None,
+    };
     let pending: Vec<&CaseSpec> = l.cases.iter().filter(|c| !l.done.contains(&c.id)).collect();
     // Group the pending cases by station, in file order.
     let mut by_station: BTreeMap<usize, Vec<&CaseSpec>> = BTreeMap::new();
@@ -447,9 +589,7 @@ pub async fn run_with(
         for s in sims {
             s.stop().await;
         }
-        if !l.resumed {
-            let _ = std::fs::remove_dir_all(&l.dir);
-        }
+        l.abandon();
         return Err(RunError::Preflight { problems });
     }
     on_start(&estimate(&l.plan, &l.stations, &pending));
@@ -460,6 +600,12 @@ pub async fn run_with(
             pid: std::process::id(),
             remaining: pending.iter().map(|c| c.id.clone()).collect(),
         })?;
+        if let Some(golden) = golden_changed {
+            journal.append(&Event::GoldenChanged {
+                time: now(),
+                golden,
+            })?;
+        }
     } else {
         let station_path = if opts.stations.is_some() {
             std::fs::canonicalize(&l.stations.path)
@@ -497,6 +643,7 @@ pub async fn run_with(
             merged_from: Vec::new(),
             gate: serde_json::to_value(l.plan.gate).ok(),
             firmware: l.firmware.clone(),
+            golden: Some(golden_now),
         })?;
     }
     let cancel = Arc::new(AtomicBool::new(false));
@@ -565,7 +712,7 @@ pub async fn run_with(
             cases: cases
                 .into_iter()
                 .map(|c| {
-                    let mut w = work_of(c, &opts.golden_dir);
+                    let mut w = work_of(c, &golden_dir);
                     if let Some(t) = l.tried.get(&c.id) {
                         w.first_attempt = t.started + 1;
                         w.ended_before = t.ended;

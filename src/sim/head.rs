@@ -42,6 +42,9 @@ use serde::{Deserialize, Serialize};
 
 /// Longest page the head keeps (8.2 m of paper at 8 dots/mm); rows beyond are lost.
 pub const MAX_PAGE_ROWS: u32 = 65_536;
+/// Paper on a roll, in dot rows: 50 m at 8 dots/mm (an 80 mm thermal roll holds 50 to
+/// 80 m). A job that would feed more than its printer's roll ends at paper end.
+pub const DEFAULT_ROLL_ROWS: u64 = 400_000;
 /// Widest head simulated.
 pub const MAX_HEAD_DOTS: u32 = 8192;
 
@@ -119,6 +122,9 @@ pub struct HeadModel {
     /// (the base firmware does; see "Supply sag" in the module doc). Without it each dot
     /// of a row gets `e·(V_eff / V)²`: dense rows print lighter.
     pub dense_compensation: bool,
+    /// Paper on the roll, in dot rows: once a printer has moved this much paper, it is
+    /// at paper end ([`RowOutcome::PaperEnd`]) and prints and feeds nothing more.
+    pub roll_rows: u64,
 }
 
 impl Default for HeadModel {
@@ -152,6 +158,7 @@ impl Default for HeadModel {
             cold_loss_per_degree: 0.035,
             density: 1.0,
             dense_compensation: true,
+            roll_rows: DEFAULT_ROLL_ROWS,
         }
     }
 }
@@ -274,6 +281,8 @@ pub enum RowOutcome {
     Brownout,
     /// No ink left: nothing printed, the paper did not advance.
     OutOfInk,
+    /// The roll ran out: nothing printed, nothing more will.
+    PaperEnd,
 }
 
 /// What the printer would report about its head.
@@ -283,6 +292,9 @@ pub struct HeadStatus {
     pub over_temperature: bool,
     /// Ink ran out; nothing prints any more.
     pub out_of_ink: bool,
+    /// The roll ran out; nothing prints or feeds any more.
+    #[serde(default)]
+    pub paper_out: bool,
     /// Reset by a brownout and not yet re-initialised.
     pub brownout: bool,
     /// Brownout resets so far.
@@ -323,6 +335,8 @@ pub struct Head {
     head_temp: f64,
     over_temp: bool,
     out_of_ink: bool,
+    /// The roll ran out.
+    paper_out: bool,
     brownout: bool,
     reset_count: u32,
     pauses: u32,
@@ -414,6 +428,7 @@ impl Head {
             ink,
             over_temp: false,
             out_of_ink: ink.is_some_and(|l| l <= 0.0),
+            paper_out: false,
             brownout: false,
             reset_count: 0,
             pauses: 0,
@@ -437,6 +452,9 @@ impl Head {
         }
         if self.out_of_ink {
             return RowOutcome::OutOfInk;
+        }
+        if self.paper_out {
+            return RowOutcome::PaperEnd;
         }
         if self.over_temp {
             self.pause();
@@ -463,7 +481,11 @@ impl Head {
         }
         self.last_row_voltage = v_eff;
         let Some(start) = self.grow_page(1) else {
-            return RowOutcome::Printed;
+            return if self.paper_out {
+                RowOutcome::PaperEnd
+            } else {
+                RowOutcome::Printed
+            };
         };
 
         // Row-wide factors.
@@ -549,6 +571,11 @@ impl Head {
         }
     }
 
+    /// The roll ran out.
+    pub fn paper_out(&self) -> bool {
+        self.paper_out
+    }
+
     /// Rows on the current page so far.
     pub fn rows(&self) -> u32 {
         self.rows
@@ -614,7 +641,8 @@ impl Head {
                 "page longer than the simulated roll: rows lost"
             );
         }
-        self.page.clear();
+        // Give the page's memory back: the next page may be a short one.
+        self.page = Vec::new();
         self.rows = 0;
         self.rows_lost = 0;
         self.page_index += 1;
@@ -626,6 +654,7 @@ impl Head {
         HeadStatus {
             over_temperature: self.over_temp,
             out_of_ink: self.out_of_ink,
+            paper_out: self.paper_out,
             brownout: self.brownout,
             reset_count: self.reset_count,
             pauses: self.pauses,
@@ -648,6 +677,20 @@ impl Head {
     /// Adds `n` blank rows to the page; returns the index of the first new dot, or `None`
     /// when the page is full.
     fn grow_page(&mut self, n: u32) -> Option<usize> {
+        // The roll first: paper that is not there does not move.
+        let left = self.model.roll_rows.saturating_sub(self.advanced);
+        let n = if u64::from(n) > left {
+            if !self.paper_out {
+                tracing::warn!(
+                    roll_rows = self.model.roll_rows,
+                    "the roll ran out: paper end"
+                );
+            }
+            self.paper_out = true;
+            left as u32
+        } else {
+            n
+        };
         self.advanced += u64::from(n);
         let room = MAX_PAGE_ROWS - self.rows;
         let add = n.min(room);

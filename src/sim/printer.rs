@@ -23,6 +23,9 @@ pub enum Stop {
     Brownout { offset: usize },
     /// Ink ran out while printing the command at `offset`.
     OutOfInk { offset: usize },
+    /// The roll ran out while printing or feeding at the command at `offset`: the printer
+    /// reports paper end and prints nothing more of the job.
+    PaperEnd { offset: usize },
 }
 
 /// What came out of the printer for one job.
@@ -127,7 +130,7 @@ impl SimPrinter {
         let h = self.head.status();
         PrinterState {
             offline: self.stop.is_some() || h.over_temperature,
-            paper_end: h.out_of_ink,
+            paper_end: h.out_of_ink || h.paper_out,
             error: self.stop.is_some() || h.over_temperature,
             auto_recoverable_error: h.over_temperature,
             ..PrinterState::default()
@@ -315,7 +318,12 @@ impl SimPrinter {
                 continue;
             }
             match piece {
-                Paper::Feed(rows) => self.head.feed(rows),
+                Paper::Feed(rows) => {
+                    self.head.feed(rows);
+                    if self.head.paper_out() {
+                        self.stop = Some(Stop::PaperEnd { offset });
+                    }
+                }
                 Paper::Rows { x, bitmap } => {
                     for y in 0..bitmap.height() {
                         let src = bitmap.row(y);
@@ -337,6 +345,10 @@ impl SimPrinter {
                             }
                             RowOutcome::OutOfInk => {
                                 self.stop = Some(Stop::OutOfInk { offset });
+                                break;
+                            }
+                            RowOutcome::PaperEnd => {
+                                self.stop = Some(Stop::PaperEnd { offset });
                                 break;
                             }
                         }
@@ -452,6 +464,30 @@ pub fn print_job(job: &[u8], head_dots: u32, faults: Faults, seed: u64) -> Print
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feed_bomb_ends_at_the_end_of_the_roll_with_paper_end() {
+        let model = HeadModel {
+            roll_rows: 10_000,
+            ..HeadModel::with_dots(64)
+        };
+        let mut p = SimPrinter::with_head(model, Faults::default(), 1, sim_info(64), None);
+        let mut bomb = vec![0x1B, 0x40];
+        for _ in 0..1000 {
+            bomb.extend_from_slice(&[0x1B, 0x64, 255]);
+        }
+        p.receive(&bomb);
+        assert!(p.state().paper_end && p.state().offline);
+        let out = p.finish();
+        assert!(
+            matches!(out.stop, Some(Stop::PaperEnd { .. })),
+            "{:?}",
+            out.stop
+        );
+        let rows: u32 = out.pages.iter().map(|pg| pg.height()).sum();
+        assert_eq!(rows, 10_000, "the whole roll and not a row more");
+        assert!(out.head.paper_out);
+    }
 
     /// ESC @, one GS v 0 band of `rows` rows 2 bytes wide filled with `fill`, a cut.
     fn job(rows: u8, fill: u8) -> Vec<u8> {

@@ -31,9 +31,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// SHA-256 of a file's contents, lowercase hex, read in blocks rather than whole.
 pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
+    sha256_reader(std::fs::File::open(path)?)
+}
+
+/// SHA-256 of everything a reader gives, lowercase hex, read in blocks.
+pub fn sha256_reader(mut r: impl std::io::Read) -> std::io::Result<String> {
     let mut h = sha2::Sha256::new();
-    std::io::copy(&mut file, &mut h)?;
+    std::io::copy(&mut r, &mut h)?;
     Ok(hex(&h.finalize()))
 }
 

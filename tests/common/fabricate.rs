@@ -77,6 +77,7 @@ pub fn write_run(dir: &Path, spec: &RunSpec, cases: &[Fab]) {
         merged_from: Vec::new(),
         gate: None,
         firmware: None,
+        golden: None,
     }];
     for (n, c) in cases.iter().enumerate() {
         events.push(Event::CaseStart {

@@ -22,6 +22,13 @@ use tokio::time::Instant;
 const WRITE_CHUNK: usize = 4096;
 /// Bytes read from the link at once.
 const READ_BUF: usize = 1024;
+/// The most bytes a request's answer may take, whatever else the printer sends with it:
+/// the longest reply (a GS I text frame) is 80 bytes, a few stale status bytes may come
+/// before it. More is a printer (or something else on its port) flooding the link.
+const MAX_REPLY_BYTES: usize = 4096;
+/// The most bytes nobody asked for a printer may send while a job streams (automatic
+/// status, stray status bytes): a job's own acknowledgements are 7 bytes a band.
+const MAX_UNASKED_BYTES: usize = 64 * 1024;
 /// After a write fails, how long replies already on their way are still collected.
 const LOST_GRACE: Duration = Duration::from_millis(200);
 /// First and longest pause between attempts to reopen the link.
@@ -149,7 +156,19 @@ impl EscposPrinter {
         }
         let mut buf = [0u8; READ_BUF];
         let mut stale = Vec::new();
+        let mut drained = 0usize;
         loop {
+            if drained > MAX_REPLY_BYTES {
+                self.drop_link("flooding");
+                return Err(InstrumentError::Protocol {
+                    device: self.device.clone(),
+                    what: "checking the link".into(),
+                    reply: format!(
+                        "more than {MAX_REPLY_BYTES} bytes nobody asked for, still coming: the printer floods the link"
+                    ),
+                });
+            }
+            stale.clear();
             let Some(l) = self.link.as_mut() else {
                 return Ok(());
             };
@@ -157,12 +176,15 @@ impl EscposPrinter {
             match tokio::time::timeout(Duration::ZERO, l.read(&mut buf)).await {
                 Err(_) => break,
                 Ok(Ok(0)) => return Err(self.lost("checking the link", "end of stream")),
-                Ok(Ok(n)) => self.splitter.push(buf.get(..n).unwrap_or(&[]), &mut stale),
+                Ok(Ok(n)) => {
+                    drained += n;
+                    self.splitter.push(buf.get(..n).unwrap_or(&[]), &mut stale);
+                    if !stale.is_empty() {
+                        tracing::debug!(device = %self.device, replies = stale.len(), "discarded stale replies");
+                    }
+                }
                 Ok(Err(e)) => return Err(self.io_failure("checking the link", &e)),
             }
-        }
-        if !stale.is_empty() {
-            tracing::debug!(device = %self.device, replies = ?stale, "discarded stale replies");
         }
         Ok(())
     }
@@ -196,7 +218,20 @@ impl EscposPrinter {
         let mut buf = [0u8; READ_BUF];
         let mut frames = Vec::new();
         let mut junk = Vec::new();
+        let mut received = 0usize;
         loop {
+            if received > MAX_REPLY_BYTES {
+                // Whatever it is sending, it is not an answer: the link is dropped (what is
+                // still in flight must not be taken for the next request's reply).
+                self.drop_link("flooding");
+                return Err(InstrumentError::Protocol {
+                    device: self.device.clone(),
+                    what: what.to_string(),
+                    reply: format!(
+                        "{received} bytes without an answer, more than any reply takes ({MAX_REPLY_BYTES}): the printer floods the link"
+                    ),
+                });
+            }
             let Some(l) = self.link.as_mut() else {
                 return Err(self.lost(what, "link not open"));
             };
@@ -206,11 +241,14 @@ impl EscposPrinter {
                 Ok(Ok(n)) => n,
                 Ok(Err(e)) => return Err(self.io_failure(&format!("waiting for {what}"), &e)),
             };
+            received += n;
             frames.clear();
             self.splitter.push(buf.get(..n).unwrap_or(&[]), &mut frames);
             for (i, frame) in frames.iter().enumerate() {
                 if let Reply::Unknown(b) = frame {
-                    junk.push(*b);
+                    if junk.len() < 64 {
+                        junk.push(*b);
+                    }
                 }
                 match pick(frame) {
                     Pick::Skip => {
@@ -331,8 +369,19 @@ impl EscposPrinter {
         let mut write_failed: Option<(Instant, String)> = None;
         let mut buf = vec![0u8; READ_BUF];
         let mut frames = Vec::new();
+        // Bytes the printer sent that were no acknowledgement of this job.
+        let mut unasked = 0usize;
         loop {
             if write_failed.is_none() && out.sent == total && out.acked.len() >= expected {
+                break;
+            }
+            if unasked > MAX_UNASKED_BYTES {
+                out.stopped = Some(format!(
+                    "the printer sent more than {MAX_UNASKED_BYTES} bytes nobody asked for \
+                     after {} of {total} bytes of the job: it floods the link",
+                    out.sent
+                ));
+                out.drop_link = true;
                 break;
             }
             let writing = write_failed.is_none() && out.sent < total;
@@ -377,8 +426,16 @@ impl EscposPrinter {
                         frames.clear();
                         self.splitter.push(buf.get(..n).unwrap_or(&[]), &mut frames);
                         for frame in frames.drain(..) {
+                            let size = match &frame {
+                                Reply::ProcessId(_) => 0,
+                                Reply::IdText(t) => t.len() + 2,
+                                Reply::AutoStatus(_) => 4,
+                                _ => 1,
+                            };
                             if self.on_reply(frame, job, &mut out, &mut seen) {
                                 last_progress = Instant::now();
+                            } else {
+                                unasked += size;
                             }
                         }
                     }
@@ -417,6 +474,9 @@ impl EscposPrinter {
                 }
             }
         }
+        if unasked > 0 {
+            tracing::warn!(device = %self.device, bytes = unasked, "the printer sent bytes nobody asked for during the job");
+        }
         let link = if out.drop_link {
             None
         } else {
@@ -453,7 +513,8 @@ impl EscposPrinter {
                     out.realtime += 1;
                     tracing::debug!(device = %self.device, byte = b, "status byte for a real-time sequence in the raster");
                 } else {
-                    tracing::warn!(device = %self.device, byte = b, "status byte nobody asked for");
+                    // Counted by the caller (a flood must not become a flood of log lines).
+                    tracing::debug!(device = %self.device, byte = b, "status byte nobody asked for");
                 }
                 false
             }
@@ -475,7 +536,7 @@ impl EscposPrinter {
                 false
             }
             Reply::Unknown(b) => {
-                tracing::warn!(device = %self.device, byte = b, "unexpected byte from the printer");
+                tracing::debug!(device = %self.device, byte = b, "unexpected byte from the printer");
                 false
             }
         }

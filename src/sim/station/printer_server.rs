@@ -692,8 +692,8 @@ impl JobPath {
             out.replies.extend(job.printer.take_replies());
             job.collect(&self.scans);
             match job.printer.stopped() {
-                Some(Stop::OutOfInk { offset }) => {
-                    tracing::warn!(offset, "out of ink: the job halts");
+                Some(Stop::OutOfInk { offset } | Stop::PaperEnd { offset }) => {
+                    tracing::warn!(offset, "out of ink or paper: the job halts");
                     let state = job.printer.state();
                     self.halt(state);
                     return out;

@@ -1,0 +1,61 @@
+//! The rig under hostile instruments, damaged files and planted links: torn journals,
+//! truncated scans, edited golden records, huge plans, two processes on one run
+//! directory, symlinks and FIFOs in a run directory, flooding and silent printers, feed
+//! bombs. Each test asserts the clear error, the bound, and that nothing outside the run
+//! directory changed.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod feed;
+mod files;
+mod flood;
+mod golden_dir;
+mod journal;
+mod links;
+mod lock;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs a command to its end, or kills it after `limit`: a hang fails the test instead
+/// of stalling the suite.
+pub fn output_within(mut cmd: Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let t0 = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A FIFO at `path`.
+pub fn mkfifo(path: &std::path::Path) {
+    let st = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(st.success());
+}
+
+/// A finished run of two cases on the built-in 58 mm station; its run directory.
+pub fn finished_run(tmp: &std::path::Path) -> std::path::PathBuf {
+    let plan = common::cmd::write(
+        tmp,
+        "two.toml",
+        "[plan]\nname = \"two\"\nstations = [\"sim-58mm\"]\npatterns = [\"solid\"]\n\
+         repeats = 2\nretries = 0\n[[condition]]\nname = \"nominal\"\n",
+    );
+    let results = tmp.join("results");
+    let o = common::cmd::run_plan(&plan, &results, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::cmd::text(&o));
+    common::cmd::run_dir(&results)
+}
