@@ -1,6 +1,7 @@
 //! Registration: find the pattern's fiducial marks in a scan and fit the map from printer
 //! dot coordinates to scan pixels. Pure: works on an in-memory image only.
 
+use super::dotmap::bilinear;
 use crate::pattern::{Bitmap, Edge, Layout, QUIET};
 use image::GrayImage;
 use serde::Serialize;
@@ -783,21 +784,6 @@ impl Template {
         let r = (m0 - m1) * (p * (1.0 - p)).sqrt() / var_s.sqrt();
         Some((r, (m0 - m1) / m0))
     }
-}
-
-/// Bilinear grey at continuous scan coordinates (pixel `i` spans `[i, i + 1)`).
-fn bilinear(img: &GrayImage, u: f64, v: f64) -> Option<f64> {
-    let (x, y) = (u - 0.5, v - 0.5);
-    let (w, h) = img.dimensions();
-    if !(x >= 0.0 && y >= 0.0 && x < f64::from(w) - 1.0 && y < f64::from(h) - 1.0) {
-        return None;
-    }
-    let (ix, iy) = (x as u32, y as u32);
-    let (fx, fy) = (x - f64::from(ix), y - f64::from(iy));
-    let p = |i: u32, j: u32| f64::from(img.get_pixel(i, j).0[0]);
-    let t = p(ix, iy) + (p(ix + 1, iy) - p(ix, iy)) * fx;
-    let b = p(ix, iy + 1) + (p(ix + 1, iy + 1) - p(ix, iy + 1)) * fx;
-    Some(t + (b - t) * fy)
 }
 
 /// Where the mark around dot (cx, cy) best matches, searched within `radius` dots: coarse

@@ -8,6 +8,7 @@
 //! bottom edges of full-width bands, never the print's own side edges (a dead element at
 //! the edge would move those, and the warp would hide it).
 
+use super::dotmap::bilinear;
 use super::register::{Affine, Registration};
 use crate::pattern::{BandKind, Layout};
 use image::GrayImage;
@@ -199,21 +200,6 @@ fn edge(
         }
     }
     best
-}
-
-/// Bilinear grey at continuous scan coordinates (pixel `i` spans `[i, i + 1)`).
-pub(super) fn bilinear(img: &GrayImage, u: f64, v: f64) -> Option<f64> {
-    let (x, y) = (u - 0.5, v - 0.5);
-    let (w, h) = img.dimensions();
-    if !(x >= 0.0 && y >= 0.0 && x < f64::from(w) - 1.0 && y < f64::from(h) - 1.0) {
-        return None;
-    }
-    let (ix, iy) = (x as u32, y as u32);
-    let (fx, fy) = (x - f64::from(ix), y - f64::from(iy));
-    let p = |i: u32, j: u32| f64::from(img.get_pixel(i, j).0[0]);
-    let t = p(ix, iy) + (p(ix + 1, iy) - p(ix, iy)) * fx;
-    let b = p(ix, iy + 1) + (p(ix + 1, iy + 1) - p(ix, iy + 1)) * fx;
-    Some(t + (b - t) * fy)
 }
 
 fn round3(x: f64) -> f64 {
