@@ -20,6 +20,10 @@ const REACH: f64 = 4.0;
 const STEP: f64 = 0.125;
 /// Least step from paper to ink across an edge, as a share of the paper's grey.
 const MIN_EDGE_CONTRAST: f64 = 0.06;
+/// A mark printing this much wider or narrower than the others along an axis is cut, dots.
+const MAX_WIDTH_ERROR: f64 = 1.0;
+/// The same for a mark a curled edge of the paper may squeeze: the outermost ones.
+const MAX_SQUEEZE: f64 = 2.0;
 /// Shifts larger than this are not a scanner's or a curl's: the edge is not the pattern's.
 const MAX_SHIFT: f64 = 3.0;
 /// How far past the outermost knot a slope is followed: the page's margin beyond its
@@ -277,6 +281,28 @@ pub fn fit(img: &GrayImage, layout: &Layout, reg: &Registration) -> Warp {
             .sum::<f64>()
             / pairs.len() as f64
     };
+    // A mark whose width is off the others' by more than a curl can squeeze it is cut (by
+    // a dead block or a cut width through it): its sides are not where the pattern put
+    // them, and following them would move every column beyond it.
+    // A curl squeezes the marks near the paper's edge: the outermost marks across the
+    // head, and every mark along the feed, are given more room than the inner ones.
+    let (left, right) = (
+        layout.fiducials.iter().map(|f| f.x).min().unwrap_or(0),
+        layout.fiducials.iter().map(|f| f.x).max().unwrap_or(0),
+    );
+    let whole = |pairs: &mut Vec<(Seen, Seen)>, inner: &dyn Fn(f64) -> bool| {
+        let g = gain(pairs);
+        pairs.retain(|(a, b)| {
+            let limit = if inner(a.expected) {
+                MAX_WIDTH_ERROR
+            } else {
+                MAX_SQUEEZE
+            };
+            ((b.found - a.found) - (b.expected - a.expected) - g).abs() <= limit
+        });
+    };
+    whole(&mut vert, &|x| x > f64::from(left) && x < f64::from(right));
+    whole(&mut horiz, &|_| false);
     let (gx, gy) = (gain(&vert), gain(&horiz));
     let shifts = |pairs: &[(Seen, Seen)], g: f64| -> Vec<(f64, f64)> {
         pairs
