@@ -742,16 +742,16 @@ fn accuracy_sample() {
 /// does not. Raise them as the analysis improves. Row 3 counts false alarms, so it holds
 /// a ceiling instead.
 const FLOORS: [(usize, f64); 11] = [
-    (1, 0.96), // measured 52/53
-    (2, 0.87), // 15/16
-    (4, 0.87), // 8/8
-    (5, 0.83), // 6/6
-    (6, 0.83), // 6/6
-    (7, 0.88), // 16/17
-    (8, 0.6),  // 4/5
-    (9, 0.88), // 9/9
-    (10, 0.8), // 5/5
-    (11, 0.8), // 5/5
+    (1, 0.96),  // measured 52/53
+    (2, 0.87),  // 15/16
+    (4, 0.87),  // 8/8
+    (5, 0.83),  // 6/6
+    (6, 0.83),  // 6/6
+    (7, 0.88),  // 16/17
+    (8, 0.6),   // 4/5
+    (9, 0.88),  // 9/9
+    (10, 0.8),  // 5/5
+    (11, 0.8),  // 5/5
     (12, 0.94), // 51/53
 ];
 /// Row 3, healthy pages with any defect: measured 1/16.
