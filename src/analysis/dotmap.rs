@@ -102,6 +102,11 @@ impl DotMap {
     }
 }
 
+/// Rounded to three decimals, for figures in the analysis JSON.
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
 /// Bilinear grey at continuous scan coordinates (pixel `i` spans `[i, i + 1)`).
 pub fn bilinear(img: &GrayImage, u: f64, v: f64) -> Option<f64> {
     let (x, y) = (u - 0.5, v - 0.5);

@@ -7,7 +7,7 @@
 //! Owns the white field's fit and its application to a dot map. Pure: works on the dot map
 //! only.
 
-use super::dotmap::{median, DotMap};
+use super::dotmap::{median, round3, DotMap};
 use serde::Serialize;
 
 /// Side of the cells whose white is read as one value, in dots.
@@ -406,10 +406,6 @@ fn edge_within(
         .into_iter()
         .find(|r| r.2)
         .map_or(start, |r| r.0)
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// Solves a 6 × 6 system by Gaussian elimination with partial pivoting.

@@ -261,25 +261,21 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
     let regs = register::register_all(layout, &survey.candidates, 8);
     // Of the registrations that fit the marks, take the first under which the id strip
     // reads back: it settles which marks are which when some are missing, and which way
-    // up the page lay (the marks alone look the same turned by half a turn). The first is
-    // nearly always it, so its whole page is sampled at once; the others only their header.
+    // up the page lay (the marks alone look the same turned by half a turn). Only the
+    // header is sampled here: the whole page is sampled once, under the chosen fit
+    // completed and warped.
     let header_rows = pattern::HEADER_ROWS.min(layout.rows);
     let tried = regs.len();
-    let mut first = None;
     let mut chosen = None;
     for (i, r) in regs.iter().enumerate() {
-        let rows = if i == 0 { layout.rows } else { header_rows };
-        let m = DotMap::sample(img, &r.map, layout.dots, rows);
+        let m = DotMap::sample(img, &r.map, layout.dots, header_rows);
         let (read, copies) = header_id(&m, r, layout, survey.white);
         if let Some(pid) = read {
-            chosen = Some((i, pid, copies, (i == 0).then_some(m)));
+            chosen = Some((i, pid, copies));
             break;
         }
-        if i == 0 {
-            first = Some(m);
-        }
     }
-    let Some((idx, pid, copies, map)) = chosen else {
+    let Some((idx, pid, copies)) = chosen else {
         // No fit of the marks (or none that proves itself): a page of another pattern, a
         // blank one, or not this page at all.
         if let Some(other) = identify_other(img, &survey, layout.kind, layout.dots) {
@@ -299,7 +295,8 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         {
             return stopped;
         }
-        if let (Some(best), Some(m)) = (regs.first(), first) {
+        if let Some(best) = regs.first() {
+            let m = DotMap::sample(img, &best.map, layout.dots, layout.rows);
             a.registration = Some(registration_info(
                 best,
                 layout.fiducials.len(),
@@ -329,10 +326,7 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
     let reg = register::complete(img, layout, &pattern.bitmap, &survey_fit);
     // The local part: the edges of the marks and bands where the affine fit puts them.
     let warp = warp::fit(img, layout, &reg);
-    let map = match map {
-        Some(m) if reg.map == survey_fit.map && warp.is_affine() => m,
-        _ => DotMap::sample_warped(img, &warp, layout.dots, layout.rows),
-    };
+    let map = DotMap::sample_warped(img, &warp, layout.dots, layout.rows);
     let mut info = registration_info(&reg, layout.fiducials.len(), map.inside_fraction());
     info.warp = Some(warp_info(&warp, layout));
     a.id.read = Some(pid);

@@ -1,7 +1,7 @@
 //! Registration: find the pattern's fiducial marks in a scan and fit the map from printer
 //! dot coordinates to scan pixels. Pure: works on an in-memory image only.
 
-use super::dotmap::bilinear;
+use super::dotmap::{bilinear, round3};
 use crate::pattern::{Bitmap, Edge, Layout, QUIET};
 use image::GrayImage;
 use serde::Serialize;
@@ -29,6 +29,17 @@ impl Affine {
     /// Pixels per dot along the dot x axis and the dot y axis.
     pub fn scale(&self) -> (f64, f64) {
         (self.a.hypot(self.d), self.b.hypot(self.e))
+    }
+
+    /// Mean scan pixels per dot of the two axes (never zero).
+    pub fn px_per_dot(&self) -> f64 {
+        let (sx, sy) = self.scale();
+        ((sx + sy) / 2.0).max(1e-9)
+    }
+
+    /// Whether the map turns the page over: no page lying on the bed, print to the glass.
+    pub fn mirrored(&self) -> bool {
+        self.a * self.e - self.b * self.d <= 0.0
     }
 
     /// Rotation of the dot x axis in the scan, degrees (positive: clockwise on screen).
@@ -664,19 +675,10 @@ fn finish(
         .collect();
     let (map, affine) = fit(&pairs)?;
     // A mirrored fit is not a page lying on the bed (the print faces the glass): refused.
-    if map.a * map.e - map.b * map.d <= 0.0 {
+    if map.mirrored() {
         return None;
     }
-    let (sx, sy) = map.scale();
-    let px_per_dot = ((sx + sy) / 2.0).max(1e-9);
-    let sq: f64 = pairs
-        .iter()
-        .map(|(p, c)| {
-            let (u, v) = map.apply(p.0, p.1);
-            (u - c.0).powi(2) + (v - c.1).powi(2)
-        })
-        .sum();
-    let residual_dots = (sq / pairs.len() as f64).sqrt() / px_per_dot;
+    let residual_dots = rms_dots(&map, &pairs);
     let fiducials = layout
         .fiducials
         .iter()
@@ -701,20 +703,27 @@ fn finish(
     Some(reg)
 }
 
+/// RMS distance, in dots, between where `map` puts the layout points and where they were found.
+fn rms_dots(map: &Affine, pairs: &[PointPair]) -> f64 {
+    let sq: f64 = pairs
+        .iter()
+        .map(|(p, c)| {
+            let (u, v) = map.apply(p.0, p.1);
+            (u - c.0).powi(2) + (v - c.1).powi(2)
+        })
+        .sum();
+    (sq / pairs.len().max(1) as f64).sqrt() / map.px_per_dot()
+}
+
 /// Each found mark's distance from where the fit puts it.
 fn mark_residuals(reg: &mut Registration) {
-    let (sx, sy) = reg.map.scale();
-    let px_per_dot = ((sx + sy) / 2.0).max(1e-9);
+    let px_per_dot = reg.map.px_per_dot();
     for m in &mut reg.fiducials {
         m.residual_dots = m.found.map(|[u, v]| {
             let (fu, fv) = reg.map.apply(m.expected[0], m.expected[1]);
             round3((fu - u).hypot(fv - v) / px_per_dot)
         });
     }
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// How far from where the fit puts a missing mark the local search looks, dots: a fit
@@ -909,23 +918,13 @@ fn refit(reg: &mut Registration) -> Option<()> {
                 .collect()
         };
         let (map, affine) = fit(&pairs(None))?;
-        if map.a * map.e - map.b * map.d <= 0.0 {
+        if map.mirrored() {
             return None;
         }
         reg.map = map;
         reg.affine = affine;
         mark_residuals(reg);
-        let all = pairs(None);
-        let (sx, sy) = map.scale();
-        let px_per_dot = ((sx + sy) / 2.0).max(1e-9);
-        let sq: f64 = all
-            .iter()
-            .map(|(p, c)| {
-                let (u, v) = map.apply(p.0, p.1);
-                (u - c.0).powi(2) + (v - c.1).powi(2)
-            })
-            .sum();
-        reg.residual_dots = (sq / all.len().max(1) as f64).sqrt() / px_per_dot;
+        reg.residual_dots = rms_dots(&map, &pairs(None));
         // The mark farthest from the fit of the others.
         let mut worst: Option<(usize, f64)> = None;
         for &i in &used {
@@ -936,8 +935,7 @@ fn refit(reg: &mut Registration) -> Option<()> {
             let f = &reg.fiducials[i];
             let Some([u, v]) = f.found else { continue };
             let (fu, fv) = m.apply(f.expected[0], f.expected[1]);
-            let (rsx, rsy) = m.scale();
-            let d = (fu - u).hypot(fv - v) / ((rsx + rsy) / 2.0).max(1e-9);
+            let d = (fu - u).hypot(fv - v) / m.px_per_dot();
             if worst.is_none_or(|w| d > w.1) {
                 worst = Some((i, d));
             }

@@ -8,7 +8,7 @@
 //! bottom edges of full-width bands, never the print's own side edges (a dead element at
 //! the edge would move those, and the warp would hide it).
 
-use super::dotmap::bilinear;
+use super::dotmap::{bilinear, round3};
 use super::register::{Affine, Registration};
 use crate::pattern::{BandKind, Layout};
 use image::GrayImage;
@@ -118,10 +118,6 @@ impl Warp {
         self.map.apply(x + self.columns.at(x), y + self.rows.at(y))
     }
 
-    pub fn is_affine(&self) -> bool {
-        self.columns.knots.is_empty() && self.rows.knots.is_empty()
-    }
-
     /// The one-dot-wide strip at dot column `x` (inside the head or beside it) as a warp
     /// of its own: sampled as one column, it reads where this warp puts that column.
     pub fn column(&self, x: f64) -> Warp {
@@ -204,10 +200,6 @@ fn edge(
         }
     }
     best
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// Lines `from..to` through the middle half of a span, one per dot.
