@@ -377,7 +377,7 @@ fn mark(
 ) {
     rows[i].add(hit);
     let bad = if i == 2 { hit } else { !hit };
-    if bad && misses[i].len() < 4 {
+    if bad {
         misses[i].push((o.truth.class, o.index));
     }
 }
@@ -561,6 +561,7 @@ fn report(title: &str, run: &Run, s: &Scores) -> String {
         }
         let list: Vec<String> = m
             .iter()
+            .take(4)
             .map(|(c, k)| format!("{}:{k}", *c as usize))
             .collect();
         let _ = writeln!(w, "- row {}: {}", i + 1, list.join(", "));
@@ -692,6 +693,23 @@ fn accuracy_full() {
     println!("{text}");
     write_report("report.md", &text);
     write_report("samples.csv", &samples_csv(&run.outcomes));
+    write_report("misses.txt", &misses_list(&scores));
+}
+
+/// Every sample counted against each measure, a row per measure: `row: class:index …`.
+fn misses_list(s: &Scores) -> String {
+    s.misses
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.is_empty())
+        .map(|(i, m)| {
+            let list: Vec<String> = m
+                .iter()
+                .map(|(c, k)| format!("{}:{k}", *c as usize))
+                .collect();
+            format!("{}: {}\n", i + 1, list.join(" "))
+        })
+        .collect()
 }
 
 /// One sample of the corpus, for a close look: `ACCURACY_SAMPLE=class:index` (the class's

@@ -472,6 +472,41 @@ fn a_very_light_print_is_light_not_blank() {
     }
 }
 
+/// A healthy print on a greyer roll (the paper's grey brought more than halfway down to
+/// the ink, the ink as black as ever) reads a lower density against its own paper. Judged by a record that knows the paper
+/// it was blessed on, it is not `light`; a light print on that record still is.
+#[test]
+fn a_greyer_roll_is_not_a_light_print() {
+    let kind = PatternKind::Solid;
+    let p = print(kind, 576, &[], 31);
+    let scan = scan_page(&first_page(&p), 600.0, 0.7, 31);
+    let clean = printrig::analysis::analyze(&scan, &p.pattern);
+    let cal = clean.calibration.clone().expect("the clean scan is calibrated");
+    let mut record = golden_for(kind, 576);
+    record.solid_density = cal.solid_density;
+    record.paper_white = Some(cal.white);
+    let remap = |f: &dyn Fn(f64) -> f64| {
+        image::GrayImage::from_fn(scan.width(), scan.height(), |x, y| {
+            image::Luma([f(scan.get_pixel(x, y).0[0] as f64).round().clamp(0.0, 255.0) as u8])
+        })
+    };
+    let greyer = remap(&|g| cal.solid + (g - cal.solid).max(0.0) * 0.45);
+    let has_light = |img: &image::GrayImage, record: &printrig::golden::Golden| {
+        let (_, j) = analyze_judged(img, &p.pattern, Some(record));
+        j.defects.iter().any(|d| d.kind == DefectKind::Light)
+    };
+    assert!(!has_light(&greyer, &record), "a greyer roll judged light");
+    let mut unaware = record.clone();
+    unaware.paper_white = None;
+    assert!(
+        has_light(&greyer, &unaware),
+        "against its own paper alone the greyer roll reads light"
+    );
+    // Ink at 60 % of its density on the roll the record was blessed on.
+    let light = remap(&|g| cal.white * (g / cal.white).clamp(1e-3, 1.0).powf(0.6));
+    assert!(has_light(&light, &record), "a light print passed");
+}
+
 // ---------------------------------------------------------------- flat field
 
 /// Light falling off by a fifth across the bed and a tenth along it, on a greyer roll,

@@ -27,6 +27,8 @@ pub const BANDING_MARGINAL: f64 = 0.03;
 pub const BANDING_FAIL: f64 = 0.05;
 /// Ink rows below this share of the expected ink count as not printed.
 pub const PRINTED: f64 = 0.3;
+/// Judged rows before a printed row that show whether the print went on there.
+pub const PRINTED_RUN: usize = 12;
 /// A run of missing columns at least this share of the width is not a column fault.
 pub const WHOLE_WIDTH: f64 = 0.9;
 /// A run of missing columns at least this share of the width, touching an edge, is half
@@ -464,12 +466,23 @@ pub fn banding(runs: &[Vec<(u32, f64)>]) -> Option<Defect> {
 /// The print stopping before the pattern's end. `ink` holds, per row, the share of the
 /// expected ink that came out (None where the row expects little ink).
 pub fn truncation(ink: &[Option<f64>], ink_end: u32) -> (u32, Option<Defect>) {
-    let printed_end = ink
+    // The print goes on to the last printed row that has printed rows before it: a thin
+    // dark line alone far below the print (the shadow of a torn edge on a lid, a hair
+    // across the glass) holds ink on a few rows, a print on row after row. Of the judged
+    // rows (those asking for ink) up to the candidate, at least half of the last
+    // `PRINTED_RUN` must have printed.
+    let judged: Vec<(usize, bool)> = ink
         .iter()
         .enumerate()
+        .filter_map(|(r, v)| v.map(|v| (r, v >= PRINTED)))
+        .collect();
+    let printed_end = (0..judged.len())
         .rev()
-        .find(|(_, v)| v.is_some_and(|v| v >= PRINTED))
-        .map(|(r, _)| r as u32 + 1)
+        .find(|&k| {
+            let window = &judged[(k + 1).saturating_sub(PRINTED_RUN)..=k];
+            judged[k].1 && 2 * window.iter().filter(|j| j.1).count() >= window.len()
+        })
+        .map(|k| judged[k].0 as u32 + 1)
         .unwrap_or(0);
     let short = ink_end.saturating_sub(printed_end);
     let tol = (ink_end as f64 * 0.02).max(6.0);
@@ -609,5 +622,22 @@ mod tests {
         assert_eq!(d.expect("truncated").start, 300);
         let full = vec![Some(0.95); 600];
         assert!(truncation(&full, 600).1.is_none());
+    }
+
+    #[test]
+    fn a_thin_line_far_below_the_print_is_not_where_it_stopped() {
+        // Printed to row 72, then bare paper, then the three-row shadow of a torn edge
+        // lying on a lid at rows 128–130.
+        let mut ink = vec![Some(1.0); 72];
+        ink.extend(vec![Some(0.0); 56]);
+        ink.extend(vec![Some(0.6); 3]);
+        ink.extend(vec![None; 400]);
+        assert_eq!(truncation(&ink, 560).0, 72);
+        // Rows that ask for no ink (the gaps of a ladder) neither break a print nor
+        // lengthen it: lines every fourth row, printed to row 400.
+        let ladder: Vec<Option<f64>> = (0..560)
+            .map(|r| (r % 4 == 0).then_some(if r < 400 { 0.9 } else { 0.0 }))
+            .collect();
+        assert_eq!(truncation(&ladder, 560).0, 397);
     }
 }

@@ -20,6 +20,10 @@ const MIN_CELLS: usize = 8;
 /// kept by the next row too, is the edge of the paper (light falls off smoothly; a bed or
 /// lid differs from paper in a step).
 const PAPER_STEP: f64 = 0.06;
+/// Along the page, where the white is read from whole rows of cells (a median of many
+/// sites, steady to about 1 %), a lid or bed differing from the paper by this share is
+/// told from it: a lid nearly as bright as the roll still ends the paper.
+const EDGE_STEP: f64 = 0.035;
 /// The correction never scales a grey by more than this factor either way.
 const MAX_GAIN: f64 = 1.5;
 
@@ -39,6 +43,10 @@ pub struct WhiteField {
     coef: [f64; 6],
     dots: f64,
     rows: f64,
+    /// The dot columns and rows the fitted cells' centres span: the surface holds its
+    /// edge values beyond them (a quadratic fitted to the header alone would bend
+    /// anywhere below it).
+    span: [(f64, f64); 2],
     /// The paper's white at the top of the header (beside the first marks), the value
     /// the field is scaled to.
     pub reference: f64,
@@ -82,7 +90,8 @@ impl WhiteField {
 
     /// The paper's white at dot (x, y), in scan grey.
     pub fn at(&self, x: f64, y: f64) -> f64 {
-        let (u, v) = self.norm(x, y);
+        let [(x0, x1), (y0, y1)] = self.span;
+        let (u, v) = self.norm(x.clamp(x0, x1), y.clamp(y0, y1));
         terms(u, v).iter().zip(&self.coef).map(|(t, c)| t * c).sum()
     }
 
@@ -159,7 +168,15 @@ impl WhiteField {
                     .filter(|g| g.is_finite())
                     .collect();
                 let h = median(&mut head).filter(|_| head.len() >= MIN_SITES)?;
-                ((h / reference - 1.0).abs() <= PAPER_STEP).then_some((m, reference / h))
+                // Paper beside the print reads as the header's paper next to it: light
+                // falling off across the bed may leave the print's sides 10–20 % apart.
+                let mut near: Vec<f32> = cells
+                    .iter()
+                    .filter(|c| c.1 < header_cells && (c.0 - m.x).abs() <= 2.0 * CELL as f64)
+                    .map(|c| c.2 as f32)
+                    .collect();
+                let side = median(&mut near).unwrap_or(reference);
+                ((h / side - 1.0).abs() <= PAPER_STEP).then_some((m, reference / h))
             })
             .collect();
         let mut walk_cells = cells.clone();
@@ -190,7 +207,7 @@ impl WhiteField {
             let Some(w) = whites[r as usize] else {
                 continue;
             };
-            let off = |v: f64| (v / prev - 1.0).abs() > PAPER_STEP;
+            let off = |v: f64| (v / prev - 1.0).abs() > EDGE_STEP;
             if off(w) {
                 let next = whites[r as usize + 1..].iter().flatten().next();
                 if next.is_none_or(|&n| off(n)) {
@@ -207,7 +224,7 @@ impl WhiteField {
         // every row after it that was scanned stays away.
         if paper_end.is_none() {
             if let Some(last) = (0..cell_rows).rev().find(|&r| whites[r as usize].is_some()) {
-                let rows = rows_within(map, sites, &margins, last * CELL, prev);
+                let rows = rows_within(map, sites, &margins, last * CELL, (last + 1) * CELL, prev);
                 if let Some(i) = rows.iter().position(|r| r.2) {
                     if rows[i..].iter().all(|r| r.2) && rows.len() - i >= 2 {
                         paper_end = Some(rows[i].0);
@@ -229,6 +246,7 @@ impl WhiteField {
             coef: [reference, 0.0, 0.0, 0.0, 0.0, 0.0],
             dots: map.dots as f64,
             rows: end_row as f64,
+            span: [(0.0, map.dots as f64), (0.0, end_row as f64)],
             reference,
             paper_end: paper_end.filter(|&e| e < map.rows),
             beyond,
@@ -278,6 +296,18 @@ impl WhiteField {
             }
         }
         field.cells = keep.iter().filter(|k| **k).count();
+        // The surface is known over the cells that shaped it, to their outer sides.
+        let half = CELL as f64 / 2.0;
+        let mut span = [(f64::INFINITY, f64::NEG_INFINITY); 2];
+        for (c, _) in cells.iter().zip(&keep).filter(|(_, k)| **k) {
+            let (x, y) = centre(c);
+            for (s, v) in span.iter_mut().zip([x, y]) {
+                *s = (s.0.min(v - half), s.1.max(v + half));
+            }
+        }
+        if span.iter().all(|s| s.0 <= s.1) {
+            field.span = span;
+        }
         Some(field)
     }
 
@@ -355,16 +385,17 @@ impl WhiteField {
     }
 }
 
-/// Per row of the band of cells from `start`, the median grey of its sites and margins,
-/// and whether it has stepped away from `paper`.
+/// Per row from `start` to `end`, the median grey of its sites and margins, and whether
+/// it has stepped away from `paper`.
 fn rows_within(
     map: &DotMap,
     sites: &[(u32, u32)],
     margins: &[(&Margin, f64)],
     start: u32,
+    end: u32,
     paper: f64,
 ) -> Vec<(u32, f64, bool)> {
-    let end = (start + CELL).min(map.rows);
+    let end = end.min(map.rows);
     let mut by_row: std::collections::BTreeMap<u32, Vec<f32>> = Default::default();
     for &(x, y) in sites {
         if (start..end).contains(&y) && x < map.dots {
@@ -388,13 +419,15 @@ fn rows_within(
         .into_iter()
         .filter_map(|(y, mut v)| {
             let w = median(&mut v)?;
-            Some((y, w, (w / paper - 1.0).abs() > PAPER_STEP))
+            Some((y, w, (w / paper - 1.0).abs() > EDGE_STEP))
         })
         .collect()
 }
 
-/// The first row in the band of cells from `start` whose white has stepped away from
-/// `paper`: the paper's edge to the row.
+/// The paper's edge to the row, for a step first seen in the band of cells from `start`:
+/// the first row, from the band above on (whose median white may still have been the
+/// paper's while the edge already crossed it), after which every row has stepped away
+/// from `paper`; else the band's first row that has.
 fn edge_within(
     map: &DotMap,
     sites: &[(u32, u32)],
@@ -402,10 +435,22 @@ fn edge_within(
     start: u32,
     paper: f64,
 ) -> u32 {
-    rows_within(map, sites, margins, start, paper)
-        .into_iter()
-        .find(|r| r.2)
-        .map_or(start, |r| r.0)
+    let rows = rows_within(
+        map,
+        sites,
+        margins,
+        start.saturating_sub(CELL),
+        start + CELL,
+        paper,
+    );
+    let stays = (0..rows.len())
+        .rev()
+        .take_while(|&i| rows[i].2)
+        .last()
+        .map(|i| rows[i].0);
+    stays
+        .or_else(|| rows.iter().find(|r| r.0 >= start && r.2).map(|r| r.0))
+        .unwrap_or(start)
 }
 
 /// Solves a 6 × 6 system by Gaussian elimination with partial pivoting.
@@ -497,6 +542,49 @@ mod tests {
             for y in edge(x)..end.max(edge(x)) {
                 assert!(m.at(x, y).is_nan(), "column {x} row {y} is bed");
             }
+        }
+    }
+
+    #[test]
+    fn an_edge_inside_a_row_of_cells_is_found_to_its_row() {
+        // A solid print below its header leaves white sites only in the header; the
+        // margins beside it show the paper, torn off at row 119 on a dark bed (a row
+        // of cells spans 96–127 and is still mostly paper).
+        let (dots, rows) = (384, 560);
+        let m = map_of(dots, rows, |_, y| if y < 119 { 230.0 } else { 15.0 });
+        let header: Vec<(u32, u32)> = sites(dots, 96);
+        let margin = |x: f64| Margin {
+            x,
+            grey: (0..rows).map(|y| if y < 119 { 231.0 } else { 16.0 }).collect(),
+        };
+        let margins = [margin(-14.0), margin(f64::from(dots) + 9.0)];
+        let f = WhiteField::fit(&m, &header, 96, &margins).expect("field");
+        assert_eq!(f.paper_end, Some(119));
+    }
+
+    #[test]
+    fn a_lid_a_few_percent_brighter_than_the_roll_still_ends_it() {
+        let m = map_of(384, 600, |_, y| if y < 300 { 228.0 } else { 239.0 });
+        let f = WhiteField::fit(&m, &sites(384, 600), 96, &[]).expect("field");
+        let end = f.paper_end.expect("the paper's end");
+        assert!((298..=300).contains(&end), "{end}");
+    }
+
+    #[test]
+    fn a_field_read_on_the_header_alone_is_held_flat_below_it() {
+        // Light falling off across the header only: below it, where no bare paper was
+        // read, the field keeps the header's values instead of bending on.
+        let m = map_of(384, 600, |x, y| {
+            if y < 96 {
+                (240.0 - 0.05 * x as f64 - 0.2 * y as f64) as f32
+            } else {
+                f32::NAN
+            }
+        });
+        let f = WhiteField::fit(&m, &sites(384, 96), 96, &[]).expect("field");
+        for x in [0.0, 200.0, 383.0] {
+            let (bottom, header) = (f.at(x, 590.0), f.at(x, 95.0));
+            assert!((bottom - header).abs() < 1.0, "column {x}: {bottom} vs {header}");
         }
     }
 

@@ -258,7 +258,7 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
             ),
         ));
     };
-    let regs = register::register_all(layout, &survey.candidates, 8);
+    let mut regs = register::register_all(layout, &survey.candidates, 8);
     // Of the registrations that fit the marks, take the first under which the id strip
     // reads back: it settles which marks are which when some are missing, and which way
     // up the page lay (the marks alone look the same turned by half a turn). Only the
@@ -266,13 +266,36 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
     // completed and warped.
     let header_rows = pattern::HEADER_ROWS.min(layout.rows);
     let tried = regs.len();
-    let mut chosen = None;
-    for (i, r) in regs.iter().enumerate() {
-        let m = DotMap::sample(img, &r.map, layout.dots, header_rows);
-        let (read, copies) = header_id(&m, r, layout, survey.white);
-        if let Some(pid) = read {
-            chosen = Some((i, pid, copies));
-            break;
+    let first_reading = |regs: &[Registration]| {
+        regs.iter().enumerate().find_map(|(i, r)| {
+            let m = DotMap::sample(img, &r.map, layout.dots, header_rows);
+            let (read, copies) = header_id(&m, r, layout, survey.white);
+            read.map(|pid| (i, pid, copies))
+        })
+    };
+    let mut chosen = first_reading(&regs);
+    if chosen.is_none() {
+        // Marks too faint for the survey (a light or banded print) are looked for where
+        // each fit puts them: a fit on the few the survey saw may read once it has all.
+        regs = regs
+            .iter()
+            .map(|r| register::complete(img, layout, &pattern.bitmap, r))
+            .collect();
+        chosen = first_reading(&regs);
+        if chosen.is_none() {
+            // The marks among other squares at another grey level (a light print beside
+            // a darker receipt): looked for at every level the page holds.
+            let more = register::survey_every_level(img);
+            if more.candidates.len() > survey.candidates.len() {
+                let fits: Vec<Registration> = register::register_all(layout, &more.candidates, 8)
+                    .iter()
+                    .map(|r| register::complete(img, layout, &pattern.bitmap, r))
+                    .collect();
+                if let Some(c) = first_reading(&fits) {
+                    chosen = Some(c);
+                    regs = fits;
+                }
+            }
         }
     }
     let Some((idx, pid, copies)) = chosen else {
@@ -289,8 +312,20 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
             blank(&mut a);
             return a;
         }
+        // A page whose marks fit beyond their top row under some fit printed past its
+        // header (a bottom row of marks taken for the top one would otherwise "prove" a
+        // print that stopped at once).
+        let top_marks = layout
+            .fiducials
+            .iter()
+            .filter(|f| f.edge == Edge::Top)
+            .count();
+        let printed_past = regs
+            .iter()
+            .any(|r| r.found() > top_marks && r.residual_dots <= 1.0);
         if let Some(stopped) = regs
             .iter()
+            .filter(|_| !printed_past)
             .find_map(|r| stopped_in_header(img, pattern, r, survey.white, &a))
         {
             return stopped;
@@ -324,6 +359,17 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
     // The marks too faint for the survey, looked for where the fit puts them; marks that
     // are not whole squares left out.
     let reg = register::complete(img, layout, &pattern.bitmap, &survey_fit);
+    // A mark a dead block or a cut width runs through is not whole: its centre is not
+    // where the pattern put it, and the page is fitted again without it.
+    let cut: Vec<usize> = warp::cut_marks(img, layout, &reg)
+        .into_iter()
+        .filter(|&i| reg.fiducials.get(i).is_some_and(|m| !m.rejected))
+        .collect();
+    let reg = if cut.is_empty() {
+        reg
+    } else {
+        register::without(&reg, &cut).unwrap_or(reg)
+    };
     // The local part: the edges of the marks and bands where the affine fit puts them.
     let warp = warp::fit(img, layout, &reg);
     let map = DotMap::sample_warped(img, &warp, layout.dots, layout.rows);

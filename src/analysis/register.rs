@@ -179,6 +179,17 @@ const SURVEY_WIDTH: u32 = 560;
 /// summed into 16-bit accumulators so it vectorises); everything else works on the
 /// reduced image, and only the mark centres are refined at full resolution.
 pub fn survey(img: &GrayImage) -> Survey {
+    survey_levels(img, false)
+}
+
+/// The survey with every grey level a light print could sit at looked through for marks,
+/// whatever the first split found: a page whose marks the first split missed while it
+/// found other squares (a second receipt's QR code or logo beside a light print).
+pub fn survey_every_level(img: &GrayImage) -> Survey {
+    survey_levels(img, true)
+}
+
+fn survey_levels(img: &GrayImage, every: bool) -> Survey {
     let (w, h) = img.dimensions();
     // Rows are summed into a u16 per column: at most 16 rows of 255.
     let f = (w / SURVEY_WIDTH).clamp(1, 16);
@@ -289,7 +300,7 @@ pub fn survey(img: &GrayImage) -> Survey {
     // between the paper and whatever lies above the split.
     let above_lo = (threshold as usize + 1).min(255);
     let above_hi = ((white * 0.92) as usize).min(255);
-    if candidates.len() < 4 && above_lo < above_hi {
+    if (every || candidates.len() < 4) && above_lo < above_hi {
         let between: u64 = hist[above_lo..above_hi].iter().sum();
         if between * 500 > total {
             let mut upper = [0u64; 256];
@@ -310,7 +321,7 @@ pub fn survey(img: &GrayImage) -> Survey {
     // most common grey above it is the print's solid. When the page itself splits in two
     // levels that each hold a good share of the scan, the marks are looked for between
     // them.
-    if candidates.len() < 4 {
+    if every || candidates.len() < 4 {
         let lo = (split.ceil() as usize).min(255);
         let mut page = [0u64; 256];
         page[lo..].copy_from_slice(&hist[lo..]);
@@ -892,6 +903,27 @@ pub fn complete(
         return reg.clone();
     }
     out
+}
+
+/// The fit without the marks `cut` (found but not whole, by their measured sides), when
+/// at least three marks are left to fit; else `None`.
+pub fn without(reg: &Registration, cut: &[usize]) -> Option<Registration> {
+    let mut out = reg.clone();
+    for &i in cut {
+        if let Some(m) = out.fiducials.get_mut(i) {
+            m.rejected = true;
+        }
+    }
+    let kept = out
+        .fiducials
+        .iter()
+        .filter(|m| m.found.is_some() && !m.rejected)
+        .count();
+    if kept < 3 {
+        return None;
+    }
+    refit(&mut out)?;
+    Some(out)
 }
 
 /// Fits the map to the marks kept, leaving out one by one the mark farthest from the fit

@@ -69,6 +69,16 @@ impl Shifts {
         }
     }
 
+    /// The shift at `p` as the knots carry it: between them as [`Shifts::at`], beyond the
+    /// last along the last pair's slope however far (where an edge is to be looked for
+    /// next, not a shift to apply).
+    fn carried(&self, p: f64) -> f64 {
+        match self.knots.as_slice() {
+            [.., a, q] if p > q[0] => q[1] + (q[1] - a[1]) / (q[0] - a[0]).max(1e-9) * (p - q[0]),
+            _ => self.at(p),
+        }
+    }
+
     fn from_points(mut pts: Vec<(f64, f64)>) -> Shifts {
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         // Edges at one position (the same mark side in the top and bottom rows) averaged.
@@ -214,16 +224,22 @@ struct Seen {
     found: f64,
 }
 
-/// Measures the edges of the marks used in `reg` and of the full-width bands that printed,
-/// and fits the shifts of columns and rows. The print's size along each axis may differ
-/// from the pattern's by a dot gain (ink spreads past a dot's cell, or falls short of
-/// it): the mean width of the marks over the pattern's is taken out, so that only where
-/// an edge lies counts, not how thick the ink is.
-pub fn fit(img: &GrayImage, layout: &Layout, reg: &Registration) -> Warp {
+/// Both sides of a mark along one axis, and the mark's index in the layout.
+type Pair = (Seen, Seen, usize);
+
+/// The sides of every mark used in `reg`, across the head (`vert`) and along the feed.
+struct Sides {
+    vert: Vec<Pair>,
+    horiz: Vec<Pair>,
+}
+
+fn mark_sides(img: &GrayImage, layout: &Layout, reg: &Registration) -> Sides {
     let map = &reg.map;
-    let mut vert: Vec<(Seen, Seen)> = Vec::new();
-    let mut horiz: Vec<(Seen, Seen)> = Vec::new();
-    for (f, m) in layout.fiducials.iter().zip(&reg.fiducials) {
+    let mut sides = Sides {
+        vert: Vec::new(),
+        horiz: Vec::new(),
+    };
+    for (i, (f, m)) in layout.fiducials.iter().zip(&reg.fiducials).enumerate() {
         if m.found.is_none() || m.rejected {
             continue;
         }
@@ -231,75 +247,112 @@ pub fn fit(img: &GrayImage, layout: &Layout, reg: &Registration) -> Warp {
         let (y0, y1) = (f64::from(f.y), f64::from(f.y + f.size));
         let rows = middle(f.y, f.y + f.size);
         let cols = middle(f.x, f.x + f.size);
+        let seen = |expected, found| Seen { expected, found };
         if let (Some(a), Some(b)) = (
             edge(img, map, true, x0, &rows, Ink::After),
             edge(img, map, true, x1, &rows, Ink::Before),
         ) {
-            vert.push((
-                Seen {
-                    expected: x0,
-                    found: a,
-                },
-                Seen {
-                    expected: x1,
-                    found: b,
-                },
-            ));
+            sides.vert.push((seen(x0, a), seen(x1, b), i));
         }
         if let (Some(a), Some(b)) = (
             edge(img, map, false, y0, &cols, Ink::After),
             edge(img, map, false, y1, &cols, Ink::Before),
         ) {
-            horiz.push((
-                Seen {
-                    expected: y0,
-                    found: a,
-                },
-                Seen {
-                    expected: y1,
-                    found: b,
-                },
-            ));
+            sides.horiz.push((seen(y0, a), seen(y1, b), i));
         }
     }
-    // Dot gain along each axis: how much wider the marks print than the pattern draws them.
-    let gain = |pairs: &[(Seen, Seen)]| -> f64 {
-        if pairs.is_empty() {
-            return 0.0;
+    sides
+}
+
+/// Dot gain along an axis: how much wider the marks print than the pattern draws them.
+fn gain(pairs: &[Pair]) -> f64 {
+    if pairs.is_empty() {
+        return 0.0;
+    }
+    pairs
+        .iter()
+        .map(|(a, b, _)| (b.found - a.found) - (b.expected - a.expected))
+        .sum::<f64>()
+        / pairs.len() as f64
+}
+
+/// The leftmost and rightmost marks' columns.
+fn outermost(layout: &Layout) -> (f64, f64) {
+    let xs = layout.fiducials.iter().map(|f| f64::from(f.x));
+    (
+        xs.clone().fold(f64::INFINITY, f64::min),
+        xs.fold(f64::NEG_INFINITY, f64::max),
+    )
+}
+
+/// Keeps the marks whose width is within reach of the others' (gain taken out). A mark
+/// whose width is off by more than a curl can squeeze it is cut (by a dead block or a cut
+/// width through it): its sides are not where the pattern put them. A curl squeezes the
+/// marks near the paper's edge: the outermost marks across the head (those for which
+/// `inner` is false), and every mark along the feed, are given more room than the inner
+/// ones. Returns the marks left out.
+fn whole(pairs: &mut Vec<Pair>, inner: &dyn Fn(f64) -> bool) -> Vec<usize> {
+    // The gain the whole marks print with. A cut or squeezed mark only ever reads
+    // narrower, so the whole ones are the wider half: the median of that half, which cut
+    // marks cannot move even when they are half of them.
+    let mut widths: Vec<f64> = pairs
+        .iter()
+        .map(|(a, b, _)| (b.found - a.found) - (b.expected - a.expected))
+        .collect();
+    widths.sort_by(f64::total_cmp);
+    let upper = &widths[widths.len() / 2..];
+    let g = upper.get(upper.len() / 2).copied().unwrap_or(0.0);
+    let mut cut = Vec::new();
+    pairs.retain(|(a, b, i)| {
+        let limit = if inner(a.expected) {
+            MAX_WIDTH_ERROR
+        } else {
+            MAX_SQUEEZE
+        };
+        let keep = ((b.found - a.found) - (b.expected - a.expected) - g).abs() <= limit;
+        if !keep {
+            cut.push(*i);
         }
-        pairs
-            .iter()
-            .map(|(a, b)| (b.found - a.found) - (b.expected - a.expected))
-            .sum::<f64>()
-            / pairs.len() as f64
-    };
-    // A mark whose width is off the others' by more than a curl can squeeze it is cut (by
-    // a dead block or a cut width through it): its sides are not where the pattern put
-    // them, and following them would move every column beyond it.
-    // A curl squeezes the marks near the paper's edge: the outermost marks across the
-    // head, and every mark along the feed, are given more room than the inner ones.
-    let (left, right) = (
-        layout.fiducials.iter().map(|f| f.x).min().unwrap_or(0),
-        layout.fiducials.iter().map(|f| f.x).max().unwrap_or(0),
-    );
-    let whole = |pairs: &mut Vec<(Seen, Seen)>, inner: &dyn Fn(f64) -> bool| {
-        let g = gain(pairs);
-        pairs.retain(|(a, b)| {
-            let limit = if inner(a.expected) {
-                MAX_WIDTH_ERROR
-            } else {
-                MAX_SQUEEZE
-            };
-            ((b.found - a.found) - (b.expected - a.expected) - g).abs() <= limit
-        });
-    };
-    whole(&mut vert, &|x| x > f64::from(left) && x < f64::from(right));
+        keep
+    });
+    cut
+}
+
+/// The marks used in `reg` that are not whole: cut across the head or along the feed, so
+/// that their centres are not where the pattern put them either. Fitting the page to them
+/// would move every dot.
+pub fn cut_marks(img: &GrayImage, layout: &Layout, reg: &Registration) -> Vec<usize> {
+    let Sides {
+        mut vert,
+        mut horiz,
+    } = mark_sides(img, layout, reg);
+    let (left, right) = outermost(layout);
+    let mut cut = whole(&mut vert, &|x| x > left && x < right);
+    cut.extend(whole(&mut horiz, &|_| false));
+    cut.sort_unstable();
+    cut.dedup();
+    cut
+}
+
+/// Measures the edges of the marks used in `reg` and of the full-width bands that printed,
+/// and fits the shifts of columns and rows. The print's size along each axis may differ
+/// from the pattern's by a dot gain (ink spreads past a dot's cell, or falls short of
+/// it): the mean width of the marks over the pattern's is taken out, so that only where
+/// an edge lies counts, not how thick the ink is.
+pub fn fit(img: &GrayImage, layout: &Layout, reg: &Registration) -> Warp {
+    let map = &reg.map;
+    let Sides {
+        mut vert,
+        mut horiz,
+    } = mark_sides(img, layout, reg);
+    let (left, right) = outermost(layout);
+    whole(&mut vert, &|x| x > left && x < right);
     whole(&mut horiz, &|_| false);
     let (gx, gy) = (gain(&vert), gain(&horiz));
-    let shifts = |pairs: &[(Seen, Seen)], g: f64| -> Vec<(f64, f64)> {
+    let shifts = |pairs: &[Pair], g: f64| -> Vec<(f64, f64)> {
         pairs
             .iter()
-            .flat_map(|(a, b)| {
+            .flat_map(|(a, b, _)| {
                 [
                     (a.expected, a.found + g / 2.0 - a.expected),
                     (b.expected, b.found - g / 2.0 - b.expected),
@@ -313,37 +366,45 @@ pub fn fit(img: &GrayImage, layout: &Layout, reg: &Registration) -> Warp {
     // The top and bottom edges of the bands that span the head and are at least half ink,
     // read over chunks of columns across the middle of the page (the median of those
     // that show the edge, so a dead block or a cut width does not move it).
+    // Down the page, each edge is looked for where the shifts measured above it carry it
+    // (along the slope of the last two): without the bottom row of marks (a print that
+    // stopped) the fit cannot know the feed's own scale, and the shift grows row by row.
     let dots = layout.dots;
-    for b in &layout.bands {
-        if matches!(b.kind, BandKind::Content)
-            || b.coverage < 0.45
-            || b.col_end - b.col_start < dots
-        {
+    let mut band_edges: Vec<(u32, Ink)> = layout
+        .bands
+        .iter()
+        .filter(|b| {
+            !matches!(b.kind, BandKind::Content)
+                && b.coverage >= 0.45
+                && b.col_end - b.col_start >= dots
+        })
+        .flat_map(|b| [(b.row_start, Ink::After), (b.row_end, Ink::Before)])
+        .collect();
+    band_edges.sort_by_key(|e| e.0);
+    for (at, ink) in band_edges {
+        let at = f64::from(at);
+        let predicted = Shifts::from_points(row_pts.clone()).carried(at);
+        let mut found: Vec<f64> = (1..8)
+            .filter_map(|k| {
+                let c = dots * k / 8;
+                let cols: Vec<f64> = (c.saturating_sub(CHUNK / 2)..(c + CHUNK / 2).min(dots))
+                    .map(|i| f64::from(i) + 0.5)
+                    .collect();
+                edge(img, map, false, at + predicted, &cols, ink)
+            })
+            .collect();
+        if found.len() < 3 {
             continue;
         }
-        for (at, ink) in [(b.row_start, Ink::After), (b.row_end, Ink::Before)] {
-            let mut found: Vec<f64> = (1..8)
-                .filter_map(|k| {
-                    let c = dots * k / 8;
-                    let cols: Vec<f64> = (c.saturating_sub(CHUNK / 2)..(c + CHUNK / 2).min(dots))
-                        .map(|i| f64::from(i) + 0.5)
-                        .collect();
-                    edge(img, map, false, f64::from(at), &cols, ink)
-                })
-                .collect();
-            if found.len() < 3 {
-                continue;
-            }
-            found.sort_by(f64::total_cmp);
-            let med = found[found.len() / 2];
-            let g = match ink {
-                Ink::After => gy / 2.0,
-                Ink::Before => -gy / 2.0,
-            };
-            let s = med + g - f64::from(at);
-            if s.abs() <= MAX_SHIFT {
-                row_pts.push((f64::from(at), s));
-            }
+        found.sort_by(f64::total_cmp);
+        let med = found[found.len() / 2];
+        let g = match ink {
+            Ink::After => gy / 2.0,
+            Ink::Before => -gy / 2.0,
+        };
+        let s = med + g - at;
+        if (s - predicted).abs() <= MAX_SHIFT {
+            row_pts.push((at, s));
         }
     }
     let edges = col_pts.len() + row_pts.len();
@@ -448,6 +509,41 @@ mod tests {
                 })
                 .fold(0.0, f64::max)
         }
+    }
+
+    #[test]
+    fn marks_a_cut_narrows_are_left_out_even_when_they_are_half() {
+        use super::{whole, Seen, Shifts};
+        // Four marks 32 dots wide printing 0.3 dots wider (dot gain); the two a cut width
+        // runs through print 27 dots wide.
+        let pair = |x: f64, width: f64, i: usize| {
+            (
+                Seen {
+                    expected: x,
+                    found: x - 0.15,
+                },
+                Seen {
+                    expected: x + 32.0,
+                    found: x - 0.15 + width,
+                },
+                i,
+            )
+        };
+        let mut pairs = vec![
+            pair(24.0, 32.3, 0),
+            pair(115.0, 32.3, 1),
+            pair(253.0, 27.0, 2),
+            pair(360.0, 27.0, 3),
+        ];
+        assert_eq!(whole(&mut pairs, &|_| true), vec![2, 3]);
+        assert_eq!(pairs.len(), 2);
+        // Down a page without its bottom marks, the next edge is looked for along the
+        // slope of the last two shifts, however far.
+        let s = Shifts {
+            knots: vec![[96.0, 1.4], [144.0, 1.9]],
+        };
+        assert!((s.carried(208.0) - (1.9 + 64.0 * 0.5 / 48.0)).abs() < 1e-9);
+        assert!((s.at(208.0) - (1.9 + 16.0 * 0.5 / 48.0)).abs() < 1e-9);
     }
 
     #[test]

@@ -427,7 +427,16 @@ pub fn judge_with(
         .or(nominal_density.map(|d| (d, "nominal")));
     let mut defects = a.defects.clone();
     if let (Some((refd, from)), Some(cal)) = (reference, a.calibration.as_ref()) {
-        let loss = 1.0 - cal.solid_density / refd.max(1e-6);
+        // Density is read against the paper the print is on; a greyer or yellower roll
+        // lowers it with ink as black as ever. When the record knows the paper it was
+        // blessed on, the solid is read against that paper too, and the print is light
+        // only when its ink is light against both (a scan a little darker or brighter
+        // than the record's moves the second reading only).
+        let against_record = golden
+            .and_then(|g| g.paper_white)
+            .map(|w| (w / cal.solid.max(0.5)).log10());
+        let density = against_record.map_or(cal.solid_density, |d| d.max(cal.solid_density));
+        let loss = 1.0 - density / refd.max(1e-6);
         if loss > tol.density_marginal && !a.has(DefectKind::Light) {
             let severity = if loss > tol.density_fail {
                 Severity::Fail
@@ -446,11 +455,18 @@ pub fn judge_with(
                 side: None,
                 period: None,
                 hint: DefectKind::Light.hint(),
-                detail: format!(
-                    "solid density {:.3} is {:.0} % below the {from} {refd:.3}",
-                    cal.solid_density,
-                    loss * 100.0
-                ),
+                detail: match against_record {
+                    Some(d) => format!(
+                        "solid density {:.3} ({d:.3} against the record's paper) is {:.0} % below the {from} {refd:.3}",
+                        cal.solid_density,
+                        loss * 100.0
+                    ),
+                    None => format!(
+                        "solid density {:.3} is {:.0} % below the {from} {refd:.3}",
+                        cal.solid_density,
+                        loss * 100.0
+                    ),
+                },
             });
         }
     }

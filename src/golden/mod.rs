@@ -271,6 +271,11 @@ pub struct Golden {
     pub bands: Vec<GoldenBand>,
     /// Optical density of the solid reference on the scanner the record was blessed on.
     pub solid_density: f64,
+    /// The paper's grey in the scans the record was blessed from (scan levels, 255 =
+    /// full scale): what the rig's scanner reads off the roll it was blessed on. With it,
+    /// a print on a greyer roll is told from a light print (see `judge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper_white: Option<f64>,
     pub tolerances: Tolerances,
     /// The copies' spread, when the record was blessed from several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -399,6 +404,11 @@ impl Golden {
                 self.solid_density,
                 &format!("greater than 0 and at most {MAX_DENSITY}"),
             );
+        }
+        if let Some(w) = self.paper_white {
+            if !(w > 0.0 && w <= 255.0) {
+                return bad("paper_white".into(), w, "greater than 0 and at most 255");
+            }
         }
         let (lo, hi) = PROFILE_RANGE;
         let profile_rule = format!("finite, from {lo} to {hi}, or null");
@@ -590,6 +600,13 @@ pub fn bless(
         elements,
         bands,
         solid_density: round4(median(&solid)),
+        paper_white: {
+            let whites: Vec<f64> = analyses
+                .iter()
+                .filter_map(|a| a.calibration.as_ref().map(|c| c.white))
+                .collect();
+            (!whites.is_empty()).then(|| round4(median(&whites)))
+        },
         tolerances: Tolerances::default(),
         spread: None,
         provenance: Provenance {

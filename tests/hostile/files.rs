@@ -85,7 +85,7 @@ fn a_golden_record_out_of_range_is_refused_naming_file_and_field() {
     let original: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&real).expect("record")).expect("json");
     type Edit = fn(&mut serde_json::Value);
-    let edits: [(&str, Edit); 5] = [
+    let edits: [(&str, Edit); 7] = [
         ("tolerances.column_fail", |r| {
             r["tolerances"]["column_fail"] = 50.0.into()
         }),
@@ -95,6 +95,8 @@ fn a_golden_record_out_of_range_is_refused_naming_file_and_field() {
         ("solid_density", |r| r["solid_density"] = 0.0.into()),
         ("solid_density", |r| r["solid_density"] = (-1.0).into()),
         ("columns[7]", |r| r["columns"][7] = (-1e308).into()),
+        ("paper_white", |r| r["paper_white"] = 0.0.into()),
+        ("paper_white", |r| r["paper_white"] = 4000.0.into()),
     ];
     for (field, edit) in edits {
         let mut r = original.clone();
