@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod exec;
 mod feed;
 mod files;
 mod flood;
