@@ -378,9 +378,10 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
         },
     };
     let quiet = a.quiet;
-    let started = printrig::run::start::run_with(opts, |e| {
+    let started = printrig::run::start::run_with(opts, |s| {
         if !quiet {
-            print!("{}", report::estimate(e));
+            print!("{}", report::estimate(&s.estimate));
+            print!("{}", report::instruments(&s.instruments));
         }
     });
     match runtime()?.block_on(started) {

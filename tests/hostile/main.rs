@@ -15,6 +15,7 @@ mod golden_dir;
 mod journal;
 mod links;
 mod lock;
+mod replies;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -296,7 +296,9 @@ impl EscposPrinter {
         let what = format!("GS I {n}");
         let timeout = self.io_timeout;
         self.request(&what, &[0x1D, 0x49, n], timeout, |r| match r {
-            Reply::IdText(t) => Pick::Done(String::from_utf8_lossy(t).into_owned()),
+            Reply::IdText(t) => {
+                Pick::Done(crate::util::printable(&String::from_utf8_lossy(t)).into_owned())
+            }
             _ => Pick::Skip,
         })
         .await
