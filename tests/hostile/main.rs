@@ -16,6 +16,7 @@ mod journal;
 mod links;
 mod lock;
 mod replies;
+mod silent;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
