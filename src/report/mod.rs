@@ -208,15 +208,10 @@ pub fn patterns_table() -> String {
 /// One line per page the simulated printer produced, and why it stopped early if it did.
 pub fn print_summary(out: &crate::sim::PrintOutcome, files: &[std::path::PathBuf]) -> String {
     let mut s = String::new();
-    for (p, f) in out.pages.iter().zip(files) {
-        s.push_str(&format!(
-            "page {}×{} dots → {}\n",
-            p.width(),
-            p.height(),
-            f.display()
-        ));
+    for ((w, h), f) in out.page_sizes.iter().zip(files) {
+        s.push_str(&format!("page {w}×{h} dots → {}\n", f.display()));
     }
-    if out.pages.is_empty() {
+    if out.page_sizes.is_empty() {
         s.push_str("nothing came out of the printer\n");
     }
     s.push_str(&format!(

@@ -41,3 +41,90 @@ fn a_feed_bomb_stops_at_paper_end_with_bounded_output() {
         "{rows} rows"
     );
 }
+
+/// A roll of 5 cm (400 dot rows) under a solid pattern of 560 rows: the job ends at paper
+/// end where the paper does, in `rig sim print` (`--roll-m`) and on a simulated station
+/// whose file sets `roll_m`.
+#[test]
+fn a_short_roll_ends_the_job_at_paper_end() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let job = tmp.path().join("solid.bin");
+    let o = run(&[
+        "patterns",
+        "escpos",
+        "solid",
+        "--dots",
+        "576",
+        "-o",
+        job.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let page = tmp.path().join("page.png");
+    let o = run(&[
+        "sim",
+        "print",
+        job.to_str().expect("utf8"),
+        "--roll-m",
+        "0.05",
+        "-o",
+        page.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("page 576×400 dots") && stdout.contains("paper end at the command"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(image::image_dimensions(&page).expect("png"), (576, 400));
+    // A roll the simulator cannot have is refused.
+    let o = run(&[
+        "sim",
+        "print",
+        job.to_str().expect("utf8"),
+        "--roll-m",
+        "0",
+        "-o",
+        page.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    let station = write(
+        tmp.path(),
+        "short.toml",
+        "[[station]]\nname = \"short\"\nkind = \"sim\"\nmodel = \"sim-80mm\"\n\
+         [station.printer]\ndots = 576\nlink = { kind = \"tcp\" }\nack_timeout_s = 2\n\
+         [station.sim]\ntime_scale = 120.0\nroll_m = 0.05\n",
+    );
+    let plan = write(
+        tmp.path(),
+        "plan.toml",
+        "[plan]\nname = \"roll\"\npatterns = [\"solid\"]\nretries = 0\n\
+         [[condition]]\nname = \"nominal\"\n",
+    );
+    let results = tmp.path().join("results");
+    let o = run_on(&plan, &station, &results);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = summary(&run_dir(&results));
+    let c = case(&s, "short/solid/nominal/r1");
+    let reasons = c["reasons"].to_string();
+    assert!(
+        reasons.contains("truncated") && reasons.contains("print stops at row 400"),
+        "{c:#}"
+    );
+    // A roll out of range is the station file's error, at its line.
+    let bad = write(
+        tmp.path(),
+        "bad.toml",
+        "[[station]]\nname = \"short\"\nkind = \"sim\"\nmodel = \"sim-80mm\"\n\
+         [station.printer]\ndots = 576\nlink = { kind = \"tcp\" }\n\
+         [station.sim]\nroll_m = -1\n",
+    );
+    let o = run_on(&plan, &bad, &tmp.path().join("bad"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("{}:9:", bad.display())) && err.contains("station.sim.roll_m"),
+        "{err}"
+    );
+}
