@@ -128,3 +128,95 @@ fn a_short_roll_ends_the_job_at_paper_end() {
         "{err}"
     );
 }
+
+/// Runs `rig` with `args` to its end; its stdout and its peak resident memory in bytes
+/// (the kernel's `ru_maxrss` of that one process).
+fn rig_peak_rss(args: &[&str]) -> (String, u64) {
+    use std::io::Read;
+    let mut child = rig()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("rig runs");
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("read");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid; wait4 fills it for the child this test spawned,
+    // and reaps it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(got, pid, "wait4");
+    // Reaped by wait4 already: this only tells `child` so (it answers ECHILD).
+    let _ = child.wait();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{stdout}"
+    );
+    (stdout, usage.ru_maxrss as u64 * 1024)
+}
+
+/// The feed bomb on the 80 mm head, and a cut bomb (a feed and a cut, 10 000 times):
+/// every page is written as it is cut, and the process stays small; the 65 536-row page
+/// of the feed bomb is the most the printer holds.
+#[test]
+fn a_cut_bomb_writes_page_after_page_in_bounded_memory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut feeds = vec![0x1B, 0x40];
+    let mut cuts = vec![0x1B, 0x40];
+    for _ in 0..10_000 {
+        feeds.extend_from_slice(&[0x1B, 0x64, 255]);
+        cuts.extend_from_slice(&[0x1B, 0x64, 255, 0x1D, 0x56, 0x01]);
+    }
+    let feeds_job = tmp.path().join("feeds.bin");
+    let cuts_job = tmp.path().join("cuts.bin");
+    std::fs::write(&feeds_job, &feeds).expect("write");
+    std::fs::write(&cuts_job, &cuts).expect("write");
+    const MB: u64 = 1024 * 1024;
+
+    let page = tmp.path().join("feed/page.png");
+    std::fs::create_dir_all(page.parent().expect("dir")).expect("mkdir");
+    let (out, peak) = rig_peak_rss(&[
+        "sim",
+        "print",
+        feeds_job.to_str().expect("utf8"),
+        "-o",
+        page.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.contains("page 576×65536 dots") && out.contains("paper end"),
+        "{out}"
+    );
+    assert!(peak < 200 * MB, "the feed bomb peaked at {} MB", peak / MB);
+
+    let page = tmp.path().join("cut/page.png");
+    std::fs::create_dir_all(page.parent().expect("dir")).expect("mkdir");
+    let (out, peak) = rig_peak_rss(&[
+        "sim",
+        "print",
+        cuts_job.to_str().expect("utf8"),
+        "-o",
+        page.to_str().expect("utf8"),
+    ]);
+    assert!(out.contains("paper end"), "{out}");
+    let pages = out.lines().filter(|l| l.starts_with("page 576×")).count();
+    let written = std::fs::read_dir(page.parent().expect("dir"))
+        .expect("list")
+        .count();
+    // 52 cut pages of 7 650 rows (4.4 MB each) and the last, torn off at paper end.
+    assert!(
+        pages > 50 && written == pages,
+        "{pages} pages, {written} files"
+    );
+    assert!(
+        peak < 100 * MB,
+        "{pages} pages of 7 650 rows peaked at {} MB",
+        peak / MB
+    );
+}
