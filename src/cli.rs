@@ -274,6 +274,10 @@ pub enum SimCmd {
         /// Head width in dots: 576 for 80 mm paper, 384 for 58 mm (at 203 dpi).
         #[arg(long, alias = "head-dots", default_value_t = 576)]
         dots: u32,
+        /// Paper on the roll, metres (0.01..=1000; 8 dot rows a millimetre): a job that
+        /// would move more ends at paper end.
+        #[arg(long, default_value_t = printrig::sim::config::ROLL_M.default)]
+        roll_m: f64,
     },
     /// Start the simulated stations of a station file (printer on a pty and/or TCP, SCPI
     /// PSU and chamber, control port) and print where they listen, until Ctrl-C.

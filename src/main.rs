@@ -127,24 +127,20 @@ fn patterns(cmd: PatternsCmd) -> Result<u8> {
     Ok(0)
 }
 
-/// `paper.png`, `paper-2.png`, `paper-3.png`, …
-fn page_paths(base: &Path, n: usize) -> Vec<PathBuf> {
-    (0..n)
-        .map(|i| {
-            if i == 0 {
-                return base.to_path_buf();
-            }
-            let stem = base
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let ext = base
-                .extension()
-                .map(|e| format!(".{}", e.to_string_lossy()))
-                .unwrap_or_default();
-            base.with_file_name(format!("{stem}-{}{ext}", i + 1))
-        })
-        .collect()
+/// Page `i` (from 0) of a print to `base`: `paper.png`, `paper-2.png`, `paper-3.png`, …
+fn page_path(base: &Path, i: usize) -> PathBuf {
+    if i == 0 {
+        return base.to_path_buf();
+    }
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = base
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    base.with_file_name(format!("{stem}-{}{ext}", i + 1))
 }
 
 fn sim_cmd(cmd: SimCmd) -> Result<u8> {
@@ -156,8 +152,12 @@ fn sim_cmd(cmd: SimCmd) -> Result<u8> {
             faults,
             seed,
             dots,
+            roll_m,
         } => {
             let faults = Faults::parse_all(faults.iter().map(String::as_str))?;
+            if let Err(e) = sim::config::ROLL_M.check(roll_m) {
+                anyhow::bail!("--roll-m {e}");
+            }
             let bytes =
                 std::fs::read(&job).with_context(|| format!("reading {}", job.display()))?;
             if bytes.is_empty() {
@@ -172,10 +172,33 @@ fn sim_cmd(cmd: SimCmd) -> Result<u8> {
             if !(8..=4096).contains(&dots) {
                 anyhow::bail!("--dots {dots}: a head is 8 to 4096 dots wide");
             }
-            let out = sim::print_job(&bytes, dots, faults, seed);
-            let files = page_paths(&output, out.pages.len());
-            for (p, f) in out.pages.iter().zip(&files) {
-                scanfile::write_gray_png(f, p)?;
+            let mut model = sim::HeadModel::with_dots(dots);
+            model.roll_rows = sim::config::roll_rows(roll_m);
+            // Each page is written the moment it is cut: a job of any length holds one
+            // page in memory. The first write that fails stops the writing.
+            let written = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), None)));
+            let sink: sim::PageSink = {
+                let written = written.clone();
+                let output = output.clone();
+                Box::new(move |page| {
+                    let mut w = written.lock().unwrap_or_else(|p| p.into_inner());
+                    let (files, failed): &mut (Vec<PathBuf>, Option<scanfile::ImageFileError>) =
+                        &mut w;
+                    if failed.is_some() {
+                        return;
+                    }
+                    let f = page_path(&output, files.len());
+                    match scanfile::write_gray_png(&f, &page) {
+                        Ok(()) => files.push(f),
+                        Err(e) => *failed = Some(e),
+                    }
+                })
+            };
+            let out = sim::print_job_to(&bytes, model, faults, seed, sink);
+            let (files, failed) =
+                std::mem::take(&mut *written.lock().unwrap_or_else(|p| p.into_inner()));
+            if let Some(e) = failed {
+                return Err(e.into());
             }
             print!("{}", report::print_summary(&out, &files));
             if let Some(e) = &out.error {
@@ -378,9 +401,10 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
         },
     };
     let quiet = a.quiet;
-    let started = printrig::run::start::run_with(opts, |e| {
+    let started = printrig::run::start::run_with(opts, |s| {
         if !quiet {
-            print!("{}", report::estimate(e));
+            print!("{}", report::estimate(&s.estimate));
+            print!("{}", report::instruments(&s.instruments));
         }
     });
     match runtime()?.block_on(started) {

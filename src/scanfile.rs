@@ -2,10 +2,11 @@
 //! with errors that name the file, and writing PNGs atomically.
 //!
 //! A scan cut short is invalid input, never a picture: decoders fill what a truncated JPEG
-//! lacks with grey and say nothing, so before a PNG or JPEG is decoded its structure is
-//! walked to its end marker (PNG: every chunk whole, up to `IEND`; JPEG: every segment and
-//! the entropy-coded data up to `EOI`). A file without it is refused, naming what is
-//! missing. Scans larger than [`MAX_SCAN_BYTES`] are refused before they are read.
+//! lacks with grey and say nothing, or say only "failed to fill whole buffer", so before a
+//! scan is decoded its structure is walked (PNG: every chunk whole, up to `IEND`; JPEG:
+//! every segment and the entropy-coded data up to `EOI`; TIFF: the first image directory
+//! and every strip or tile it names; binary PNM: the header and the raster its size
+//! needs). A file that lacks part of it is refused, naming what is missing. Scans larger than [`MAX_SCAN_BYTES`] are refused before they are read.
 
 use image::{DynamicImage, GrayImage};
 use std::io::{Read, Seek};
@@ -120,8 +121,9 @@ pub fn decode_scan(path: &Path, bytes: &[u8]) -> Result<GrayImage, ImageFileErro
 /// long, uncompressed, is about 180 MB.
 pub const MAX_SCAN_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Walks a PNG's chunks or a JPEG's segments to the image's end marker; other formats are
-/// left to their decoders (which report a short TIFF strip or PNM raster themselves).
+/// Walks a PNG's chunks or a JPEG's segments to the image's end marker, a TIFF's first
+/// directory and every strip or tile it names, a binary PNM's header and raster; other
+/// files (ASCII PNM) are left to their decoders.
 fn check_complete<R: Read + Seek>(
     path: &Path,
     format: image::ImageFormat,
@@ -130,6 +132,8 @@ fn check_complete<R: Read + Seek>(
     let missing = match format {
         image::ImageFormat::Png => png_missing(r),
         image::ImageFormat::Jpeg => jpeg_missing(r),
+        image::ImageFormat::Tiff => tiff_missing(r),
+        image::ImageFormat::Pnm => pnm_missing(r),
         _ => Ok(None),
     }
     .map_err(|source| ImageFileError::Read {
@@ -279,6 +283,271 @@ fn jpeg_missing<R: Read + Seek>(r: &mut R) -> std::io::Result<Option<String>> {
             }
         }
     }
+}
+
+/// A TIFF's byte order.
+struct TiffLayout {
+    big_endian: bool,
+}
+
+impl TiffLayout {
+    fn uint(&self, b: &[u8]) -> u64 {
+        let mut v = 0u64;
+        if self.big_endian {
+            for &x in b {
+                v = (v << 8) | u64::from(x);
+            }
+        } else {
+            for &x in b.iter().rev() {
+                v = (v << 8) | u64::from(x);
+            }
+        }
+        v
+    }
+
+    /// Bytes of a value of TIFF field type `kind` (SHORT, LONG), if it is one of those
+    /// an offset or byte count may have.
+    fn size_of(kind: u64) -> Option<u64> {
+        match kind {
+            3 => Some(2),
+            4 | 13 => Some(4),
+            _ => None,
+        }
+    }
+}
+
+/// Where a TIFF directory entry's values are: their type's size, how many, and the byte
+/// they start at.
+#[derive(Clone, Copy)]
+struct TiffValues {
+    size: u64,
+    count: u64,
+    at: u64,
+}
+
+/// What a TIFF lacks: `None` when its first image directory and every strip (or tile)
+/// it names lie whole within the file.
+fn tiff_missing<R: Read + Seek>(r: &mut R) -> std::io::Result<Option<String>> {
+    r.seek(std::io::SeekFrom::Start(0))?;
+    let total = r.seek(std::io::SeekFrom::End(0))?;
+    r.seek(std::io::SeekFrom::Start(0))?;
+    // Byte order, 42, the first directory's offset. (BigTIFF is not read by this rig.)
+    let mut head = [0u8; 8];
+    let n = read_full(r, &mut head)? as u64;
+    let t = TiffLayout {
+        big_endian: head[0] == b'M',
+    };
+    let (header, word) = (8u64, 4u64);
+    if n < header {
+        return Ok(Some(format!(
+            "it ends after {total} bytes in its header; missing its image directory and image data"
+        )));
+    }
+    let ifd = t.uint(&head[4..8]);
+    let (count_size, entry_size) = (2u64, 12u64);
+    if ifd.saturating_add(count_size) > total {
+        return Ok(Some(format!(
+            "its image directory is at byte {ifd}, but the file ends after {total} bytes; \
+             missing the directory (what the image is and where its data lies) and the \
+             image data after byte {total}"
+        )));
+    }
+    r.seek(std::io::SeekFrom::Start(ifd))?;
+    let mut cnt = [0u8; 2];
+    read_full(r, &mut cnt)?;
+    let entries = t.uint(&cnt);
+    let ifd_end = ifd
+        .saturating_add(count_size)
+        .saturating_add(entries.saturating_mul(entry_size));
+    if ifd_end > total {
+        return Ok(Some(format!(
+            "its image directory at byte {ifd} has {entries} entries but the file ends {} \
+             bytes into it; missing the rest of the directory and the image data",
+            total - ifd
+        )));
+    }
+    // Offsets and byte counts of the strips, or of the tiles.
+    let mut found: [Option<TiffValues>; 4] = [None; 4];
+    let mut entry = vec![0u8; entry_size as usize];
+    for i in 0..entries {
+        r.seek(std::io::SeekFrom::Start(ifd + count_size + i * entry_size))?;
+        read_full(r, &mut entry)?;
+        let tag = t.uint(&entry[0..2]);
+        let slot = match tag {
+            273 => 0, // StripOffsets
+            279 => 1, // StripByteCounts
+            324 => 2, // TileOffsets
+            325 => 3, // TileByteCounts
+            _ => continue,
+        };
+        let Some(size) = TiffLayout::size_of(t.uint(&entry[2..4])) else {
+            continue;
+        };
+        let count = t.uint(&entry[4..8]);
+        // Values that fit in the entry's last four bytes are kept there.
+        let at = if count.saturating_mul(size) <= word {
+            ifd + count_size + i * entry_size + 8
+        } else {
+            t.uint(&entry[8..12])
+        };
+        found[slot] = Some(TiffValues { size, count, at });
+    }
+    let (what, offsets, counts) = match found {
+        [Some(o), Some(c), _, _] => ("strip", o, c),
+        [_, _, Some(o), Some(c)] => ("tile", o, c),
+        // No data layout to check: the decoder says what is wrong, if anything.
+        _ => return Ok(None),
+    };
+    for v in [offsets, counts] {
+        if v.at.saturating_add(v.count.saturating_mul(v.size)) > total {
+            return Ok(Some(format!(
+                "the list of its {what}s at byte {} runs past the end of the file (it ends \
+                 after {total} bytes); missing where its image data lies and the data",
+                v.at
+            )));
+        }
+    }
+    let parts = offsets.count.min(counts.count);
+    let (mut whole, mut short, mut first_cut) = (0u64, 0u64, None);
+    const CHUNK: u64 = 4096;
+    let mut start = 0;
+    while start < parts {
+        let n = CHUNK.min(parts - start);
+        let read = |r: &mut R, v: TiffValues| -> std::io::Result<Vec<u64>> {
+            let mut b = vec![0u8; (n * v.size) as usize];
+            r.seek(std::io::SeekFrom::Start(v.at + start * v.size))?;
+            read_full(r, &mut b)?;
+            Ok(b.chunks(v.size as usize).map(|c| t.uint(c)).collect())
+        };
+        let offs = read(r, offsets)?;
+        let lens = read(r, counts)?;
+        for (k, (&off, &len)) in offs.iter().zip(&lens).enumerate() {
+            let end = off.saturating_add(len);
+            whole = whole.saturating_add(len);
+            if end > total {
+                short = short.saturating_add(end - total.max(off));
+                first_cut.get_or_insert((start + k as u64, off, len));
+            }
+        }
+        start += n;
+    }
+    Ok(first_cut.map(|(k, off, len)| {
+        let within = if off >= total {
+            "starts after the end of the file".to_string()
+        } else {
+            format!(
+                "holds {len} bytes but the file ends {} bytes into it",
+                total - off
+            )
+        };
+        format!(
+            "{what} {} of {parts} at byte {off} {within} (the file ends after {total} \
+             bytes); missing {short} of its {whole} bytes of image data",
+            k + 1
+        )
+    }))
+}
+
+/// What a binary PNM (P4, P5, P6, P7) lacks: `None` when its raster is whole after its
+/// header. ASCII PNM (P1–P3) is left to the decoder.
+fn pnm_missing<R: Read + Seek>(r: &mut R) -> std::io::Result<Option<String>> {
+    r.seek(std::io::SeekFrom::Start(0))?;
+    let total = r.seek(std::io::SeekFrom::End(0))?;
+    r.seek(std::io::SeekFrom::Start(0))?;
+    // A header longer than this (comments included) is left to the decoder.
+    const MAX_HEADER: usize = 4096;
+    let mut head = vec![0u8; MAX_HEADER.min(total as usize)];
+    let n = read_full(r, &mut head)?;
+    head.truncate(n);
+    let kind = head.get(1).copied().unwrap_or(0);
+    let short_header = || {
+        Some(format!(
+            "it ends after {total} bytes in its header; missing its size and its raster"
+        ))
+    };
+    // (width, height, samples per pixel, bytes per sample or 0 for one bit, header end)
+    let layout = match kind {
+        b'4' | b'5' | b'6' => {
+            let fields = if kind == b'4' { 2 } else { 3 };
+            let mut values = Vec::new();
+            let mut i = 2;
+            while values.len() < fields {
+                while i < head.len() && (head[i].is_ascii_whitespace() || head[i] == b'#') {
+                    if head[i] == b'#' {
+                        while i < head.len() && head[i] != b'\n' {
+                            i += 1;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                let from = i;
+                while i < head.len() && head[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if i == head.len() {
+                    return Ok(if n < MAX_HEADER { short_header() } else { None });
+                }
+                let Some(v) = std::str::from_utf8(&head[from..i])
+                    .ok()
+                    .and_then(|d| d.parse::<u64>().ok())
+                else {
+                    return Ok(None);
+                };
+                values.push(v);
+            }
+            // One whitespace byte ends the header.
+            let end = i as u64 + 1;
+            let (w, h) = (values[0], values[1]);
+            match kind {
+                b'4' => (w, h, 1, 0, end),
+                b'5' => (w, h, 1, if values[2] > 255 { 2 } else { 1 }, end),
+                _ => (w, h, 3, if values[2] > 255 { 2 } else { 1 }, end),
+            }
+        }
+        b'7' => {
+            let Some(end) = head.windows(7).position(|w| w == b"ENDHDR\n") else {
+                return Ok(if n < MAX_HEADER { short_header() } else { None });
+            };
+            let text = String::from_utf8_lossy(&head[..end]);
+            let field = |name: &str| {
+                text.lines().find_map(|l| {
+                    let mut it = l.split_whitespace();
+                    (it.next() == Some(name))
+                        .then(|| it.next().and_then(|v| v.parse::<u64>().ok()))
+                        .flatten()
+                })
+            };
+            let (Some(w), Some(h), Some(d), Some(max)) = (
+                field("WIDTH"),
+                field("HEIGHT"),
+                field("DEPTH"),
+                field("MAXVAL"),
+            ) else {
+                return Ok(None);
+            };
+            (w, h, d, if max > 255 { 2 } else { 1 }, (end + 7) as u64)
+        }
+        _ => return Ok(None),
+    };
+    let (w, h, samples, bytes, header) = layout;
+    let row = if bytes == 0 {
+        w.div_ceil(8)
+    } else {
+        w.saturating_mul(samples).saturating_mul(bytes)
+    };
+    let needed = row.saturating_mul(h);
+    let have = total.saturating_sub(header);
+    if have >= needed {
+        return Ok(None);
+    }
+    let rows = have.checked_div(row).unwrap_or(0);
+    Ok(Some(format!(
+        "its {w}×{h} raster needs {needed} bytes after its {header}-byte header, but the \
+         file ends after {total} bytes; missing {} bytes (rows {} to {h})",
+        needed - have,
+        rows + 1
+    )))
 }
 
 fn corrupt(path: &Path, format: image::ImageFormat, e: image::ImageError) -> ImageFileError {
@@ -479,6 +748,153 @@ mod tests {
         std::fs::write(&j, &jb[..jb.len() * 2 / 5]).expect("write");
         let m = read_scan(&j).expect_err("cut").to_string();
         assert!(m.contains("cut.jpg") && m.contains("FF D9"), "{m}");
+    }
+
+    /// An 8-bit grey TIFF laid out as scanners write it: header, image directory, then
+    /// the strips of `rows_per_strip` rows; big-endian (`MM`) or little-endian (`II`).
+    fn tiff(img: &GrayImage, rows_per_strip: u32, big_endian: bool) -> Vec<u8> {
+        let (w, h) = img.dimensions();
+        let strips: Vec<&[u8]> = img.as_raw().chunks((w * rows_per_strip) as usize).collect();
+        let n_entries = 9u32;
+        let offsets_at = 8 + 2 + n_entries * 12 + 4;
+        let counts_at = offsets_at + strips.len() as u32 * 4;
+        let data_at = counts_at + strips.len() as u32 * 4;
+        let mut out = Vec::new();
+        let put = |out: &mut Vec<u8>, v: u32, n: usize| {
+            if big_endian {
+                out.extend_from_slice(&v.to_be_bytes()[4 - n..]);
+            } else {
+                out.extend_from_slice(&v.to_le_bytes()[..n]);
+            }
+        };
+        out.extend_from_slice(if big_endian { b"MM" } else { b"II" });
+        put(&mut out, 42, 2);
+        put(&mut out, 8, 4);
+        put(&mut out, n_entries, 2);
+        let one = |out: &mut Vec<u8>, tag: u32, kind: u32, n: u32, v: u32| {
+            put(out, tag, 2);
+            put(out, kind, 2);
+            put(out, n, 4);
+            if kind == 3 && n == 1 {
+                // A SHORT kept in the entry sits in its first two bytes.
+                put(out, v, 2);
+                put(out, 0, 2);
+            } else {
+                put(out, v, 4);
+            }
+        };
+        one(&mut out, 256, 4, 1, w);
+        one(&mut out, 257, 4, 1, h);
+        one(&mut out, 258, 3, 1, 8);
+        one(&mut out, 259, 3, 1, 1);
+        one(&mut out, 262, 3, 1, 1);
+        one(&mut out, 273, 4, strips.len() as u32, offsets_at);
+        one(&mut out, 277, 3, 1, 1);
+        one(&mut out, 278, 4, 1, rows_per_strip);
+        one(&mut out, 279, 4, strips.len() as u32, counts_at);
+        put(&mut out, 0, 4);
+        let mut at = data_at;
+        for s in &strips {
+            put(&mut out, at, 4);
+            at += s.len() as u32;
+        }
+        for s in &strips {
+            put(&mut out, s.len() as u32, 4);
+        }
+        for s in &strips {
+            out.extend_from_slice(s);
+        }
+        out
+    }
+
+    #[test]
+    fn a_cut_tiff_is_refused_naming_what_is_missing() {
+        let img = noisy(120, 90);
+        for big_endian in [false, true] {
+            let bytes = tiff(&img, 16, big_endian);
+            let back = decode_scan(Path::new("s.tif"), &bytes).expect("whole tiff decodes");
+            assert!(back.as_raw() == img.as_raw(), "big-endian {big_endian}");
+            let data = bytes.len() - 120 * 90;
+            for cut in [bytes.len() - 1, bytes.len() * 2 / 5, data + 1, data] {
+                let m = decode_scan(Path::new("s.tif"), &bytes[..cut])
+                    .expect_err("cut tiff")
+                    .to_string();
+                assert!(m.contains("s.tif") && m.contains("truncated TIFF"), "{m}");
+                assert!(m.contains("strip") && m.contains("of 6"), "{m}");
+                let short = bytes.len() - cut;
+                assert!(
+                    m.contains(&format!("missing {short} of its 10800 bytes")),
+                    "{m}"
+                );
+            }
+            // Cut inside the directory, or before it.
+            for cut in [30, 12] {
+                let m = decode_scan(Path::new("s.tif"), &bytes[..cut])
+                    .expect_err("cut tiff")
+                    .to_string();
+                assert!(
+                    m.contains("truncated TIFF") && m.contains("directory"),
+                    "{m}"
+                );
+            }
+        }
+        // The directory written after the data (as some writers do), cut off.
+        let mut w = std::io::Cursor::new(Vec::new());
+        DynamicImage::ImageLuma8(img.clone())
+            .write_to(&mut w, image::ImageFormat::Tiff)
+            .expect("tiff encodes");
+        let bytes = w.into_inner();
+        assert_eq!(
+            decode_scan(Path::new("s.tif"), &bytes)
+                .expect("whole")
+                .dimensions(),
+            (120, 90)
+        );
+        let m = decode_scan(Path::new("s.tif"), &bytes[..bytes.len() * 2 / 5])
+            .expect_err("cut tiff")
+            .to_string();
+        assert!(m.contains("its image directory is at byte"), "{m}");
+    }
+
+    #[test]
+    fn a_cut_pnm_is_refused_naming_what_is_missing() {
+        let img = noisy(120, 90);
+        let grey = [
+            b"P5\n# scanned\n120 90\n255\n".to_vec(),
+            img.as_raw().clone(),
+        ]
+        .concat();
+        let rgb: Vec<u8> = img.as_raw().iter().flat_map(|&v| [v, v, v]).collect();
+        let colour = [b"P6 120 90 255\n".to_vec(), rgb].concat();
+        let pam = [
+            b"P7\nWIDTH 120\nHEIGHT 90\nDEPTH 1\nMAXVAL 255\nTUPLTYPE GRAYSCALE\nENDHDR\n".to_vec(),
+            img.as_raw().clone(),
+        ]
+        .concat();
+        for (bytes, row) in [(grey, 120), (colour, 360), (pam, 120)] {
+            let back = decode_scan(Path::new("s.pnm"), &bytes).expect("whole pnm decodes");
+            assert!(back.as_raw() == img.as_raw());
+            let header = bytes.len() - row * 90;
+            for cut in [bytes.len() - 1, bytes.len() * 2 / 5, header] {
+                let m = decode_scan(Path::new("s.pnm"), &bytes[..cut])
+                    .expect_err("cut pnm")
+                    .to_string();
+                assert!(m.contains("s.pnm") && m.contains("truncated PNM"), "{m}");
+                let rows_whole = (cut - header) / row;
+                assert!(
+                    m.contains(&format!(
+                        "missing {} bytes (rows {} to 90)",
+                        bytes.len() - cut,
+                        rows_whole + 1
+                    )),
+                    "{m}"
+                );
+            }
+            let m = decode_scan(Path::new("s.pnm"), &bytes[..9])
+                .expect_err("cut pnm")
+                .to_string();
+            assert!(m.contains("in its header"), "{m}");
+        }
     }
 
     #[test]

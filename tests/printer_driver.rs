@@ -503,17 +503,25 @@ async fn a_printer_that_never_answers_times_out() {
             other => panic!("expected a timeout, got {other:?}"),
         }
         assert!(e.to_string().contains("GS I 67"), "{e}");
-        // A silent printer during a job: the report says so after the ack timeout.
+        // A silent printer during a job: no acknowledgement within the ack timeout and no
+        // answer to DLE EOT after it is an error naming it (not a print it rejected).
         let job = solid_job();
-        let report = p
+        let e = p
             .print(&job, Duration::from_millis(300))
             .await
-            .expect("print");
-        assert!(!report.complete);
-        assert_eq!(report.bytes_sent, job.bytes.len());
-        assert!(report.bands_printed.is_empty());
-        let why = report.stopped.as_deref().unwrap_or("");
-        assert!(why.starts_with("no acknowledgement"), "{why}");
+            .expect_err("a job nobody answers");
+        match &e {
+            InstrumentError::Timeout { device, what, .. } => {
+                assert_eq!(device, p.device());
+                let sent = format!("{} of {} bytes sent", job.bytes.len(), job.bytes.len());
+                assert!(
+                    what.starts_with("the job") && what.contains(&sent),
+                    "{what}"
+                );
+                assert!(what.contains("DLE EOT 1"), "{what}");
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
     })
     .await;
 }

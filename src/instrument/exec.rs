@@ -7,13 +7,17 @@
 //! [`InstrumentError`]s that name the device. Must not: go through a shell, interpret what
 //! a command prints beyond a number, or retry.
 //!
-//! Only the program itself is killed on a timeout; a program that starts children of its
-//! own must pass the signal on (or `exec` the last one, as `sh -c` does).
+//! Each program runs in a process group of its own. When it passes its timeout, and when
+//! it exits, the whole group is stopped (SIGTERM, SIGKILL after half a second): a process
+//! it started in the background neither outlives it nor, by holding its output open,
+//! turns an answer into "no answer". A program dropped unfinished (its case cancelled) is
+//! killed with its group. Its output is what it wrote before it exited.
 
 use super::{InstrumentError, Result};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
@@ -141,9 +145,10 @@ pub async fn run(
 }
 
 /// Runs a prepared command (the caller sets its arguments, environment and stdout; stdin
-/// is closed and stderr captured here) and waits for it, at most `timeout`. `program`
-/// names it in errors. A program that cannot be started is an `Io` error; one still
-/// running at the timeout is killed and reported as `Timeout`; any exit is `Ok`.
+/// is closed, stderr captured and the process group set here) and waits for it, at most
+/// `timeout`. `program` names it in errors. A program that cannot be started is an `Io`
+/// error; one still running at the timeout is stopped with its whole process group and
+/// reported as `Timeout`; any exit is `Ok`, with what the program wrote before it exited.
 pub async fn run_prepared(
     device: &str,
     what: &str,
@@ -153,6 +158,7 @@ pub async fn run_prepared(
 ) -> Result<Finished> {
     cmd.stdin(Stdio::null())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| InstrumentError::Io {
         device: device.to_string(),
@@ -162,46 +168,71 @@ pub async fn run_prepared(
             format!("cannot {what}: cannot start `{program}`: {e}")
         },
     })?;
-    let pid = child.id();
+    // The group is the program's own pid (`process_group(0)`); it outlives the program
+    // while any process it started is alive.
+    let group = child
+        .id()
+        .and_then(|pid| i32::try_from(pid).ok())
+        .map(Group::new);
     let out_task = child.stdout.take().map(capture);
     let err_task = child.stderr.take().map(capture);
     let deadline = tokio::time::Instant::now() + timeout;
-    let timed_out = || InstrumentError::Timeout {
-        device: device.to_string(),
-        what: format!("{what} (`{program}`)"),
-        timeout,
-    };
 
     let status = match tokio::time::timeout_at(deadline, child.wait()).await {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => {
-            abort(out_task);
-            abort(err_task);
+            if let Some(g) = &group {
+                g.stop(Some(&mut child)).await;
+            }
             return Err(InstrumentError::Io {
                 device: device.to_string(),
                 detail: format!("cannot {what}: waiting for `{program}` failed: {e}"),
             });
         }
         Err(_) => {
-            warn!(device, what, program, pid, "command timed out: killing it");
+            warn!(
+                device,
+                what, program, "command timed out: stopping it and its process group"
+            );
+            if let Some(g) = &group {
+                g.stop(Some(&mut child)).await;
+            }
+            // Reaped, bounded: SIGKILL has reached it by now.
             if let Err(e) = child.kill().await {
                 warn!(device, program, error = %e, "could not kill the command");
             }
-            abort(out_task);
-            abort(err_task);
-            return Err(timed_out());
+            return Err(InstrumentError::Timeout {
+                device: device.to_string(),
+                what: format!("{what} (`{program}`, stopped with the processes it started)"),
+                timeout,
+            });
         }
     };
 
-    // The program is gone; a child it left behind may still hold the pipes open.
-    let stdout = match collect(out_task, deadline).await {
-        Some(s) => s,
-        None => return Err(timed_out()),
-    };
-    let stderr = match collect(err_task, deadline).await {
-        Some(s) => s,
-        None => return Err(timed_out()),
-    };
+    // The program is gone; a process it started may still hold its output open. What
+    // the program wrote is in the pipes already: stop the rest of its group, then read
+    // to the end, for at most DRAIN (a process that left the group can hold a pipe open
+    // for ever).
+    if let Some(g) = &group {
+        let left = g.stop(None).await;
+        if left {
+            debug!(
+                device,
+                what, program, "stopped processes the command left running"
+            );
+        }
+    }
+    let drain = tokio::time::Instant::now() + DRAIN;
+    let (stdout, out_whole) = collect(out_task, drain).await;
+    let (stderr, err_whole) = collect(err_task, drain).await;
+    if !(out_whole && err_whole) {
+        warn!(
+            device,
+            what,
+            program,
+            "a process outside the command's group still holds its output open: using what it wrote"
+        );
+    }
     let finished = Finished {
         code: status.code(),
         signal: status.signal(),
@@ -210,6 +241,79 @@ pub async fn run_prepared(
     };
     debug!(device, what, program, code = ?finished.code, "command finished");
     Ok(finished)
+}
+
+/// How long the output of a program that exited is read after its process group was
+/// stopped (all it wrote is in the pipe by then; this only bounds a pipe held open by a
+/// process that left the group).
+const DRAIN: Duration = Duration::from_secs(1);
+
+/// How long a process group is given to end after SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_millis(500);
+
+/// A program's process group, stopped when it is dropped unstopped (the run that waited
+/// for it was cancelled).
+struct Group {
+    pgid: i32,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl Group {
+    fn new(pgid: i32) -> Group {
+        Group {
+            pgid,
+            stopped: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether any process of the group is still there (zombies included).
+    fn alive(&self) -> bool {
+        // SAFETY: kill with signal 0 sends nothing; it only checks the group exists.
+        unsafe { libc::kill(-self.pgid, 0) == 0 }
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: a plain syscall on the group this runner created; an absent group is
+        // ESRCH, which is what "already gone" means here.
+        unsafe {
+            libc::kill(-self.pgid, sig);
+        }
+    }
+
+    /// SIGTERM to the whole group, then SIGKILL to what is left after [`GRACE`]. Returns
+    /// whether there was anything to stop.
+    /// `leader`: the program itself when it has not been waited for yet (it is reaped
+    /// here, so that it does not count as alive once it ended).
+    async fn stop(&self, mut leader: Option<&mut tokio::process::Child>) -> bool {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if !self.alive() {
+            return false;
+        }
+        self.signal(libc::SIGTERM);
+        let until = tokio::time::Instant::now() + GRACE;
+        loop {
+            if let Some(l) = leader.as_deref_mut() {
+                let _ = l.try_wait();
+            }
+            if !self.alive() || tokio::time::Instant::now() >= until {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if self.alive() {
+            self.signal(libc::SIGKILL);
+        }
+        true
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if !self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            self.signal(libc::SIGKILL);
+        }
+    }
 }
 
 /// Parses a command's output as one number (the first token of its first non-empty
@@ -238,44 +342,45 @@ pub fn stderr_tail(stderr: &str) -> String {
     lines[from..].join(" | ")
 }
 
-fn capture<R: AsyncRead + Unpin + Send + 'static>(mut r: R) -> JoinHandle<String> {
-    tokio::spawn(async move {
-        let mut kept = Vec::new();
+/// Reads a stream to its end into a shared buffer (at most [`MAX_CAPTURE`] kept), so
+/// what was read is there even when the reading is cut short.
+fn capture<R: AsyncRead + Unpin + Send + 'static>(mut r: R) -> Capture {
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let into = kept.clone();
+    let task = tokio::spawn(async move {
         let mut buf = [0u8; 8192];
         loop {
             match r.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    let mut kept = into.lock().unwrap_or_else(|p| p.into_inner());
                     let room = MAX_CAPTURE.saturating_sub(kept.len());
                     kept.extend_from_slice(&buf[..n.min(room)]);
                 }
             }
         }
-        String::from_utf8_lossy(&kept).into_owned()
-    })
+    });
+    Capture { kept, task }
 }
 
-async fn collect(
-    task: Option<JoinHandle<String>>,
-    deadline: tokio::time::Instant,
-) -> Option<String> {
-    let Some(mut task) = task else {
-        return Some(String::new());
+/// A stream being read.
+struct Capture {
+    kept: Arc<Mutex<Vec<u8>>>,
+    task: JoinHandle<()>,
+}
+
+/// What a stream gave until its end or `until`, whichever is first, and whether it
+/// ended.
+async fn collect(c: Option<Capture>, until: tokio::time::Instant) -> (String, bool) {
+    let Some(Capture { kept, mut task }) = c else {
+        return (String::new(), true);
     };
-    match tokio::time::timeout_at(deadline, &mut task).await {
-        Ok(Ok(s)) => Some(s),
-        Ok(Err(_)) => Some(String::new()),
-        Err(_) => {
-            task.abort();
-            None
-        }
+    let whole = tokio::time::timeout_at(until, &mut task).await.is_ok();
+    if !whole {
+        task.abort();
     }
-}
-
-fn abort(task: Option<JoinHandle<String>>) {
-    if let Some(t) = task {
-        t.abort();
-    }
+    let kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+    (String::from_utf8_lossy(&kept).into_owned(), whole)
 }
 
 #[cfg(test)]

@@ -15,10 +15,13 @@ pub mod scanner;
 pub mod scpi;
 pub mod supply;
 
+use crate::util::printable;
 use std::time::Duration;
 
 /// Why an instrument could not do what was asked. Every variant names the device (its
-/// station-file name and address) so a journal line says which box to look at.
+/// station-file name and address) so a journal line says which box to look at. What the
+/// instrument or program said (`reply`, `detail`) is shown with its control characters
+/// escaped (`util::printable`): a reply never reaches a console or report raw.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum InstrumentError {
     #[error("{device}: no answer to {what} within {:.1} s", timeout.as_secs_f64())]
@@ -27,19 +30,19 @@ pub enum InstrumentError {
         what: String,
         timeout: Duration,
     },
-    #[error("{device}: {detail}")]
+    #[error("{device}: {}", printable(.detail))]
     Io { device: String, detail: String },
-    #[error("{device}: unexpected reply to {what}: {reply}")]
+    #[error("{device}: unexpected reply to {what}: {}", printable(.reply))]
     Protocol {
         device: String,
         what: String,
         reply: String,
     },
-    #[error("{device}: link lost ({detail})")]
+    #[error("{device}: link lost ({})", printable(.detail))]
     LinkLost { device: String, detail: String },
-    #[error("{device}: scanner jammed ({detail})")]
+    #[error("{device}: scanner jammed ({})", printable(.detail))]
     Jam { device: String, detail: String },
-    #[error("{device}: {what} failed{}: {detail}", code.map(|c| format!(" with exit code {c}")).unwrap_or_default())]
+    #[error("{device}: {what} failed{}: {}", code.map(|c| format!(" with exit code {c}")).unwrap_or_default(), printable(.detail))]
     Command {
         device: String,
         what: String,
@@ -50,7 +53,7 @@ pub enum InstrumentError {
     Unsupported { device: String, what: String },
     #[error("{device}: {what} needs an operator, but there is no terminal to ask on")]
     NoOperator { device: String, what: String },
-    #[error("{device}: {what} did not settle within {:.0} s ({detail})", timeout.as_secs_f64())]
+    #[error("{device}: {what} did not settle within {:.0} s ({})", timeout.as_secs_f64(), printable(.detail))]
     NotSettled {
         device: String,
         what: String,

@@ -33,6 +33,29 @@ pub struct GoldenRefs {
     pub records: Vec<FileRef>,
 }
 
+/// What one of a station's instruments said it is when the run started (the printer's
+/// GS I identity, a SCPI `*IDN?` answer), its control characters escaped
+/// (`util::printable`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstrumentAnswer {
+    /// `printer`, `power` or `chamber`.
+    pub instrument: String,
+    pub answer: String,
+}
+
+impl InstrumentAnswer {
+    /// The printer's identity as one answer: `maker model, firmware F, serial S`.
+    pub fn printer(id: &PrinterIdentity) -> InstrumentAnswer {
+        InstrumentAnswer {
+            instrument: "printer".into(),
+            answer: format!(
+                "{} {}, firmware {}, serial {}",
+                id.maker, id.model, id.firmware, id.serial
+            ),
+        }
+    }
+}
+
 /// One case of the expanded plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseInfo {
@@ -128,11 +151,15 @@ pub enum Event {
     /// A resumed run told (`--golden-dir`) to judge its remaining cases by other golden
     /// records than it started with: which, from here on.
     GoldenChanged { time: String, golden: GoldenRefs },
-    /// What a station's printer said it is, read at the start of the run.
+    /// What a station's printer said it is, read at the start of the run, and what its
+    /// other instruments answered in pre-flight (absent in journals written before they
+    /// were kept).
     Firmware {
         time: String,
         station: String,
         identity: PrinterIdentity,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        instruments: Vec<InstrumentAnswer>,
     },
     Resumed {
         time: String,

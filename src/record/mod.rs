@@ -12,7 +12,9 @@ pub mod manifest;
 pub mod results;
 pub mod verify;
 
-pub use journal::{CaseInfo, DefectNote, Event, FileRef, GoldenRefs, Journal, JournalError, Step};
+pub use journal::{
+    CaseInfo, DefectNote, Event, FileRef, GoldenRefs, InstrumentAnswer, Journal, JournalError, Step,
+};
 pub use layout::{
     attempt_dir, attempt_folder, case_dir, JOURNAL, JUNIT, MANIFEST, REPORT_HTML, SUMMARY,
 };

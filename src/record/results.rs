@@ -2,7 +2,7 @@
 //! attempt, its artifacts and measurements; per run, the verdict and the counts. Pure: the
 //! caller reads the journal; this only folds its events.
 
-use super::{CaseInfo, DefectNote, Event, FileRef};
+use super::{CaseInfo, DefectNote, Event, FileRef, InstrumentAnswer};
 use crate::verdict::Verdict;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -101,6 +101,11 @@ pub struct RunResults {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
     pub firmware: BTreeMap<String, String>,
+    /// Per station, what its instruments said they are when the run started: the
+    /// printer first (maker, model, firmware, serial), then the others' pre-flight
+    /// answers.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub instruments: BTreeMap<String, Vec<InstrumentAnswer>>,
     pub verdict: Verdict,
     pub exit_code: i32,
     pub counts: Counts,
@@ -132,6 +137,7 @@ pub fn from_events(events: &[Event]) -> RunResults {
         shard: None,
         merged_from: Vec::new(),
         firmware: BTreeMap::new(),
+        instruments: BTreeMap::new(),
         verdict: Verdict::Pass,
         exit_code: 0,
         counts: Counts::default(),
@@ -185,10 +191,16 @@ pub fn from_events(events: &[Event]) -> RunResults {
                 }
             }
             Event::Firmware {
-                station, identity, ..
+                station,
+                identity,
+                instruments,
+                ..
             } => {
                 r.firmware
                     .insert(station.clone(), identity.firmware.clone());
+                let mut said = vec![InstrumentAnswer::printer(identity)];
+                said.extend(instruments.iter().cloned());
+                r.instruments.insert(station.clone(), said);
             }
             // Which golden records the rest of the run judged by: in the journal, for whoever
             // needs to know; the results are the verdicts.

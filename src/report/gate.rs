@@ -85,7 +85,7 @@ fn sides_line(r: &GateReport) -> String {
             if s.firmware.is_empty() {
                 "?".into()
             } else {
-                s.firmware.join(", ")
+                crate::util::printable(&s.firmware.join(", ")).into_owned()
             },
             s.runs.len(),
             s.prints

@@ -77,7 +77,7 @@ pub fn history_trend(case: &str, points: &[TrendPoint]) -> String {
             p.run_id,
             p.started.get(..19).unwrap_or(&p.started),
             p.verdict.as_deref().unwrap_or("unfinished"),
-            p.firmware.as_deref().unwrap_or("—"),
+            crate::util::printable(p.firmware.as_deref().unwrap_or("—")),
             opt(p.solid_density, 3),
             opt(p.column_mean, 3),
             opt(p.column_min, 3),
@@ -110,7 +110,7 @@ pub fn history_station(d: &StationDrift) -> String {
                 opt(p.solid_density, 3),
                 opt(p.element_min, 3),
                 p.cases,
-                p.firmware.as_deref().unwrap_or("")
+                crate::util::printable(p.firmware.as_deref().unwrap_or(""))
             );
         }
         if !c.weakening_elements.is_empty() {

@@ -331,6 +331,20 @@ pub fn render(r: &RunResults, views: &BTreeMap<String, CaseView>) -> String {
             (n, false) => format!("resumed {n} time(s) after an interrupt"),
         }
     ));
+    if !r.instruments.is_empty() {
+        s.push_str("<table class=\"instruments\"><tr><th>station</th><th>instrument</th><th>says it is</th></tr>");
+        for (station, said) in &r.instruments {
+            for a in said {
+                s.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(station),
+                    escape(&a.instrument),
+                    escape(&a.answer)
+                ));
+            }
+        }
+        s.push_str("</table>");
+    }
     matrix_html(&mut s, r);
     s.push_str("<table><tr><th>case</th><th>station</th><th>firmware</th><th>verdict</th><th>defects</th><th>attempts</th></tr>");
     for c in failures_first(r) {

@@ -8,7 +8,10 @@ use crate::record::results::{CaseResult, RunResults};
 use crate::verdict::Verdict;
 use std::collections::BTreeMap;
 
+/// `s` as XML (and HTML) text or attribute: markup characters as entities, control
+/// characters escaped as `util::printable_lines` shows them (line breaks kept).
 pub fn escape(s: &str) -> String {
+    let s = crate::util::printable_lines(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -17,8 +20,6 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push('?'),
             c => out.push(c),
         }
     }

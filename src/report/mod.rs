@@ -17,6 +17,7 @@ pub use history::{
 
 use crate::analysis::{Analysis, Axis};
 use crate::golden::Judgement;
+use crate::util::printable;
 use serde::Serialize;
 
 /// The analysis JSON document: what was measured, with the page's defects as judged
@@ -207,15 +208,10 @@ pub fn patterns_table() -> String {
 /// One line per page the simulated printer produced, and why it stopped early if it did.
 pub fn print_summary(out: &crate::sim::PrintOutcome, files: &[std::path::PathBuf]) -> String {
     let mut s = String::new();
-    for (p, f) in out.pages.iter().zip(files) {
-        s.push_str(&format!(
-            "page {}×{} dots → {}\n",
-            p.width(),
-            p.height(),
-            f.display()
-        ));
+    for ((w, h), f) in out.page_sizes.iter().zip(files) {
+        s.push_str(&format!("page {w}×{h} dots → {}\n", f.display()));
     }
-    if out.pages.is_empty() {
+    if out.page_sizes.is_empty() {
         s.push_str("nothing came out of the printer\n");
     }
     s.push_str(&format!(
@@ -423,6 +419,25 @@ pub fn estimate(e: &crate::plan::estimate::Estimate) -> String {
     s
 }
 
+/// What every station's instruments said they are when the run started, one line each,
+/// shown escaped (`util::printable`) whatever they sent.
+pub fn instruments(stations: &[(String, Vec<crate::record::InstrumentAnswer>)]) -> String {
+    let mut s = String::new();
+    for (station, said) in stations {
+        for a in said {
+            s.push_str(&format!(
+                "  {station} {}: {}\n",
+                a.instrument,
+                printable(&a.answer)
+            ));
+        }
+    }
+    if !s.is_empty() {
+        s.insert_str(0, "instruments:\n");
+    }
+    s
+}
+
 /// `rig verify`: what was checked, and every artifact that does not match its journal.
 pub fn verified(
     r: &crate::record::results::RunResults,
@@ -473,7 +488,8 @@ pub fn run_summary(r: &crate::record::results::RunResults, dir: &std::path::Path
     for k in &r.skipped {
         s.push_str(&format!(
             "  skipped    {}: {} (not read, not in the manifest)\n",
-            k.path, k.why
+            printable(&k.path),
+            k.why
         ));
     }
     for case in &r.cases {
@@ -490,7 +506,7 @@ pub fn run_summary(r: &crate::record::results::RunResults, dir: &std::path::Path
             "  {:<10} {}: {}\n",
             v.map(|v| v.name()).unwrap_or("unfinished"),
             case.info.id,
-            why
+            printable(&why)
         ));
     }
     s.push_str(&format!("report: {}\n", dir.join("report.html").display()));

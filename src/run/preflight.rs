@@ -12,6 +12,7 @@ use super::case::Rig;
 use crate::instrument::printer::PrinterIdentity;
 use crate::plan::Station;
 use crate::record::layout::station_dir;
+use crate::record::InstrumentAnswer;
 use crate::sim::station::SimStation;
 use std::future::Future;
 use std::path::Path;
@@ -20,12 +21,20 @@ use std::time::Duration;
 /// The longest any one instrument may take to answer in pre-flight.
 pub const CHECK_LIMIT: Duration = Duration::from_secs(15);
 
-/// What a station's pre-flight found: the printer's identity when it answered, and one
-/// line per problem naming the device.
+/// What a station's pre-flight found: the printer's identity when it answered, what the
+/// power supply and chamber said they are, and one line per problem naming the device.
 #[derive(Debug, Default)]
 pub struct Preflight {
     pub identity: Option<PrinterIdentity>,
+    pub answers: Vec<InstrumentAnswer>,
     pub problems: Vec<String>,
+}
+
+fn answer(instrument: &str, said: &str) -> InstrumentAnswer {
+    InstrumentAnswer {
+        instrument: instrument.to_string(),
+        answer: crate::util::printable(said).into_owned(),
+    }
 }
 
 async fn bounded<T, F>(device: &str, fut: F) -> Result<T, String>
@@ -54,14 +63,16 @@ pub async fn check(rig: &mut Rig, uses_supply: bool) -> Preflight {
     }
     if let Some(p) = rig.power.as_mut() {
         let device = p.device().to_string();
-        if let Err(e) = bounded(&device, p.identify()).await {
-            out.problems.push(format!("power: {e}"));
+        match bounded(&device, p.identify()).await {
+            Ok(said) => out.answers.push(answer("power", &said)),
+            Err(e) => out.problems.push(format!("power: {e}")),
         }
     }
     if let Some(c) = rig.chamber.as_mut() {
         let device = c.device().to_string();
-        if let Err(e) = bounded(&device, c.check()).await {
-            out.problems.push(format!("chamber: {e}"));
+        match bounded(&device, c.check()).await {
+            Ok(said) => out.answers.push(answer("chamber", &said)),
+            Err(e) => out.problems.push(format!("chamber: {e}")),
         }
     }
     let device = rig.scanner.device().to_string();
@@ -125,11 +136,11 @@ async fn install(rig: &mut Rig, version: &str) -> Result<(), String> {
 }
 
 /// Stations built and checked: the simulations started for them (to stop at the end),
-/// the stations ready to run (each with what the caller attached to it and its printer's
-/// identity), and every problem found, one line each naming the station.
+/// the stations ready to run (each with what the caller attached to it and what its
+/// instruments said they are), and every problem found, one line each naming the station.
 pub struct Prepared<'a, T> {
     pub sims: Vec<SimStation>,
-    pub ready: Vec<(&'a Station, Rig, Option<PrinterIdentity>, T)>,
+    pub ready: Vec<(&'a Station, Rig, Preflight, T)>,
     pub problems: Vec<String>,
 }
 
@@ -234,7 +245,7 @@ pub async fn prepare<'a, T>(
                         ));
                     }
                 }
-                out.ready.push((st, rig, checked.identity, attached));
+                out.ready.push((st, rig, checked, attached));
             }
             Err(built) => out.problems.extend(built.iter().map(|(kind, e)| {
                 format!(

@@ -11,7 +11,9 @@ use crate::golden::check::Record;
 use crate::golden::GoldenError;
 use crate::plan::estimate::{estimate, Estimate};
 use crate::plan::{self, CaseSpec, CycleWhen, PlanErrors, StationFile};
-use crate::record::journal::{self, CaseInfo, Event, FileRef, GoldenRefs, Journal, JournalError};
+use crate::record::journal::{
+    self, CaseInfo, Event, FileRef, GoldenRefs, InstrumentAnswer, Journal, JournalError,
+};
 use crate::record::layout::JOURNAL;
 use crate::record::results::{from_events, RunResults};
 use crate::record::RunLock;
@@ -472,11 +474,18 @@ pub async fn run(opts: RunOptions) -> Result<RunOutcome, RunError> {
     run_with(opts, |_| {}).await
 }
 
-/// [`run`], handing `on_start` the run's estimate once pre-flight has passed and before
-/// the first case starts (the edge prints it).
+/// What a run knows once pre-flight has passed: its estimate and, per station (in file
+/// order), what its instruments said they are.
+pub struct Started {
+    pub estimate: Estimate,
+    pub instruments: Vec<(String, Vec<InstrumentAnswer>)>,
+}
+
+/// [`run`], handing `on_start` what the run knows once pre-flight has passed, before the
+/// first case starts (the edge prints it).
 pub async fn run_with(
     opts: RunOptions,
-    on_start: impl FnOnce(&Estimate),
+    on_start: impl FnOnce(&Started),
 ) -> Result<RunOutcome, RunError> {
     let l = load(&opts)?;
     let golden_dir: PathBuf = match (&opts.golden_dir, &l.golden) {
@@ -592,7 +601,21 @@ pub async fn run_with(
         l.abandon();
         return Err(RunError::Preflight { problems });
     }
-    on_start(&estimate(&l.plan, &l.stations, &pending));
+    on_start(&Started {
+        estimate: estimate(&l.plan, &l.stations, &pending),
+        instruments: ready
+            .iter()
+            .map(|(st, _, found, _)| {
+                let mut said: Vec<InstrumentAnswer> = found
+                    .identity
+                    .iter()
+                    .map(InstrumentAnswer::printer)
+                    .collect();
+                said.extend(found.answers.iter().cloned());
+                (st.name.clone(), said)
+            })
+            .collect(),
+    });
     let mut journal = Journal::open(&l.dir.join(JOURNAL))?;
     if l.resumed {
         journal.append(&Event::Resumed {
@@ -698,12 +721,13 @@ pub async fn run_with(
     });
 
     let mut jobs = Vec::new();
-    for (st, rig, identity, cases) in ready {
-        if let Some(identity) = identity {
+    for (st, rig, found, cases) in ready {
+        if let Some(identity) = found.identity {
             ctx.record(Event::Firmware {
                 time: now(),
                 station: st.name.clone(),
                 identity,
+                instruments: found.answers,
             });
         }
         jobs.push(StationJob {

@@ -137,6 +137,15 @@ pub const FIRMWARE_DENSITY: Param = Param::above("density", 1.0, 0.0, 1.25);
 pub const PRINT_SPEED_MM_S: Param = Param::new("print_speed_mm_s", f64::INFINITY, 1.0, 1000.0);
 /// Dot rows per millimetre of paper (203 dpi).
 pub const ROWS_PER_MM: f64 = 8.0;
+/// Paper on the printer's roll, metres (an 80 mm thermal roll holds 50 to 80 m, a jumbo
+/// roll a few hundred; a few centimetres run out within a receipt). The head counts it in
+/// dot rows: [`roll_rows`].
+pub const ROLL_M: Param = Param::new("roll_m", 50.0, 0.01, 1000.0);
+
+/// A roll of `metres` in dot rows at [`ROWS_PER_MM`] (50 m: 400 000 rows).
+pub fn roll_rows(metres: f64) -> u64 {
+    (metres * 1000.0 * ROWS_PER_MM).round().max(1.0) as u64
+}
 /// How late a firmware image sends each band acknowledgement, wall milliseconds.
 pub const FIRMWARE_ACK_DELAY_MS: Param = Param::new("ack_delay_ms", 0.0, 0.0, 60_000.0);
 
@@ -234,6 +243,8 @@ pub struct SimConfig {
     /// How fast the printer moves the paper, mm/s of wall time; `None`: as fast as the
     /// link brings the rows. A firmware image may set its own.
     pub print_speed_mm_s: Option<f64>,
+    /// Paper on the printer's roll, metres: a job that would move more ends at paper end.
+    pub roll_m: f64,
 }
 
 impl Default for SimConfig {
@@ -254,6 +265,7 @@ impl Default for SimConfig {
             scan_skew_deg: SCAN_SKEW_DEG.default,
             baud: None,
             print_speed_mm_s: None,
+            roll_m: ROLL_M.default,
         }
     }
 }
@@ -343,6 +355,7 @@ impl SimConfig {
         c.seed = decl.seed.unwrap_or(c.seed);
         c.print_speed_mm_s =
             PRINT_SPEED_MM_S.resolve_declared(T, decl.print_speed_mm_s.as_ref(), &mut errors);
+        c.roll_m = ROLL_M.resolve(T, decl.roll_m.as_ref(), &mut errors);
         if let Some(b) = &decl.baud {
             if (BAUD_RANGE.0..=BAUD_RANGE.1).contains(&b.value) {
                 c.baud = Some(b.value);
@@ -431,6 +444,7 @@ impl SimConfig {
             (NOMINAL_VOLTAGE, self.nominal_voltage),
             (SCAN_DPI, self.scan_dpi),
             (SCAN_SKEW_DEG, self.scan_skew_deg),
+            (ROLL_M, self.roll_m),
         ] {
             p.check(v).map_err(|e| format!("{} = {e}", p.key))?;
         }
@@ -728,6 +742,47 @@ mod tests {
         );
         let bad = SimConfig {
             print_speed_mm_s: Some(0.5),
+            ..SimConfig::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn the_roll_is_set_in_metres_and_counted_in_dot_rows() {
+        // The default is the head's own roll.
+        assert_eq!(
+            roll_rows(ROLL_M.default),
+            crate::sim::head::DEFAULT_ROLL_ROWS
+        );
+        let c = SimConfig::from_station(&station(HEAD))
+            .expect("valid")
+            .expect("sim");
+        assert_eq!(c.roll_m, 50.0);
+        let c = SimConfig::from_station(&station(&format!("{HEAD}[station.sim]\nroll_m = 0.05\n")))
+            .expect("valid")
+            .expect("sim");
+        assert_eq!(roll_rows(c.roll_m), 400);
+        for (value, col) in [("0", 10), ("-3", 10), ("2000", 10), ("0.001", 10)] {
+            let st = station(&format!("{HEAD}[station.sim]\nroll_m = {value}\n"));
+            let text = st_errors(&st);
+            let want = format!(
+                "st.toml:9:{col}: station.sim.roll_m: {} is out of range for the simulated station: must be at least 0.01 and at most 1000",
+                value.parse::<f64>().expect("number")
+            );
+            assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+        }
+        let text = parse_stations(
+            &format!("{HEAD}[station.sim]\nroll_m = \"80 m\"\n"),
+            Path::new("st.toml"),
+        )
+        .expect_err("not a number")
+        .to_string();
+        assert!(
+            text.contains("st.toml:9:10:") && text.contains("roll_m"),
+            "{text}"
+        );
+        let bad = SimConfig {
+            roll_m: 0.0,
             ..SimConfig::default()
         };
         assert!(bad.validate().is_err());

@@ -43,10 +43,13 @@ use serde::{Deserialize, Serialize};
 /// Longest page the head keeps (8.2 m of paper at 8 dots/mm); rows beyond are lost.
 pub const MAX_PAGE_ROWS: u32 = 65_536;
 /// Paper on a roll, in dot rows: 50 m at 8 dots/mm (an 80 mm thermal roll holds 50 to
-/// 80 m). A job that would feed more than its printer's roll ends at paper end.
+/// 80 m; `sim::config::ROLL_M` is the setting in metres). A job that would feed more than
+/// its printer's roll ends at paper end.
 pub const DEFAULT_ROLL_ROWS: u64 = 400_000;
 /// Widest head simulated.
 pub const MAX_HEAD_DOTS: u32 = 8192;
+/// How often [`Head::take_page`] gives back the darkness rows it has turned to grey, rows.
+const GIVE_BACK_ROWS: usize = 2048;
 
 /// Physical constants of a print head and its paper. `Default` is an 80 mm, 576-dot,
 /// 24 V thermal head; the numbers in brackets are what the defaults produce.
@@ -606,8 +609,16 @@ impl Head {
         let zeros = vec![0f32; w];
         let mut fibre_row = vec![0f32; w];
         let mut out = vec![0u8; w * h];
-        let page = &self.page;
-        for (y, dst) in out.chunks_exact_mut(w).enumerate() {
+        // Bottom up, giving back the rows no longer needed as it goes (a row needs the
+        // one above and below it): the darkness page and the grey page it becomes are
+        // never both held whole.
+        let mut page = std::mem::take(&mut self.page);
+        for y in (0..h).rev() {
+            if y % GIVE_BACK_ROWS == 0 && (y + 2) * w < page.len() {
+                page.truncate((y + 2) * w);
+                page.shrink_to_fit();
+            }
+            let dst = &mut out[y * w..(y + 1) * w];
             let cur = &page[y * w..(y + 1) * w];
             let up = if y > 0 {
                 &page[(y - 1) * w..y * w]
@@ -641,8 +652,9 @@ impl Head {
                 "page longer than the simulated roll: rows lost"
             );
         }
-        // Give the page's memory back: the next page may be a short one.
-        self.page = Vec::new();
+        // The page's memory is given back (`page` is dropped): the next page may be a
+        // short one.
+        drop(page);
         self.rows = 0;
         self.rows_lost = 0;
         self.page_index += 1;

@@ -24,7 +24,7 @@ pub mod station;
 pub use config::SimConfig;
 pub use faults::{FaultError, Faults, PowerCut, Side};
 pub use head::{Head, HeadModel, HeadStatus, RowOutcome};
-pub use printer::{print_job, PrintOutcome, SimPrinter, Stop};
+pub use printer::{print_job, print_job_to, PageSink, PrintOutcome, SimPrinter, Stop};
 pub use scanner::{scan, Scan, ScanError, ScanSettings, ScanTruth, PAPER_DPI};
 
 use crate::util::rng::Rng;

@@ -28,11 +28,25 @@ pub enum Stop {
     PaperEnd { offset: usize },
 }
 
+/// Where a printer hands the pages it cuts, the moment each comes out.
+pub type PageSink = Box<dyn FnMut(GrayImage) + Send>;
+
+/// Bytes decoded at a time: a piece's commands are printed before the next piece is
+/// decoded (a raster decodes to eight times its bytes).
+const FEED_PIECE: usize = 64 * 1024;
+
+/// Bytes taken at a time by [`SimPrinter::receive_job_to_page`]: the most pages one piece
+/// can cut is about a twentieth of it (a page needs a feed and a cut).
+const PAGE_PIECE: usize = 128;
+
 /// What came out of the printer for one job.
 #[derive(Debug, Clone)]
 pub struct PrintOutcome {
-    /// Cut pages in order; a last page that was never cut is included (torn off).
+    /// Cut pages in order; a last page that was never cut is included (torn off). Empty
+    /// when the printer handed its pages to a [`PageSink`].
     pub pages: Vec<GrayImage>,
+    /// Each page's width and height in dots, in order (also of the pages handed out).
+    pub page_sizes: Vec<(u32, u32)>,
     /// Bytes the printer sent back.
     pub replies: Vec<u8>,
     /// Process ids acknowledged (their bands fully printed), in order.
@@ -56,6 +70,9 @@ pub struct SimPrinter {
     received: usize,
     info: PrinterInfo,
     pages: Vec<GrayImage>,
+    page_sizes: Vec<(u32, u32)>,
+    /// Takes each page as it comes out instead of `pages`.
+    sink: Option<PageSink>,
     replies: Vec<u8>,
     acknowledged: Vec<[u8; 4]>,
     stop: Option<Stop>,
@@ -111,6 +128,8 @@ impl SimPrinter {
             received: 0,
             info,
             pages: Vec::new(),
+            page_sizes: Vec::new(),
+            sink: None,
             replies: Vec::new(),
             acknowledged: Vec::new(),
             stop: None,
@@ -122,6 +141,23 @@ impl SimPrinter {
             marked: false,
             queried: false,
             next_job_at: None,
+        }
+    }
+
+    /// Hands every page to `sink` the moment it comes out (cut, or torn off at the end)
+    /// instead of keeping it: the printer then holds no page but the one in progress,
+    /// however long the job.
+    pub fn with_page_sink(mut self, sink: PageSink) -> SimPrinter {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// A page out of the printer: to the sink, or kept.
+    fn page_out(&mut self, page: GrayImage) {
+        self.page_sizes.push(page.dimensions());
+        match self.sink.as_mut() {
+            Some(sink) => sink(page),
+            None => self.pages.push(page),
         }
     }
 
@@ -151,6 +187,30 @@ impl SimPrinter {
         self.feed(bytes, true)
     }
 
+    /// [`SimPrinter::receive_job`], stopping once a page has come out: the bytes are
+    /// taken [`PAGE_PIECE`] at a time, and the piece that cut a page is the last one
+    /// taken. Returns how many of `bytes` were taken; the caller gives the rest later
+    /// (when the page has gone somewhere), so a job cutting many pages in a few bytes
+    /// never has more than a few of them out at once.
+    pub fn receive_job_to_page(&mut self, bytes: &[u8]) -> usize {
+        let pages = self.page_sizes.len();
+        let mut taken = 0;
+        while taken < bytes.len() {
+            let piece = &bytes[taken..(taken + PAGE_PIECE).min(bytes.len())];
+            taken += self.feed(piece, true);
+            let over = self.next_job_at.is_some() || self.stop.is_some() || self.error.is_some();
+            if over || self.page_sizes.len() > pages {
+                break;
+            }
+        }
+        taken
+    }
+
+    /// Pages that have come out of this printer so far.
+    pub fn pages_out(&self) -> usize {
+        self.page_sizes.len()
+    }
+
     /// Whether [`SimPrinter::receive_job`] has found the start of the next job.
     pub fn job_ended(&self) -> bool {
         self.next_job_at.is_some()
@@ -170,28 +230,38 @@ impl SimPrinter {
         };
         let base = self.decoder.offset();
         let mut events = std::mem::take(&mut self.events);
-        events.clear();
-        let result = self.decoder.push(&bytes[..take], &mut events);
         let mut consumed = bytes.len();
-        for ev in events.drain(..) {
-            // An `ESC @` starts the next job after a cut, and also when only queries
-            // (status, ids) came before it on a fresh printer: either way the job gets a
-            // printer made for the station as it is now (voltage, temperature, ink).
-            let starts_job = self.after_cut || (self.queried && !self.marked);
-            if split_jobs && starts_job && matches!(ev.kind, EventKind::Init) {
-                consumed = ev.offset.saturating_sub(base).min(bytes.len());
-                self.next_job_at = Some(ev.offset);
-                tracing::debug!(
-                    offset = ev.offset,
-                    "simulated printer: ESC @ after a cut starts the next job"
-                );
-                break;
+        let mut result = Ok(());
+        // A piece at a time: what one piece decodes to is printed before the next is
+        // decoded, so a long job is never held decoded whole.
+        for piece in bytes[..take].chunks(FEED_PIECE) {
+            events.clear();
+            result = self.decoder.push(piece, &mut events);
+            for ev in events.drain(..) {
+                // An `ESC @` starts the next job after a cut, and also when only queries
+                // (status, ids) came before it on a fresh printer: either way the job
+                // gets a printer made for the station as it is now (voltage,
+                // temperature, ink).
+                let starts_job = self.after_cut || (self.queried && !self.marked);
+                if split_jobs && starts_job && matches!(ev.kind, EventKind::Init) {
+                    consumed = ev.offset.saturating_sub(base).min(bytes.len());
+                    self.next_job_at = Some(ev.offset);
+                    tracing::debug!(
+                        offset = ev.offset,
+                        "simulated printer: ESC @ after a cut starts the next job"
+                    );
+                    break;
+                }
+                self.apply(ev);
+                if self.stop.is_some() {
+                    break;
+                }
             }
-            self.apply(ev);
-            if self.stop.is_some() {
+            if result.is_err() || self.stop.is_some() || self.next_job_at.is_some() {
                 break;
             }
         }
+        events.clear();
         self.events = events;
         self.received += consumed;
         if let Err(e) = result {
@@ -257,7 +327,7 @@ impl SimPrinter {
                 }
                 self.after_cut = true;
                 if let Some(p) = self.head.take_page() {
-                    self.pages.push(p);
+                    self.page_out(p);
                 }
             }
             EventKind::RealtimeStatus { n } => {
@@ -419,10 +489,11 @@ impl SimPrinter {
             );
         }
         if let Some(p) = self.head.take_page() {
-            self.pages.push(p);
+            self.page_out(p);
         }
         PrintOutcome {
             pages: self.pages,
+            page_sizes: self.page_sizes,
             replies: self.replies,
             acknowledged: self.acknowledged,
             stop: self.stop,
@@ -461,9 +532,55 @@ pub fn print_job(job: &[u8], head_dots: u32, faults: Faults, seed: u64) -> Print
     p.finish()
 }
 
+/// Prints a whole job at once on a printer of `model`, handing each page to `sink` as it
+/// comes out (the outcome keeps only their sizes): memory holds one page at a time,
+/// however many the job cuts.
+pub fn print_job_to(
+    job: &[u8],
+    model: HeadModel,
+    faults: Faults,
+    seed: u64,
+    sink: PageSink,
+) -> PrintOutcome {
+    let info = sim_info(model.dots);
+    let mut p =
+        SimPrinter::with_head(model, faults, seed, info, Some(job.len())).with_page_sink(sink);
+    p.receive(job);
+    p.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_handed_out_as_they_are_cut_are_the_pages_kept_otherwise() {
+        // Three pages: text, a feed and a cut each; the last torn off uncut.
+        let mut job = vec![0x1B, 0x40];
+        for i in 0..3u8 {
+            job.extend_from_slice(b"receipt ");
+            job.push(b'0' + i);
+            job.extend_from_slice(&[0x0A, 0x1B, 0x64, 40]);
+            if i < 2 {
+                job.extend_from_slice(&[0x1D, 0x56, 0x01]);
+            }
+        }
+        let kept = print_job(&job, 384, Faults::default(), 7);
+        assert_eq!(kept.pages.len(), 3);
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = out.clone();
+        let sink: PageSink = Box::new(move |page| into.lock().expect("lock").push(page));
+        let handed = print_job_to(&job, HeadModel::with_dots(384), Faults::default(), 7, sink);
+        assert!(handed.pages.is_empty());
+        let sizes: Vec<(u32, u32)> = kept.pages.iter().map(|p| p.dimensions()).collect();
+        assert_eq!(handed.page_sizes, sizes);
+        assert_eq!(kept.page_sizes, sizes);
+        let got = out.lock().expect("lock");
+        assert_eq!(got.len(), 3);
+        for (a, b) in got.iter().zip(&kept.pages) {
+            assert!(a.as_raw() == b.as_raw());
+        }
+    }
 
     #[test]
     fn a_feed_bomb_ends_at_the_end_of_the_roll_with_paper_end() {

@@ -1,11 +1,14 @@
 //! Small helpers shared by every module: a deterministic random source, atomic file
-//! writes, digests. Nothing here knows about printers.
+//! writes, digests, outside text made safe to show. Nothing here knows about printers.
 
 pub mod base64;
 pub mod clock;
 pub mod compute;
 pub mod fsio;
 pub mod rng;
+pub mod text;
+
+pub use text::{printable, printable_lines};
 
 use sha2::Digest;
 

@@ -121,3 +121,52 @@ pub fn first_run_dir(results: &Path) -> Option<PathBuf> {
         .map(|e| e.path())
         .find(|p| p.is_dir())
 }
+
+/// A simulated station served by `rig sim station` (stopped with Ctrl-C when dropped):
+/// what it printed about where it listens.
+pub struct Served {
+    child: std::process::Child,
+    lines: Vec<String>,
+}
+
+impl Served {
+    /// `rig sim station FILE --dir DIR`, once it says it is running.
+    pub fn start(file: &Path, dir: &Path) -> Served {
+        use std::io::{BufRead, BufReader};
+        let mut child = rig()
+            .args(["sim", "station"])
+            .arg(file)
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rig sim station");
+        let mut lines = Vec::new();
+        for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+            let line = line.expect("line");
+            if line.starts_with("running") {
+                break;
+            }
+            lines.push(line);
+        }
+        Served { child, lines }
+    }
+
+    /// The value of a `  key   value` line (`printer tcp`, `control`, `scans`).
+    pub fn field(&self, key: &str) -> String {
+        self.lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {key} in {:?}", self.lines))
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}

@@ -19,10 +19,36 @@ fn a_scan_cut_short_is_invalid_input_for_analyze_and_bless() {
     cut("fixtures/receipt-384-300dpi.jpg", &jpg, 0.4);
     let png = tmp.path().join("solid-cut.png");
     cut("fixtures/solid-576-dead200-150dpi.png", &png, 0.4);
+    // The same page as a scanner writes it in TIFF and PNM, each cut short.
+    let page = image::open(repo_path("fixtures/solid-576-dead200-150dpi.png"))
+        .expect("fixture")
+        .to_luma8();
+    let mut cut_pages = Vec::new();
+    for (name, format) in [
+        ("solid-cut.tif", image::ImageFormat::Tiff),
+        ("solid-cut.pnm", image::ImageFormat::Pnm),
+    ] {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageLuma8(page.clone())
+            .write_to(&mut bytes, format)
+            .expect("encodes");
+        let bytes = bytes.into_inner();
+        let p = tmp.path().join(name);
+        std::fs::write(&p, &bytes[..bytes.len() * 2 / 5]).expect("write");
+        cut_pages.push(p);
+    }
     let gold58 = repo_path("golden/sim-58mm/receipt.json");
-    let cases: [(&Path, &str, &str, &str, &str); 2] = [
+    let cases: [(&Path, &str, &str, &str, &str); 4] = [
         (&jpg, "receipt", "384", "sim-58mm", "FF D9"),
         (&png, "solid", "576", "sim-80mm", "IEND"),
+        (
+            &cut_pages[0],
+            "solid",
+            "576",
+            "sim-80mm",
+            "missing the directory",
+        ),
+        (&cut_pages[1], "solid", "576", "sim-80mm", "raster needs"),
     ];
     for (scan, pattern, dots, model, missing) in cases {
         let scan_s = scan.to_str().expect("utf8");

@@ -1,6 +1,7 @@
 //! A printer that floods the link with status bytes, answering every job and request with
-//! an endless stream: every request and every job ends within its timeout with an error
-//! naming the device, and memory stays bounded.
+//! an endless stream, and a SCPI instrument that answers with megabytes and no newline:
+//! every request and every job ends within its timeout with an error naming the device,
+//! and memory stays bounded.
 
 use printrig::escpos::encode::{encode_bitmap, EncodeOptions};
 use printrig::instrument::printer::escpos::EscposPrinter;
@@ -82,6 +83,64 @@ async fn a_flooding_printer_ends_every_step_in_its_timeout_with_bounded_memory()
         }
         Err(e) => assert!(e.to_string().contains("flood-printer"), "{e}"),
     }
+    let grown = peak_rss().saturating_sub(before);
+    assert!(
+        grown < 200 * 1024 * 1024,
+        "peak memory grew by {} MB",
+        grown / (1024 * 1024)
+    );
+    server.abort();
+}
+
+/// A SCPI peer that answers anything with an endless line: 64 KiB blocks of `A`, never a
+/// newline, for as long as the connection stays open.
+async fn endless_line() -> (u16, tokio::task::JoinHandle<()>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let h = tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut first = [0u8; 64];
+                if !matches!(s.read(&mut first).await, Ok(n) if n > 0) {
+                    return;
+                }
+                let block = vec![b'A'; 64 * 1024];
+                while s.write_all(&block).await.is_ok() {}
+            });
+        }
+    });
+    (port, h)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scpi_reply_without_end_stops_at_the_line_bound_naming_the_device() {
+    use printrig::instrument::power::{scpi::ScpiPower, Power};
+    let (port, server) = endless_line().await;
+    let before = peak_rss();
+    let mut psu = ScpiPower::new(
+        "bench-psu",
+        Endpoint::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        },
+        // Long enough that reading until the timeout would hold gigabytes.
+        Duration::from_secs(10),
+    );
+    let e = tokio::time::timeout(Duration::from_secs(30), psu.identify())
+        .await
+        .expect("identify ends in time")
+        .expect_err("an endless line is no identity");
+    assert!(
+        matches!(e, printrig::instrument::InstrumentError::Protocol { .. }),
+        "stopped at the bound, not at the timeout: {e:?}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("bench-psu") && msg.contains("more than 65536 bytes without a newline"),
+        "{msg}"
+    );
     let grown = peak_rss().saturating_sub(before);
     assert!(
         grown < 200 * 1024 * 1024,

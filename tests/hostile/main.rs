@@ -1,12 +1,14 @@
 //! The rig under hostile instruments, damaged files and planted links: torn journals,
 //! truncated scans, edited golden records, huge plans, two processes on one run
-//! directory, symlinks and FIFOs in a run directory, flooding and silent printers, feed
-//! bombs. Each test asserts the clear error, the bound, and that nothing outside the run
-//! directory changed.
+//! directory, symlinks and FIFOs in a run directory, flooding and silent printers, SCPI
+//! replies without end or with escape codes, station programs that leave processes
+//! behind or hang, feed and cut bombs, short rolls. Each test asserts the clear error,
+//! the bound, and that nothing outside the run directory changed.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod exec;
 mod feed;
 mod files;
 mod flood;
@@ -14,6 +16,8 @@ mod golden_dir;
 mod journal;
 mod links;
 mod lock;
+mod replies;
+mod silent;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -296,7 +296,9 @@ impl EscposPrinter {
         let what = format!("GS I {n}");
         let timeout = self.io_timeout;
         self.request(&what, &[0x1D, 0x49, n], timeout, |r| match r {
-            Reply::IdText(t) => Pick::Done(String::from_utf8_lossy(t).into_owned()),
+            Reply::IdText(t) => {
+                Pick::Done(crate::util::printable(&String::from_utf8_lossy(t)).into_owned())
+            }
             _ => Pick::Skip,
         })
         .await
@@ -585,6 +587,26 @@ impl Printer for EscposPrinter {
         match l {
             Some(l) => self.link = Some(l),
             None => self.drop_link("print stopped"),
+        }
+        // No band acknowledged on a link that is still there: a printer that rejected
+        // the job still answers DLE EOT; one that does not is silent, and that is no
+        // verdict on a print but an instrument that does not answer.
+        if out.stopped.is_some() && out.acked.is_empty() && self.link.is_some() {
+            let mut state = PrinterState::default();
+            if let Err(e) = self.status_into(1, timeout, &mut state).await {
+                tracing::warn!(device = %self.device, error = %e, "no band acknowledged and no status: the printer is silent");
+                self.drop_link("silent after a job");
+                return Err(InstrumentError::Timeout {
+                    device: self.device.clone(),
+                    what: format!(
+                        "the job ({} of {} bytes sent, no band acknowledged in {:.1} s) or to DLE EOT 1 after it",
+                        out.sent,
+                        job.bytes.len(),
+                        ack_timeout.as_secs_f64()
+                    ),
+                    timeout,
+                });
+            }
         }
         let report = PrintReport {
             bytes_sent: out.sent,

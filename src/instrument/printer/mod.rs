@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// What the printer says it is (GS I).
+/// What the printer says it is (GS I), its control characters escaped
+/// (`util::printable`): it is recorded and shown as it is here.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PrinterIdentity {
     pub model: String,

@@ -1,6 +1,6 @@
 //! The `[station.sim]` table: what a simulated station declares about itself (faults,
-//! clock, room, ink, seed, line rate, paper speed, faults that appear under stress and
-//! the firmware images it can run).
+//! clock, room, ink, seed, line rate, paper speed, the roll, faults that appear under
+//! stress and the firmware images it can run).
 //!
 //! Owns [`SimSpec`] and [`LatentSpec`] and reading them: types and places only. It must
 //! not know the simulator: the defaults, the limits and what a fault means are the
@@ -33,6 +33,9 @@ pub struct SimSpec {
     /// How fast the printer moves the paper, mm/s (absent: as fast as the link).
     #[serde(default)]
     pub print_speed_mm_s: Option<Declared<f64>>,
+    /// Paper on the printer's roll, metres.
+    #[serde(default)]
+    pub roll_m: Option<Declared<f64>>,
     /// Faults that appear only under stress (`[[station.sim.latent]]`).
     pub latent: Vec<LatentSpec>,
     /// Firmware images the printer can run (`[[station.sim.firmware]]`).
@@ -94,6 +97,7 @@ pub(super) fn read_sim(d: &mut Diag<'_>, mut t: Tab<'_, '_>) -> Option<SimSpec> 
     let chamber_tau_s = number(d, &mut t, "chamber_tau_s");
     let ink = number(d, &mut t, "ink");
     let print_speed_mm_s = number(d, &mut t, "print_speed_mm_s");
+    let roll_m = number(d, &mut t, "roll_m");
     let seed = t.opt(d, "seed", Diag::uint64).map(|s| s.v);
     ok &= seed.is_some() || !t.has("seed");
     let baud = t.opt(d, "baud", Diag::uint).map(|b| d.declared(b));
@@ -137,6 +141,7 @@ pub(super) fn read_sim(d: &mut Diag<'_>, mut t: Tab<'_, '_>) -> Option<SimSpec> 
         seed,
         baud,
         print_speed_mm_s,
+        roll_m,
         latent,
         firmware,
     })

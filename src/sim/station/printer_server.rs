@@ -4,8 +4,9 @@
 //! accepting TCP connections, keeping the pty pair and the symlink to its slave, and
 //! dropping them all when the power goes (output off, brownout, power-cut fault). Each
 //! link feeds a job path: a [`SimPrinter`] built for the world of the moment, replaced
-//! by a fresh one at every `ESC @` after a cut; pages it cuts go to the scanner, replies
-//! go back on the link. A firmware of finite print speed keeps the session busy for the
+//! by a fresh one at every `ESC @` after a cut; pages it cuts go to the scanner the
+//! moment each is cut (while the scanner's tray is full the rest of what was read waits,
+//! and nothing more is read), replies go back on the link. A firmware of finite print speed keeps the session busy for the
 //! rows its head moved (the next read and every reply wait for the paper), and one that
 //! acknowledges bands late holds those replies back longer still. It must not model the
 //! printer itself, scan on a network task or panic on anything a client sends.
@@ -19,7 +20,7 @@ use super::scans::ScanQueue;
 use super::world::{Power, World};
 use super::StationError;
 use crate::escpos::status::{self, PrinterState};
-use crate::sim::printer::{SimPrinter, Stop};
+use crate::sim::printer::{PageSink, SimPrinter, Stop};
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -370,9 +371,11 @@ async fn session<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut job = JobPath::new(world.clone(), scans);
+    let mut job = JobPath::new(world.clone(), scans.clone());
     let mut throttle = Throttle::new(world.spec().config.baud);
     let mut buf = vec![0u8; throttle.chunk()];
+    // Bytes read but not yet taken by the printer: its output tray was full.
+    let mut held: Vec<u8> = Vec::new();
     let mut peer_away = false;
     // Until when the head is still moving the paper for what it was fed: the next read
     // and every reply wait for it.
@@ -384,37 +387,55 @@ async fn session<S>(
                 break;
             }
         }
-        let read = tokio::select! {
-            _ = power_lost(&mut power, epoch) => break,
-            r = stream.read(&mut buf) => r,
-        };
-        let n = match read {
-            Ok(n) if n > 0 => n,
-            other => {
-                if kind == LinkKind::Tcp {
-                    if let Err(e) = other {
-                        tracing::debug!(%link, error = %e, "printer link read failed");
-                    }
-                    tracing::info!(%link, "printer link closed by the peer");
-                    break;
-                }
-                // pty with no one on the slave side: look again shortly.
-                if !peer_away {
-                    tracing::debug!(%link, "no one on the pty slave");
-                    peer_away = true;
-                }
-                if !sleep_powered(&mut power, epoch, Instant::now() + PTY_POLL).await {
-                    break;
-                }
-                continue;
+        let fed = if !held.is_empty() {
+            // The scanner takes a page from the tray, then the printer goes on.
+            tokio::select! {
+                _ = power_lost(&mut power, epoch) => break,
+                () = scans.room() => {}
             }
+            let bytes = std::mem::take(&mut held);
+            let fed = job.feed(&bytes);
+            if fed.held > 0 {
+                held = bytes[bytes.len() - fed.held..].to_vec();
+            }
+            fed
+        } else {
+            let read = tokio::select! {
+                _ = power_lost(&mut power, epoch) => break,
+                r = stream.read(&mut buf) => r,
+            };
+            let n = match read {
+                Ok(n) if n > 0 => n,
+                other => {
+                    if kind == LinkKind::Tcp {
+                        if let Err(e) = other {
+                            tracing::debug!(%link, error = %e, "printer link read failed");
+                        }
+                        tracing::info!(%link, "printer link closed by the peer");
+                        break;
+                    }
+                    // pty with no one on the slave side: look again shortly.
+                    if !peer_away {
+                        tracing::debug!(%link, "no one on the pty slave");
+                        peer_away = true;
+                    }
+                    if !sleep_powered(&mut power, epoch, Instant::now() + PTY_POLL).await {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            if peer_away {
+                tracing::debug!(%link, "someone on the pty slave");
+                peer_away = false;
+            }
+            throttle.consumed(n);
+            let fed = job.feed(&buf[..n]);
+            if fed.held > 0 {
+                held = buf[n - fed.held..n].to_vec();
+            }
+            fed
         };
-        if peer_away {
-            tracing::debug!(%link, "someone on the pty slave");
-            peer_away = false;
-        }
-        throttle.consumed(n);
-        let fed = job.feed(&buf[..n]);
         let now = Instant::now();
         if !fed.print_time.is_zero() {
             let from = busy_until.filter(|t| *t > now).unwrap_or(now);
@@ -463,6 +484,9 @@ async fn session<S>(
 /// What feeding one chunk gave.
 #[derive(Debug, Default)]
 struct Fed {
+    /// Bytes at the end of the chunk not taken yet: the scanner has pages enough waiting
+    /// (feed them again once there is room).
+    held: usize,
     replies: Vec<u8>,
     /// The printer reset itself (brownout, power-cut fault).
     reset: bool,
@@ -542,10 +566,14 @@ impl Drop for Printing {
 }
 
 impl Job {
-    fn new(world: &Arc<World>) -> Job {
+    /// A job whose pages go to `scans` the moment each is cut.
+    fn new(world: &Arc<World>, scans: &ScanQueue) -> Job {
         let setup = world.job_setup();
+        let (queue, to) = (scans.clone(), world.clone());
+        let sink: PageSink = Box::new(move |page| queue.send(&to, page));
         Job {
-            printer: SimPrinter::with_head(setup.model, setup.faults, setup.seed, setup.info, None),
+            printer: SimPrinter::with_head(setup.model, setup.faults, setup.seed, setup.info, None)
+                .with_page_sink(sink),
             world: world.clone(),
             ink: setup.ink,
             printing: Printing {
@@ -578,11 +606,8 @@ impl Job {
         }
     }
 
-    /// Sends cut pages to the scanner and brings the world up to date.
-    fn collect(&mut self, scans: &ScanQueue) {
-        for page in self.printer.take_pages() {
-            scans.send(&self.world, page);
-        }
+    /// Brings the world up to date (the pages went to the scanner as they were cut).
+    fn collect(&mut self) {
         let ink = self.printer.head_status().ink_level;
         self.report_ink(ink);
         let on = self.printer.page_rows() > 0 && self.printer.stopped().is_none();
@@ -590,7 +615,7 @@ impl Job {
     }
 
     /// Ends the job: the page in progress comes out torn off and is scanned.
-    fn finish(self, scans: &ScanQueue) {
+    fn finish(self) {
         let Job {
             printer,
             world,
@@ -599,9 +624,6 @@ impl Job {
             ..
         } = self;
         let out = printer.finish();
-        for page in out.pages {
-            scans.send(&world, page);
-        }
         if let (Some(before), Some(now)) = (ink, out.head.ink_level) {
             world.drain_ink(before - now);
         }
@@ -632,7 +654,7 @@ impl JobPath {
 
     fn end_job(&mut self) {
         if let Some(job) = self.job.take() {
-            job.finish(&self.scans);
+            job.finish();
         }
     }
 
@@ -680,17 +702,20 @@ impl JobPath {
             }
         }
         while !rest.is_empty() {
-            let job = self.job.get_or_insert_with(|| Job::new(&self.world));
+            let job = self
+                .job
+                .get_or_insert_with(|| Job::new(&self.world, &self.scans));
             let acknowledged = job.printer.acknowledged().len();
+            let pages = job.printer.pages_out();
             let before = job.received;
-            let taken = job.printer.receive_job(rest);
+            let taken = job.printer.receive_job_to_page(rest);
             job.received += taken;
             out.print_time += job.take_print_time();
             if job.printer.acknowledged().len() > acknowledged {
                 out.ack_delay = out.ack_delay.max(job.ack_delay);
             }
             out.replies.extend(job.printer.take_replies());
-            job.collect(&self.scans);
+            job.collect();
             match job.printer.stopped() {
                 Some(Stop::OutOfInk { offset } | Stop::PaperEnd { offset }) => {
                     tracing::warn!(offset, "out of ink or paper: the job halts");
@@ -725,12 +750,17 @@ impl JobPath {
                 }
                 return out;
             }
-            if !job.printer.job_ended() {
-                break;
+            let cut = job.printer.pages_out() > pages;
+            if job.printer.job_ended() {
+                // An ESC @ after a cut: the next job starts here.
+                self.end_job();
             }
-            // An ESC @ after a cut: the next job starts here.
-            self.end_job();
             rest = &rest[taken..];
+            if cut && !rest.is_empty() && self.scans.is_full() {
+                // The tray is full: the rest waits until the scanner has taken a page.
+                out.held = rest.len();
+                return out;
+            }
         }
         out
     }
@@ -770,7 +800,7 @@ mod tests {
         tempfile::TempDir,
         Arc<World>,
         JobPath,
-        tokio::sync::mpsc::UnboundedReceiver<super::super::scans::Page>,
+        super::super::scans::Receiver,
     ) {
         let dir = tempfile::tempdir().expect("tempdir");
         let world = Arc::new(World::new(SimStationSpec {
@@ -781,6 +811,38 @@ mod tests {
         let (scans, rx) = ScanQueue::new();
         let path = JobPath::new(world.clone(), scans);
         (dir, world, path, rx)
+    }
+
+    #[tokio::test]
+    async fn a_full_tray_holds_the_rest_of_the_stream_until_a_page_is_scanned() {
+        use super::super::scans::TRAY_PAGES;
+        let (_dir, _world, mut path, mut rx) = station(SimConfig::default());
+        let mut stream = Vec::new();
+        for _ in 0..5 {
+            stream.extend(job_bytes(10, true));
+        }
+        // Nothing is scanned yet: the printer stops taking bytes once the tray is full.
+        let fed = path.feed(&stream);
+        assert!(fed.held > 0, "{fed:?}");
+        let queued = rx.take_unscanned();
+        assert_eq!(queued, TRAY_PAGES);
+        // Pages scanned make room: the rest goes through, a page at a time, and every
+        // page comes out once.
+        let mut rest = stream[stream.len() - fed.held..].to_vec();
+        rx.scanned(queued);
+        let mut pages = queued;
+        while !rest.is_empty() {
+            let fed = path.feed(&rest);
+            rest = rest[rest.len() - fed.held..].to_vec();
+            while rx.try_recv().is_ok() {
+                pages += 1;
+            }
+        }
+        path.end();
+        while rx.try_recv().is_ok() {
+            pages += 1;
+        }
+        assert_eq!(pages, 5);
     }
 
     #[tokio::test]

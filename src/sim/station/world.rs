@@ -437,6 +437,7 @@ impl World {
         let spec = &self.spec;
         let seed = crate::sim::mix(spec.config.seed ^ st.jobs.rotate_left(32));
         let mut model = HeadModel::with_dots(spec.dots);
+        model.roll_rows = crate::sim::config::roll_rows(spec.config.roll_m);
         let default_nominal = model.nominal_voltage;
         if (spec.config.nominal_voltage - default_nominal).abs() > 1e-9 {
             model.reset_voltage *= spec.config.nominal_voltage / default_nominal;
