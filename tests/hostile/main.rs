@@ -12,6 +12,7 @@ mod files;
 mod flood;
 mod golden_dir;
 mod journal;
+mod journal_bound;
 mod links;
 mod lock;
 
