@@ -50,6 +50,11 @@ pub enum ImageFileError {
     },
     #[error("cannot write {path}: {detail}")]
     Write { path: PathBuf, detail: String },
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Reads a scan file into 8-bit grey (colour is converted to luma, 16-bit is scaled).
@@ -382,9 +387,9 @@ pub fn write_gray_png(path: &Path, img: &GrayImage) -> Result<(), ImageFileError
                 detail,
             }
         })?;
-    crate::util::fsio::write_atomic(path, &bytes).map_err(|e| ImageFileError::Write {
+    crate::util::fsio::write_atomic(path, &bytes).map_err(|source| ImageFileError::WriteFile {
         path: path.to_path_buf(),
-        detail: e.to_string(),
+        source,
     })
 }
 

@@ -5,16 +5,18 @@
 //! Owns the page queue and the scan worker. The scan itself runs on the blocking pool,
 //! behind a queue shared by the process's simulated scanners, so the printer's links keep
 //! answering meanwhile. It must not panic on a scan or write failure: it logs it and goes
-//! on with the next page.
+//! on with the next page (a write that fails on a full or read-only disk is also said to
+//! whoever watches the station's storage).
 
 use super::world::World;
-use crate::scanfile::write_gray_png;
+use crate::scanfile::{write_gray_png, ImageFileError};
 use crate::sim::scanner::{scan, ScanSettings};
 use crate::util::compute::ComputeGate;
+use crate::util::fsio::WriteFault;
 use image::GrayImage;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub(crate) type Page = (u64, GrayImage);
 
@@ -73,8 +75,21 @@ pub(crate) fn scan_path(dir: &std::path::Path, number: u64) -> PathBuf {
     dir.join(format!("scan-{number:04}.png"))
 }
 
-/// Scans and writes queued pages, in order, until the queue is closed and empty.
-pub(crate) async fn run(mut rx: mpsc::UnboundedReceiver<Page>, world: Arc<World>) {
+/// Why a page's scan was not written.
+enum Failed {
+    /// The scan folder's disk is full or read-only: said to whoever watches the station.
+    Storage(WriteFault),
+    Other(String),
+}
+
+/// Scans and writes queued pages, in order, until the queue is closed and empty. A page
+/// that cannot be written for want of room (a full or read-only disk) is said on
+/// `storage`, so that a run stops at once instead of waiting for the scan.
+pub(crate) async fn run(
+    mut rx: mpsc::UnboundedReceiver<Page>,
+    world: Arc<World>,
+    storage: watch::Sender<Option<WriteFault>>,
+) {
     while let Some((number, page)) = rx.recv().await {
         let spec = world.spec();
         let settings = ScanSettings {
@@ -85,16 +100,36 @@ pub(crate) async fn run(mut rx: mpsc::UnboundedReceiver<Page>, world: Arc<World>
         };
         let path = scan_path(&spec.scan_dir, number);
         let shown = path.display().to_string();
-        let work = scanner_compute().run(move || -> Result<(u32, u32), String> {
-            let s = scan(&page, &settings).map_err(|e| e.to_string())?;
-            write_gray_png(&path, &s.image).map_err(|e| e.to_string())?;
+        let work = scanner_compute().run(move || -> Result<(u32, u32), Failed> {
+            let s = scan(&page, &settings).map_err(|e| Failed::Other(e.to_string()))?;
+            write_gray_png(&path, &s.image).map_err(|e| match &e {
+                ImageFileError::WriteFile { path, source } => {
+                    match WriteFault::storage(path, source) {
+                        Some(fault) => Failed::Storage(fault),
+                        None => Failed::Other(e.to_string()),
+                    }
+                }
+                _ => Failed::Other(e.to_string()),
+            })?;
             Ok(s.image.dimensions())
         });
         match work.await {
             Ok(Ok((w, h))) => {
                 tracing::info!(page = number, path = %shown, width = w, height = h, "scan written")
             }
-            Ok(Err(e)) => tracing::error!(page = number, path = %shown, error = %e, "scan failed"),
+            Ok(Err(Failed::Storage(fault))) => {
+                tracing::error!(page = number, %fault, "scan not written: the disk is full or read-only");
+                storage.send_if_modified(|f| {
+                    let first = f.is_none();
+                    if first {
+                        *f = Some(fault);
+                    }
+                    first
+                });
+            }
+            Ok(Err(Failed::Other(e))) => {
+                tracing::error!(page = number, path = %shown, error = %e, "scan failed")
+            }
             Err(e) => tracing::error!(page = number, error = %e, "scan task failed"),
         }
     }
