@@ -36,13 +36,20 @@ pub enum Command {
     /// Run a plan on its stations (the simulated ones when no station file is given).
     ///
     /// Exit codes: 0 pass/marginal, 1 any fail, 3 no fail but some error/aborted, 2 bad usage
-    /// or invalid input, 130 interrupted (the run can be resumed with --resume).
+    /// or invalid input (a results directory that cannot be created included), 4 the rig
+    /// cannot write its own files (disk full or read-only, quota, file size limit: resume
+    /// with --resume once there is room), 130 interrupted (the run can be resumed with
+    /// --resume).
     Run(RunArgs),
     /// Rebuild summary.json, junit.xml, report.html and manifest.sha256 of a run from its
     /// journal and artifacts, after checking every artifact against the sha256 the journal
     /// recorded.
     ///
-    /// Exit codes: 0 rebuilt, 2 a missing or changed artifact (named; nothing is rewritten).
+    /// Takes the run directory's lock first: a run directory a rig process is running,
+    /// resuming or merging into is not rewritten (exit 2, naming the process).
+    ///
+    /// Exit codes: 0 rebuilt, 2 a missing or changed artifact (named; nothing is rewritten)
+    /// or a run directory in use by another rig process.
     Report {
         /// The run's results directory (results/<run-id>).
         dir: PathBuf,
@@ -63,7 +70,8 @@ pub enum Command {
     /// plan.
     ///
     /// Exit codes: as `rig run` for the merged verdict (0 pass/marginal, 1 any fail, 3
-    /// error without fail); 2 a missing, duplicated or foreign shard, or changed evidence.
+    /// error without fail); 2 a missing, duplicated or foreign shard, changed evidence, or
+    /// an output that exists (one a rig process holds is named with its pid).
     Merge {
         /// The shards' run directories.
         #[arg(required = true)]

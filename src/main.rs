@@ -1,5 +1,6 @@
 //! The `rig` command: parses arguments, calls the library, prints through `report`, and
-//! maps outcomes to exit codes (0 pass/marginal, 1 fail, 2 bad usage or invalid input).
+//! maps outcomes to exit codes (0 pass/marginal, 1 fail, 2 bad usage or invalid input; `rig
+//! run` also 3 a rig error, 4 its own storage failed, 130 interrupted).
 
 mod cli;
 
@@ -426,10 +427,11 @@ fn run_cmd(a: RunArgs) -> Result<u8> {
             eprintln!("error: {e}");
             Ok(2)
         }
-        // The rig itself failed (cannot write its results): not a verdict on the printer.
+        // The rig itself failed (its disk is full, it cannot write its results): not a
+        // verdict on the printer.
         Err(e) => {
             eprintln!("error: {}", printrig::util::error_chain(&e));
-            Ok(3)
+            Ok(e.exit_code().clamp(0, 255) as u8)
         }
     }
 }

@@ -4,12 +4,15 @@
 //! every recorded artifact, and the report files rebuilt from them by `report`.
 //!
 //! Refuses, naming it, a shard that is missing, given twice, of another plan or another
-//! split, or whose evidence changed since it was recorded. Writes only the new directory
-//! (built beside it and renamed into place when whole); never changes a shard.
+//! split, or whose evidence changed since it was recorded, and an output that exists (one
+//! a rig process holds, a run or another merge, is named with the holder's pid). Writes
+//! only the new directory, made by the merge and held under its lock (`.rig.lock`) while
+//! it is built, so a second merge into it or a `rig report` of it waits its turn; removed
+//! again if the merge fails. Never changes a shard.
 
 use crate::record::journal::{self, Event, FileRef, JournalError};
 use crate::record::results::RunResults;
-use crate::record::{ArtifactProblem, JOURNAL};
+use crate::record::{ArtifactProblem, LockError, RunLock, JOURNAL};
 use crate::report::files::{rebuild, ReportError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -49,6 +52,8 @@ pub enum MergeError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 /// One shard as read.
@@ -207,12 +212,23 @@ fn carry(from: &Path, to: &Path) -> Result<(), MergeError> {
     Ok(())
 }
 
+/// The refusal of an output that exists: held by a rig process (named), or there.
+fn existing(out: &Path) -> MergeError {
+    match RunLock::holder(out) {
+        Some(holder) => MergeError::Lock(LockError::Held {
+            dir: out.to_path_buf(),
+            holder,
+        }),
+        None => MergeError::Exists {
+            path: out.to_path_buf(),
+        },
+    }
+}
+
 /// Merges the shard run directories `dirs` into a new results directory `out`.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
-    if out.exists() {
-        return Err(MergeError::Exists {
-            path: out.to_path_buf(),
-        });
+    if std::fs::symlink_metadata(out).is_ok() {
+        return Err(existing(out));
     }
     let shards = complete(
         dirs.iter()
@@ -246,39 +262,40 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
             });
         }
     }
-    // Built beside its place, renamed into it when whole.
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "merged".into());
-    let tmp = out.with_file_name(format!(".{name}.merging-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let built = build(&shards, &tmp);
+    // The output is made here, never over one that exists (another merge may have made it
+    // since the check above), and locked while it is built.
+    let werr = |source| MergeError::Write {
+        path: out.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(werr)?;
+    }
+    match std::fs::create_dir(out) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(existing(out)),
+        Err(e) => return Err(werr(e)),
+    }
+    let built = RunLock::acquire(out)
+        .map_err(MergeError::from)
+        .and_then(|lock| Ok((build(&shards, out)?, lock)));
     match built {
-        Ok((artifacts, results)) => {
-            std::fs::rename(&tmp, out).map_err(|source| MergeError::Write {
-                path: out.to_path_buf(),
-                source,
-            })?;
-            Ok(Merged {
-                dir: out.to_path_buf(),
-                results,
-                artifacts,
-            })
-        }
+        Ok(((artifacts, results), _lock)) => Ok(Merged {
+            dir: out.to_path_buf(),
+            results,
+            artifacts,
+        }),
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
+            // Nothing but what this merge made is in it.
+            let _ = std::fs::remove_dir_all(out);
             Err(e)
         }
     }
 }
 
-/// Writes the merged run into `dir`: its artifacts (how many) and its results.
+/// Writes the merged run into `dir` (made and locked by the caller): its artifacts (how
+/// many) and its results.
 fn build(shards: &[Shard], dir: &Path) -> Result<(usize, RunResults), MergeError> {
-    std::fs::create_dir_all(dir).map_err(|source| MergeError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     // The header: the first shard's plan, every shard's stations and cases.
     let mut started: Option<String> = None;
     let mut hosts: Vec<String> = Vec::new();

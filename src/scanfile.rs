@@ -6,7 +6,12 @@
 //! scan is decoded its structure is walked (PNG: every chunk whole, up to `IEND`; JPEG:
 //! every segment and the entropy-coded data up to `EOI`; TIFF: the first image directory
 //! and every strip or tile it names; binary PNM: the header and the raster its size
-//! needs). A file that lacks part of it is refused, naming what is missing. Scans larger than [`MAX_SCAN_BYTES`] are refused before they are read.
+//! needs). A file that lacks part of it is refused, naming what is missing. Scans larger
+//! than [`MAX_SCAN_BYTES`] are refused before they are read, and images of more than
+//! [`MAX_SCAN_PIXELS`] before they are decoded. A file is never given more memory to
+//! decode than its size can need ([`decode_budget`]): a header claiming more is damaged,
+//! and a PNG whose compressed data could not inflate to the image its header claims is
+//! refused as such before it is decoded.
 
 use image::{DynamicImage, GrayImage};
 use std::io::{Read, Seek};
@@ -49,8 +54,20 @@ pub enum ImageFileError {
         width: u32,
         height: u32,
     },
+    #[error("{path} is {width}×{height} pixels: more than the {limit} pixels a scan may be")]
+    TooManyPixels {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
     #[error("cannot write {path}: {detail}")]
     Write { path: PathBuf, detail: String },
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Reads a scan file into 8-bit grey (colour is converted to luma, 16-bit is scaled).
@@ -95,9 +112,68 @@ pub fn read_scan(path: &Path) -> Result<GrayImage, ImageFileError> {
     buffered
         .seek(std::io::SeekFrom::Start(0))
         .map_err(read_err)?;
-    let reader = image::ImageReader::with_format(buffered, format);
-    let img = reader.decode().map_err(|e| corrupt(path, format, e))?;
+    decode_bounded(path, format, buffered, meta.len())
+}
+
+/// Decodes an image of `file_bytes` bytes once its header says it has at most
+/// [`MAX_SCAN_PIXELS`] pixels and fits the file's [`decode_budget`], the decoder held to
+/// that budget throughout.
+fn decode_bounded<R: std::io::BufRead + Seek>(
+    path: &Path,
+    format: image::ImageFormat,
+    r: R,
+    file_bytes: u64,
+) -> Result<GrayImage, ImageFileError> {
+    let budget = decode_budget(file_bytes);
+    let damaged = |missing: String| ImageFileError::Truncated {
+        path: path.to_path_buf(),
+        format: format!("{format:?}").to_uppercase(),
+        missing,
+    };
+    let over_budget = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => damaged(format!(
+            "decoding it takes more memory than a file of {file_bytes} bytes can need (at \
+             most {budget} bytes)"
+        )),
+        e => corrupt(path, format, e),
+    };
+    let mut reader = image::ImageReader::with_format(r, format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(budget);
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(over_budget)?;
+    let (width, height) = image::ImageDecoder::dimensions(&decoder);
+    if u64::from(width) * u64::from(height) > MAX_SCAN_PIXELS {
+        return Err(ImageFileError::TooManyPixels {
+            path: path.to_path_buf(),
+            width,
+            height,
+            limit: MAX_SCAN_PIXELS,
+        });
+    }
+    let claimed = image::ImageDecoder::total_bytes(&decoder);
+    if claimed > budget {
+        return Err(damaged(format!(
+            "its {file_bytes} bytes cannot hold the {width}×{height} image its header claims \
+             ({claimed} bytes decoded; a scan file holds at most {DECODE_RATIO} bytes of \
+             image a byte)"
+        )));
+    }
+    let img = DynamicImage::from_decoder(decoder).map_err(over_budget)?;
     to_grey(path, img)
+}
+
+/// The most bytes of image a scan file holds for each of its bytes: no format a scanner
+/// writes packs more (deflate gives back at most 1 032 bytes a byte, LZW about 1 340,
+/// baseline JPEG 512 of RGB).
+pub const DECODE_RATIO: u64 = 2048;
+
+/// The memory a scan of `file_bytes` bytes may take to decode (its image and the decoder's
+/// own buffers): [`DECODE_RATIO`] times its size, at least 16 MiB, at most 512 MiB.
+pub fn decode_budget(file_bytes: u64) -> u64 {
+    file_bytes
+        .saturating_mul(DECODE_RATIO)
+        .clamp(16 << 20, 512 << 20)
 }
 
 /// Decodes scan bytes held in memory; `path` only names the source in errors.
@@ -112,14 +188,27 @@ pub fn decode_scan(path: &Path, bytes: &[u8]) -> Result<GrayImage, ImageFileErro
         head: describe_head(bytes),
     })?;
     check_complete(path, format, &mut std::io::Cursor::new(bytes))?;
-    let img =
-        image::load_from_memory_with_format(bytes, format).map_err(|e| corrupt(path, format, e))?;
-    to_grey(path, img)
+    decode_bounded(
+        path,
+        format,
+        std::io::Cursor::new(bytes),
+        bytes.len() as u64,
+    )
 }
 
 /// The largest scan file the rig reads: a 1200-dpi grey scan of a 80 mm receipt a metre
 /// long, uncompressed, is about 180 MB.
 pub const MAX_SCAN_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The most pixels a scan may have, checked from its header before it is decoded: that
+/// 1200-dpi scan of a metre of 80 mm paper is 179 million, a whole A4 flatbed at 1200 dpi
+/// 139 million.
+pub const MAX_SCAN_PIXELS: u64 = 250_000_000;
+
+/// The most bytes deflate gives back for one byte it was given (the longest match, 258
+/// bytes, in as few bits as a code can take): a PNG's image data inflates to at most this
+/// many times its size.
+const DEFLATE_MAX_RATIO: u64 = 1032;
 
 /// Walks a PNG's chunks or a JPEG's segments to the image's end marker, a TIFF's first
 /// directory and every strip or tile it names, a binary PNM's header and raster; other
@@ -164,13 +253,39 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// What a PNG lacks: `None` when its chunks are whole up to `IEND`.
+/// The bytes a PNG's image data inflates to at the least, from its IHDR chunk's data
+/// (`width`, `height`, bit depth, colour type): a filter byte and the packed pixels of every
+/// row (an interlaced image has more rows, so more).
+fn png_raw_bytes(ihdr: &[u8]) -> Option<u64> {
+    let [w0, w1, w2, w3, h0, h1, h2, h3, depth, colour, ..] = *ihdr else {
+        return None;
+    };
+    let (width, height) = (
+        u64::from(u32::from_be_bytes([w0, w1, w2, w3])),
+        u64::from(u32::from_be_bytes([h0, h1, h2, h3])),
+    );
+    let channels = match colour {
+        0 | 3 => 1,
+        2 => 3,
+        4 => 2,
+        6 => 4,
+        _ => return None,
+    };
+    let row_bits = width.checked_mul(channels * u64::from(depth))?;
+    height.checked_mul(1 + row_bits.div_ceil(8))
+}
+
+/// What a PNG lacks: `None` when its chunks are whole up to `IEND` and its image data can
+/// hold the image its header claims.
 fn png_missing<R: Read + Seek>(r: &mut R) -> std::io::Result<Option<String>> {
     r.seek(std::io::SeekFrom::Start(0))?;
     let total = r.seek(std::io::SeekFrom::End(0))?;
     let mut pos = 8u64; // the signature
     let mut last = "the signature".to_string();
     let mut idat = false;
+    // Compressed image data, and what the header says it inflates to at the least.
+    let mut idat_bytes = 0u64;
+    let mut raw: Option<u64> = None;
     loop {
         if pos + 12 > total {
             let what = if idat {
@@ -200,7 +315,28 @@ fn png_missing<R: Read + Seek>(r: &mut R) -> std::io::Result<Option<String>> {
             )));
         }
         if kind == "IEND" {
-            return Ok(None);
+            return Ok(match raw {
+                Some(raw) if raw > idat_bytes.saturating_mul(DEFLATE_MAX_RATIO) + 1024 => {
+                    Some(format!(
+                        "its image data ({idat_bytes} bytes) cannot hold what its header \
+                         claims (at least {raw} bytes once inflated; deflate gives back at \
+                         most {DEFLATE_MAX_RATIO} bytes a byte): the image data is cut short or \
+                         the header damaged"
+                    ))
+                }
+                _ => None,
+            });
+        }
+        if kind == "IHDR" && raw.is_none() {
+            let mut data = [0u8; 13];
+            if len >= 13 && read_full(r, &mut data)? == 13 {
+                // A header whose sizes overflow holds more than any scan: the pixel bound
+                // refuses it once it is decoded.
+                raw = Some(png_raw_bytes(&data).unwrap_or(0));
+            }
+        }
+        if kind == "IDAT" {
+            idat_bytes = idat_bytes.saturating_add(len);
         }
         idat |= kind == "IDAT";
         last = format!("the {kind} chunk at byte {pos}");
@@ -651,9 +787,9 @@ pub fn write_gray_png(path: &Path, img: &GrayImage) -> Result<(), ImageFileError
                 detail,
             }
         })?;
-    crate::util::fsio::write_atomic(path, &bytes).map_err(|e| ImageFileError::Write {
+    crate::util::fsio::write_atomic(path, &bytes).map_err(|source| ImageFileError::WriteFile {
         path: path.to_path_buf(),
-        detail: e.to_string(),
+        source,
     })
 }
 
@@ -895,6 +1031,124 @@ mod tests {
                 .to_string();
             assert!(m.contains("in its header"), "{m}");
         }
+    }
+
+    /// A PNG's chunk: length, type, data, CRC.
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        let mut crc = !0u32;
+        for &b in kind.iter().chain(data) {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    0xEDB8_8320 ^ (crc >> 1)
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        c.extend_from_slice(&(!crc).to_be_bytes());
+        c
+    }
+
+    /// A whole, well-formed PNG that claims `width × height` grey pixels but carries the
+    /// image data of a 96 × 64 one.
+    fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+        let small = encode_png(&[128; 96 * 64], 96, 64, PngPixels::Grey).expect("encodes");
+        let mut out = small[..8].to_vec();
+        let mut ihdr = width.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+        out.extend(chunk(b"IHDR", &ihdr));
+        // The small image's chunks after its IHDR (33 bytes from the start).
+        out.extend_from_slice(&small[33..]);
+        out
+    }
+
+    #[test]
+    fn a_png_claiming_more_than_its_data_holds_is_refused_before_it_is_decoded() {
+        // Found by the fuzzer: 571 bytes claiming 4 194 400 × 64 pixels made the decoder set
+        // aside 268 MB before it found the data short.
+        let e = decode_scan(Path::new("f.png"), &png_claiming(4_194_400, 64))
+            .expect_err("claims 268 MB");
+        let m = e.to_string();
+        assert!(
+            m.contains("f.png") && m.contains("cannot hold what its header claims"),
+            "{m}"
+        );
+        // A claim past the pixel bound is refused the same way, before the bound is asked.
+        let e = decode_scan(Path::new("g.png"), &png_claiming(20_000, 20_000)).expect_err("big");
+        assert!(e.to_string().contains("cannot hold"), "{e}");
+        // A plain white page packed as tight as an encoder packs it still reads.
+        let white = vec![255u8; 2000 * 1500];
+        let mut bytes = Vec::new();
+        let mut enc = png::Encoder::new(&mut bytes, 2000, 1500);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::High);
+        enc.set_filter(png::Filter::Up);
+        let mut w = enc.write_header().expect("header");
+        w.write_image_data(&white).expect("data");
+        w.finish().expect("end");
+        assert!(bytes.len() * 500 < white.len(), "{} bytes", bytes.len());
+        let back = decode_scan(Path::new("w.png"), &bytes).expect("white page");
+        assert_eq!(back.dimensions(), (2000, 1500));
+    }
+
+    #[test]
+    fn a_tiff_asking_for_more_memory_than_its_size_can_need_is_refused() {
+        // Found by the fuzzer: 6 342 bytes of TIFF whose strip offsets claim 8 388 353
+        // entries made the decoder set aside 268 MB.
+        let mut c = std::io::Cursor::new(Vec::new());
+        noisy(96, 64)
+            .write_to(&mut c, image::ImageFormat::Tiff)
+            .expect("tiff");
+        let mut tiff = c.into_inner();
+        let ifd = u32::from_le_bytes([tiff[4], tiff[5], tiff[6], tiff[7]]) as usize;
+        let entries = u16::from_le_bytes([tiff[ifd], tiff[ifd + 1]]) as usize;
+        let at = (0..entries)
+            .map(|i| ifd + 2 + 12 * i)
+            .find(|&e| u16::from_le_bytes([tiff[e], tiff[e + 1]]) == 273)
+            .expect("StripOffsets");
+        let whole = tiff.clone();
+        tiff[at + 4..at + 8].copy_from_slice(&8_388_353u32.to_le_bytes());
+        let e = decode_scan(Path::new("t.tif"), &tiff).expect_err("claims 268 MB");
+        let m = e.to_string();
+        assert!(
+            m.contains("t.tif") && m.contains("list of its strips") && m.contains("past the end"),
+            "{m}"
+        );
+        // From a file too; and the whole one reads.
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("t.tif");
+        std::fs::write(&p, &tiff).expect("write");
+        assert!(read_scan(&p).is_err());
+        std::fs::write(&p, &whole).expect("write");
+        assert_eq!(read_scan(&p).expect("whole tiff").dimensions(), (96, 64));
+        // A TIFF cut inside its directory.
+        let e = decode_scan(Path::new("c.tif"), &whole[..ifd + 20]).expect_err("cut");
+        assert!(e.to_string().contains("image directory"), "{e}");
+        // A header claiming more image than its file can hold.
+        let mut pnm = b"P5\n9000 9000\n255\n".to_vec();
+        pnm.extend(std::iter::repeat_n(7u8, 4096));
+        let e = decode_scan(Path::new("p.pgm"), &pnm).expect_err("81 MB in 4 kB");
+        assert!(e.to_string().contains("9000×9000 raster needs"), "{e}");
+        assert_eq!(decode_budget(1), 16 << 20);
+        assert_eq!(decode_budget(64 << 10), 128 << 20);
+        assert_eq!(decode_budget(1 << 30), 512 << 20);
+    }
+
+    #[test]
+    fn a_scan_of_more_pixels_than_the_bound_is_refused_from_its_header() {
+        // A PNM header: no compression to weigh the claim against.
+        let mut pnm = b"P5\n20000 20000\n255\n".to_vec();
+        pnm.extend(std::iter::repeat_n(0u8, 4096));
+        // (Its size alone would refuse it: the pixel bound is asked first.)
+        let e = decode_scan(Path::new("big.pgm"), &pnm).expect_err("400 Mpx");
+        let m = e.to_string();
+        assert!(m.contains("big.pgm") && m.contains("20000×20000"), "{m}");
     }
 
     #[test]

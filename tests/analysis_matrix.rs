@@ -481,13 +481,18 @@ fn a_greyer_roll_is_not_a_light_print() {
     let p = print(kind, 576, &[], 31);
     let scan = scan_page(&first_page(&p), 600.0, 0.7, 31);
     let clean = printrig::analysis::analyze(&scan, &p.pattern);
-    let cal = clean.calibration.clone().expect("the clean scan is calibrated");
+    let cal = clean
+        .calibration
+        .clone()
+        .expect("the clean scan is calibrated");
     let mut record = golden_for(kind, 576);
     record.solid_density = cal.solid_density;
     record.paper_white = Some(cal.white);
     let remap = |f: &dyn Fn(f64) -> f64| {
         image::GrayImage::from_fn(scan.width(), scan.height(), |x, y| {
-            image::Luma([f(scan.get_pixel(x, y).0[0] as f64).round().clamp(0.0, 255.0) as u8])
+            image::Luma([f(scan.get_pixel(x, y).0[0] as f64)
+                .round()
+                .clamp(0.0, 255.0) as u8])
         })
     };
     let greyer = remap(&|g| cal.solid + (g - cal.solid).max(0.0) * 0.45);

@@ -555,7 +555,9 @@ mod tests {
         let header: Vec<(u32, u32)> = sites(dots, 96);
         let margin = |x: f64| Margin {
             x,
-            grey: (0..rows).map(|y| if y < 119 { 231.0 } else { 16.0 }).collect(),
+            grey: (0..rows)
+                .map(|y| if y < 119 { 231.0 } else { 16.0 })
+                .collect(),
         };
         let margins = [margin(-14.0), margin(f64::from(dots) + 9.0)];
         let f = WhiteField::fit(&m, &header, 96, &margins).expect("field");
@@ -584,7 +586,10 @@ mod tests {
         let f = WhiteField::fit(&m, &sites(384, 96), 96, &[]).expect("field");
         for x in [0.0, 200.0, 383.0] {
             let (bottom, header) = (f.at(x, 590.0), f.at(x, 95.0));
-            assert!((bottom - header).abs() < 1.0, "column {x}: {bottom} vs {header}");
+            assert!(
+                (bottom - header).abs() < 1.0,
+                "column {x}: {bottom} vs {header}"
+            );
         }
     }
 

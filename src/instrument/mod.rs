@@ -60,6 +60,13 @@ pub enum InstrumentError {
         timeout: Duration,
         detail: String,
     },
+    /// The driver could not write the rig's own copy of what the instrument gave (a full
+    /// or read-only disk): not the instrument's fault.
+    #[error("{device}: {fault}")]
+    Storage {
+        device: String,
+        fault: crate::util::fsio::WriteFault,
+    },
 }
 
 impl InstrumentError {
@@ -74,7 +81,8 @@ impl InstrumentError {
             | InstrumentError::Command { device, .. }
             | InstrumentError::Unsupported { device, .. }
             | InstrumentError::NoOperator { device, .. }
-            | InstrumentError::NotSettled { device, .. } => device,
+            | InstrumentError::NotSettled { device, .. }
+            | InstrumentError::Storage { device, .. } => device,
         }
     }
 }

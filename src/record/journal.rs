@@ -242,6 +242,16 @@ pub fn now() -> String {
     crate::util::clock::now_rfc3339_precise()
 }
 
+/// The longest line (one event) a journal holds: a reader refuses a longer one before it
+/// is read whole, and the writer never writes one. The longest event is a run's
+/// `run_start`, about 150 bytes a case (200 for a shard, which lists the plan's every
+/// case): 64 MiB is a plan of some 300 000 cases.
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The largest journal read or written: about 200 times a night of 20 000 cases (a case
+/// writes 4 to 8 KB of events).
+pub const MAX_JOURNAL_BYTES: u64 = 1024 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("cannot open journal {path}")]
@@ -254,12 +264,32 @@ pub enum JournalError {
         line: usize,
         detail: String,
     },
+    #[error("journal {path} line {line} is longer than the {MAX_LINE_BYTES} bytes a journal line may be (not read further)")]
+    LineTooLong { path: PathBuf, line: usize },
+    #[error("journal {path} is {bytes} bytes: larger than the {MAX_JOURNAL_BYTES} bytes a journal may be{}", if *writing { " (the event was not written)" } else { " (not read)" })]
+    TooLarge {
+        path: PathBuf,
+        bytes: u64,
+        writing: bool,
+    },
+}
+
+impl JournalError {
+    /// The write that failed, when the journal could not be appended to.
+    pub fn write_source(&self) -> Option<(&Path, &io::Error)> {
+        match self {
+            JournalError::Write { path, source } => Some((path, source)),
+            _ => None,
+        }
+    }
 }
 
 /// Appends events, one a line; synced to disk at the commit points (see the module doc).
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// The file's length: where the next event starts.
+    len: u64,
 }
 
 impl Journal {
@@ -277,7 +307,7 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(open_err)?;
-        let len = file.metadata().map_err(open_err)?.len();
+        let mut len = file.metadata().map_err(open_err)?.len();
         if len > 0 {
             let keep = complete_len(&mut file).map_err(open_err)?;
             if keep < len {
@@ -285,25 +315,53 @@ impl Journal {
                 file.set_len(keep).map_err(open_err)?;
                 file.seek(SeekFrom::End(0)).map_err(open_err)?;
                 file.sync_all().map_err(open_err)?;
+                len = keep;
             }
         }
         Ok(Journal {
             path: path.to_path_buf(),
             file,
+            len,
         })
     }
 
+    /// Appends one event, whole or not at all: a write that fails part way (a full disk)
+    /// is cut off again, so the next event never lands after half a line. An event longer
+    /// than [`MAX_LINE_BYTES`], or one that would take the journal past
+    /// [`MAX_JOURNAL_BYTES`], is refused unwritten.
     pub fn append(&mut self, ev: &Event) -> Result<(), JournalError> {
-        let mut line = serde_json::to_vec(ev).map_err(|e| JournalError::Write {
-            path: self.path.clone(),
-            source: io::Error::other(e),
-        })?;
-        line.push(b'\n');
         let werr = |source| JournalError::Write {
             path: self.path.clone(),
             source,
         };
-        self.file.write_all(&line).map_err(werr)?;
+        let mut line = serde_json::to_vec(ev).map_err(|e| werr(io::Error::other(e)))?;
+        if line.len() > MAX_LINE_BYTES {
+            return Err(werr(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a {} event of {} bytes is longer than the {MAX_LINE_BYTES} bytes a journal line may be",
+                    ev.name(),
+                    line.len()
+                ),
+            )));
+        }
+        line.push(b'\n');
+        let after = self.len + line.len() as u64;
+        if after > MAX_JOURNAL_BYTES {
+            return Err(JournalError::TooLarge {
+                path: self.path.clone(),
+                bytes: after,
+                writing: true,
+            });
+        }
+        if let Err(e) = self.file.write_all(&line) {
+            // Whatever part of the line went out is not an event: cut it off.
+            if let Err(cut) = self.file.set_len(self.len) {
+                tracing::error!(path = %self.path.display(), error = %cut, "cannot cut a half-written event off the journal");
+            }
+            return Err(werr(e));
+        }
+        self.len = after;
         if ev.is_commit_point() {
             self.file.sync_data().map_err(werr)?;
         }
@@ -316,6 +374,23 @@ impl Journal {
 }
 
 impl Event {
+    /// The event's name as the journal writes it (`case_end`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::RunStart { .. } => "run_start",
+            Event::GoldenChanged { .. } => "golden_changed",
+            Event::Firmware { .. } => "firmware",
+            Event::Resumed { .. } => "resumed",
+            Event::CaseStart { .. } => "case_start",
+            Event::StepStart { .. } => "step_start",
+            Event::StepEnd { .. } => "step_end",
+            Event::Measurement { .. } => "measurement",
+            Event::Artifact { .. } => "artifact",
+            Event::CaseEnd { .. } => "case_end",
+            Event::RunEnd { .. } => "run_end",
+        }
+    }
+
     /// Events after which the journal is synced to disk (see the module doc).
     pub fn is_commit_point(&self) -> bool {
         matches!(
@@ -368,7 +443,9 @@ fn complete_len(file: &mut File) -> io::Result<u64> {
 }
 
 /// Reads every recorded event (a torn tail is skipped, see [`complete_len`]); a bad line
-/// elsewhere is an error naming its line number.
+/// elsewhere is an error naming its line number. A journal larger than
+/// [`MAX_JOURNAL_BYTES`] is refused before it is read, a line longer than
+/// [`MAX_LINE_BYTES`] once that much of it is read.
 pub fn read(path: &Path) -> Result<Vec<Event>, JournalError> {
     let open_err = |source| JournalError::Open {
         path: path.to_path_buf(),
@@ -376,12 +453,36 @@ pub fn read(path: &Path) -> Result<Vec<Event>, JournalError> {
     };
     // A regular file only: never blocking on a FIFO, never through a link.
     let mut file = crate::util::fsio::open_regular(path).map_err(open_err)?;
+    let bytes = file.metadata().map_err(open_err)?.len();
+    if bytes > MAX_JOURNAL_BYTES {
+        return Err(JournalError::TooLarge {
+            path: path.to_path_buf(),
+            bytes,
+            writing: false,
+        });
+    }
     let complete = complete_len(&mut file).map_err(open_err)?;
     file.seek(SeekFrom::Start(0)).map_err(open_err)?;
     let mut events = Vec::new();
-    let reader = BufReader::new(io::Read::take(file, complete));
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let line = line.map_err(open_err)?;
+    let mut reader = BufReader::new(io::Read::take(file, complete));
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        // At most one byte more than a line may be, its newline included.
+        let limit = MAX_LINE_BYTES as u64 + 1;
+        let got = io::Read::take(&mut reader, limit)
+            .read_until(b'\n', &mut line)
+            .map_err(open_err)?;
+        if got == 0 {
+            break;
+        }
+        // Every line up to `complete` ends in a newline: one without it was cut by the limit.
+        if line.pop() != Some(b'\n') {
+            return Err(JournalError::LineTooLong {
+                path: path.to_path_buf(),
+                line: number,
+            });
+        }
         if line.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
@@ -390,7 +491,7 @@ pub fn read(path: &Path) -> Result<Vec<Event>, JournalError> {
             Err(e) => {
                 return Err(JournalError::Corrupt {
                     path: path.to_path_buf(),
-                    line: i + 1,
+                    line: number,
                     detail: e.to_string(),
                 })
             }
@@ -513,6 +614,131 @@ mod tests {
         line.push(b'\n');
         std::fs::write(&p, &line).expect("write");
         assert_eq!(ended(&read(&p).expect("read")), ["a"]);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_bound_is_named_not_read_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("journal.ndjson");
+        let good = serde_json::to_vec(&start("a")).expect("json");
+        let mut f = File::create(&p).expect("create");
+        f.write_all(&good).expect("write");
+        f.write_all(b"\n").expect("write");
+        // Line 2: one byte more than a line may be, then its newline.
+        let at = f.stream_position().expect("pos");
+        f.set_len(at + MAX_LINE_BYTES as u64 + 1).expect("grow");
+        f.seek(SeekFrom::End(0)).expect("end");
+        f.write_all(b"\n").expect("write");
+        f.write_all(&good).expect("write");
+        f.write_all(b"\n").expect("write");
+        drop(f);
+        match read(&p) {
+            Err(e @ JournalError::LineTooLong { line: 2, .. }) => {
+                let m = e.to_string();
+                assert!(m.contains(&p.display().to_string()), "{m}");
+            }
+            other => panic!("expected line 2 too long, got {other:?}"),
+        }
+        // A line exactly at the bound is read (and found not to be an event).
+        let mut f = OpenOptions::new().write(true).open(&p).expect("open");
+        f.set_len(at + MAX_LINE_BYTES as u64).expect("shrink");
+        f.seek(SeekFrom::End(0)).expect("end");
+        f.write_all(b"\n").expect("write");
+        drop(f);
+        assert!(matches!(
+            read(&p),
+            Err(JournalError::Corrupt { line: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn a_failed_append_leaves_no_half_line_and_oversized_events_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("journal.ndjson");
+        let mut j = Journal::open(&p).expect("open");
+        j.append(&start("a")).expect("append");
+        let big = Event::Measurement {
+            time: now(),
+            case: "a".into(),
+            attempt: 1,
+            name: "huge".into(),
+            value: serde_json::Value::String("x".repeat(MAX_LINE_BYTES)),
+        };
+        let e = j.append(&big).expect_err("too long");
+        assert!(e.to_string().contains("journal"), "{e}");
+        j.append(&start("b")).expect("append after");
+        let cases: Vec<String> = read(&p)
+            .expect("read")
+            .iter()
+            .filter_map(|e| e.case().map(String::from))
+            .collect();
+        assert_eq!(cases, ["a", "b"]);
+        // A journal at its bound takes no more events (its length as the writer counts it).
+        j.len = MAX_JOURNAL_BYTES;
+        assert!(matches!(
+            j.append(&start("c")),
+            Err(JournalError::TooLarge { writing: true, .. })
+        ));
+        let text = std::fs::read_to_string(&p).expect("text");
+        assert_eq!(text.lines().count(), 2, "{text}");
+    }
+
+    /// Run as a child process by the test of the same name: its file size limit cuts an
+    /// append short part way.
+    const CUT_SHORT_CHILD: &str = "PRINTRIG_JOURNAL_CUT_SHORT";
+
+    #[test]
+    fn an_append_cut_short_by_a_full_disk_leaves_no_half_line() {
+        if let Ok(path) = std::env::var(CUT_SHORT_CHILD) {
+            let mut j = Journal::open(Path::new(&path)).expect("open");
+            j.append(&start("a")).expect("first event");
+            let mut rl = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: plain system calls on a process running this one test.
+            unsafe {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut rl), 0);
+            }
+            let was = rl.rlim_cur;
+            // Ten bytes of the next event fit, then the write fails (EFBIG).
+            rl.rlim_cur = j.len + 10;
+            // SAFETY: as above.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &rl) }, 0);
+            let e = j.append(&start("b")).expect_err("over the file size limit");
+            let (_, source) = e.write_source().expect("a write error");
+            assert!(crate::util::fsio::is_storage_full(source), "{e}");
+            // Room again: the next event starts on a line of its own.
+            rl.rlim_cur = was;
+            // SAFETY: as above.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &rl) }, 0);
+            j.append(&start("c")).expect("room again");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("journal.ndjson");
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "record::journal::tests::an_append_cut_short_by_a_full_disk_leaves_no_half_line",
+                "--test-threads=1",
+            ])
+            .env(CUT_SHORT_CHILD, &p)
+            .output()
+            .expect("child runs");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cases: Vec<String> = read(&p)
+            .expect("every line an event")
+            .iter()
+            .filter_map(|e| e.case().map(String::from))
+            .collect();
+        assert_eq!(cases, ["a", "c"]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The lock of a run directory: one process at a time runs, resumes or merges into it.
+//! The lock of a run directory: one process at a time runs, resumes, merges into it or
+//! rewrites its reports.
 //!
 //! An OS file lock (`flock`) on `.rig.lock` inside the directory, held as long as the
 //! [`RunLock`] lives and released by the kernel when the process ends, however it ends (a
@@ -22,11 +23,12 @@ pub enum LockError {
     Io { path: PathBuf, source: io::Error },
 }
 
-/// Held for a whole run, resume or merge; dropping it releases the lock.
+/// Held for a whole run, resume, merge or report rebuild; dropping it releases the lock.
 #[derive(Debug)]
 pub struct RunLock {
     _file: File,
     path: PathBuf,
+    previous: Option<u32>,
 }
 
 impl RunLock {
@@ -53,11 +55,14 @@ impl RunLock {
                 "not a regular file",
             )));
         }
+        let mut text = String::new();
         match file.try_lock() {
-            Ok(()) => {}
+            Ok(()) => {
+                // The last holder (gone: the lock was free) said who it was.
+                let _ = (&mut file).take(4096).read_to_string(&mut text);
+            }
             Err(std::fs::TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
+                let _ = (&mut file).take(4096).read_to_string(&mut text);
                 let holder = holder_of(&text);
                 return Err(LockError::Held {
                     dir: dir.to_path_buf(),
@@ -66,6 +71,7 @@ impl RunLock {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
         }
+        let previous = pid_of(&text);
         let info = format!(
             "pid {}\nstarted {}\n",
             std::process::id(),
@@ -76,12 +82,52 @@ impl RunLock {
             .and_then(|_| file.write_all(info.as_bytes()))
             .and_then(|_| file.sync_data())
             .map_err(io_err)?;
-        Ok(RunLock { _file: file, path })
+        Ok(RunLock {
+            _file: file,
+            path,
+            previous,
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The pid of the process that held the lock before this one, as its lock file said:
+    /// a process of this directory that has ended (or let go), whatever runs under that
+    /// pid now.
+    pub fn previous_holder(&self) -> Option<u32> {
+        self.previous
+    }
+
+    /// Who holds the lock of `dir` now, if anyone, without taking it or creating the lock
+    /// file: `Some("pid 4242, started …")` while a rig process holds it.
+    pub fn holder(dir: &Path) -> Option<String> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(dir.join(LOCK))
+            .ok()?;
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        match file.try_lock_shared() {
+            Ok(()) => None,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.take(4096).read_to_string(&mut text);
+                Some(holder_of(&text))
+            }
+            Err(std::fs::TryLockError::Error(_)) => None,
+        }
+    }
+}
+
+/// The pid a lock file's text names.
+fn pid_of(text: &str) -> Option<u32> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("pid "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// `pid 123, started 2026-…` from the lock file's text.
@@ -112,8 +158,18 @@ mod tests {
             m.contains(&format!("pid {}", std::process::id())) && m.contains("started 20"),
             "{m}"
         );
+        assert_eq!(
+            RunLock::holder(dir.path()).map(|h| h.contains(&format!("pid {}", std::process::id()))),
+            Some(true)
+        );
         drop(first);
-        RunLock::acquire(dir.path()).expect("free again");
+        assert_eq!(RunLock::holder(dir.path()), None, "free");
+        let again = RunLock::acquire(dir.path()).expect("free again");
+        assert_eq!(again.previous_holder(), Some(std::process::id()));
+        // Asking who holds a directory without a lock file creates none.
+        let bare = tempfile::tempdir().expect("tmp");
+        assert_eq!(RunLock::holder(bare.path()), None);
+        assert!(!bare.path().join(LOCK).exists());
     }
 
     #[test]

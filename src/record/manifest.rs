@@ -72,6 +72,37 @@ pub struct Skipped {
 pub fn walk(dir: &Path) -> (Vec<(String, PathBuf)>, Vec<Skipped>) {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
+    visit(dir, &mut |entry| {
+        let name = entry.rel.to_string_lossy().to_string();
+        if entry.kind.is_file() {
+            let base = entry.path.file_name().unwrap_or_default().to_string_lossy();
+            if name != MANIFEST && !base.starts_with('.') {
+                files.push((name, entry.path.to_path_buf()));
+            }
+        } else {
+            skipped.push(Skipped {
+                path: name,
+                why: crate::util::fsio::kind_of(&entry.kind).into(),
+            });
+        }
+    });
+    files.sort();
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    (files, skipped)
+}
+
+/// Something in a run directory, as [`visit`] meets it.
+pub(crate) struct Entry<'a> {
+    /// Relative to the run directory.
+    pub rel: &'a Path,
+    pub path: &'a Path,
+    /// The entry's own type: a symlink is a symlink, not what it points to.
+    pub kind: std::fs::FileType,
+}
+
+/// Every entry of a run directory's tree but its folders, each handed to `f`, descending
+/// into folders only (never through a symlink, never opening a FIFO or device).
+pub(crate) fn visit(dir: &Path, f: &mut dyn FnMut(&Entry<'_>)) {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
@@ -82,29 +113,20 @@ pub fn walk(dir: &Path) -> (Vec<(String, PathBuf)>, Vec<Skipped>) {
             let Ok(rel) = p.strip_prefix(dir) else {
                 continue;
             };
-            let name = rel.to_string_lossy().to_string();
-            let base = e.file_name().to_string_lossy().to_string();
-            // The file type of the entry itself: a symlink is a symlink, not its target.
-            let Ok(ft) = e.file_type() else {
+            let Ok(kind) = e.file_type() else {
                 continue;
             };
-            if ft.is_dir() {
+            if kind.is_dir() {
                 stack.push(p);
-            } else if ft.is_file() {
-                if name != MANIFEST && !base.starts_with('.') {
-                    files.push((name, p));
-                }
             } else {
-                skipped.push(Skipped {
-                    path: name,
-                    why: crate::util::fsio::kind_of(&ft).into(),
+                f(&Entry {
+                    rel,
+                    path: &p,
+                    kind,
                 });
             }
         }
     }
-    files.sort();
-    skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    (files, skipped)
 }
 
 /// What was planted in a run directory: every symlink, FIFO, device or socket in it but

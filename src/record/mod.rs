@@ -1,5 +1,6 @@
 //! The record of a run: the results directory's layout, the journal (event types, the
-//! append-only writer, the reader), artifact hashes, the manifest and the check of a run's evidence against its journal.
+//! append-only writer, the reader), artifact hashes, the manifest, the check of a run's
+//! evidence against its journal and the removal of a killed process's temp files.
 //!
 //! `run` writes through this module; `report` (and anything else that reads results)
 //! reads through it. It decides nothing about cases or verdicts and imports neither of
@@ -10,6 +11,7 @@ pub mod layout;
 pub mod lock;
 pub mod manifest;
 pub mod results;
+pub mod tidy;
 pub mod verify;
 
 pub use journal::{

@@ -1,6 +1,7 @@
 //! Writing a run's report files from its journal and artifacts: summary.json, junit.xml,
 //! report.html and manifest.sha256, each written atomically. `rig report DIR` and the end
-//! of `rig run` both come here, so a report can always be rebuilt.
+//! of `rig run` both come here, so a report can always be rebuilt; `rig report` only under
+//! the run directory's lock.
 
 use super::html::{self, BandView, CaseView, FindingView, Picture};
 use super::junit;
@@ -32,6 +33,8 @@ pub enum ReportError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Lock(#[from] record::LockError),
 }
 
 fn evidence_message(dir: &Path, checked: usize, problems: &[record::ArtifactProblem]) -> String {
@@ -171,8 +174,18 @@ pub fn verify(dir: &Path) -> Result<(RunResults, record::Verified), ReportError>
 
 /// [`rebuild`] after every artifact is checked against the journal (`rig report`): a
 /// missing or changed artifact is an error naming it, and nothing is rewritten, so the
-/// manifest never takes in a changed file.
+/// manifest never takes in a changed file. The run directory's lock is held throughout: a
+/// directory a rig process is running, resuming or merging into is refused (naming it),
+/// never rewritten under it.
 pub fn rebuild_verified(dir: &Path, history: Option<&Path>) -> Result<RunResults, ReportError> {
+    if !dir.join(JOURNAL).is_file() {
+        // Not a run directory: said as such, and no lock file left in it.
+        run_events(dir)?;
+        return Err(ReportError::NoRun {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let _lock = record::RunLock::acquire(dir)?;
     let events = run_events(dir)?;
     let checked = record::verify(dir, &events);
     if !checked.ok() {

@@ -20,6 +20,7 @@ use crate::report::overlay::{self, Marks};
 use crate::report::progress::StationProgress;
 use crate::util::clock::now_rfc3339_precise as now;
 use crate::util::compute::ComputeError;
+use crate::util::fsio::WriteFault;
 use crate::verdict::Verdict;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -180,6 +181,9 @@ pub struct Ctx {
     pub compute: crate::util::compute::ComputeGate,
     /// The history the run records into, case by case (none: not recorded).
     pub history: Option<Mutex<crate::history::Recorder>>,
+    /// The first of the rig's own files that could not be written (a full or read-only
+    /// disk, or the journal): the run stops on it at once.
+    pub fault: Mutex<Option<WriteFault>>,
 }
 
 impl Ctx {
@@ -189,9 +193,16 @@ impl Ctx {
             Err(p) => p.into_inner(),
         };
         if let Err(e) = j.append(&ev) {
-            // Nothing may run off the record: stop at the next safe point.
-            tracing::error!(error = %crate::util::error_chain(&e), "journal write failed: stopping the run");
-            self.cancel.store(true, Ordering::SeqCst);
+            // Nothing may run off the record: the run stops, the case unrecorded.
+            let fault = match e.write_source() {
+                Some((path, source)) => WriteFault::new(path, source),
+                None => WriteFault {
+                    path: j.path().to_path_buf(),
+                    detail: crate::util::error_chain(&e),
+                },
+            };
+            drop(j);
+            self.halt(fault);
             return;
         }
         drop(j);
@@ -217,6 +228,31 @@ impl Ctx {
 
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::SeqCst)
+    }
+
+    /// Stops the run at once on a file of its own it cannot write: every step in progress
+    /// ends as interrupted, no case in progress gets a verdict, and the run ends with the
+    /// first such fault (see `start`).
+    pub fn halt(&self, fault: WriteFault) {
+        let mut f = match self.fault.lock() {
+            Ok(f) => f,
+            Err(p) => p.into_inner(),
+        };
+        if f.is_none() {
+            tracing::error!(%fault, "the rig cannot write its own files: stopping the run");
+            *f = Some(fault);
+        } else {
+            tracing::warn!(%fault, "another write failed while the run stops");
+        }
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// The write fault the run stopped on, if any.
+    pub fn fault(&self) -> Option<WriteFault> {
+        match self.fault.lock() {
+            Ok(f) => f.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 }
 
@@ -268,6 +304,19 @@ pub enum RigError {
     Overlay(String),
     #[error("no page was scanned")]
     NoPage,
+}
+
+impl RigError {
+    /// The rig's own storage failing under this error (a full or read-only disk, a quota,
+    /// a file size limit): not the printer's fault nor the instrument's, and the case must
+    /// not be recorded as ended.
+    pub fn storage_fault(&self) -> Option<WriteFault> {
+        match self {
+            RigError::Write { path, source } => WriteFault::storage(path, source),
+            RigError::Instrument(InstrumentError::Storage { fault, .. }) => Some(fault.clone()),
+            _ => None,
+        }
+    }
 }
 
 type StepResult<T> = Result<T, StepError>;
@@ -714,6 +763,14 @@ pub async fn attempt(
     let out = match result {
         Ok(r) => r,
         Err(StepError::Interrupted) => return Err(Interrupted),
+        Err(StepError::Rig(e)) if e.storage_fault().is_some() => {
+            // A full or read-only disk ends the run, not the case: the resumed run does
+            // the case again once there is room.
+            if let Some(fault) = e.storage_fault() {
+                ctx.halt(fault);
+            }
+            return Err(Interrupted);
+        }
         Err(StepError::Rig(e)) => {
             let e = crate::util::error_chain(&e);
             AttemptResult {

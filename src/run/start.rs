@@ -20,6 +20,7 @@ use crate::record::RunLock;
 use crate::report::files::{rebuild, ReportError};
 use crate::report::progress::{Display, Progress};
 use crate::util::clock::now_rfc3339_precise as now;
+use crate::util::fsio::WriteFault;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +29,11 @@ use std::time::Duration;
 
 /// Exit code of an interrupted run (the journal is left resumable).
 pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Exit code of a run stopped because the rig could not write its own files (a full or
+/// read-only disk, a quota, a file size limit, or its journal): the cases in progress are
+/// not recorded, and `--resume` does them once there is room.
+pub const EXIT_STORAGE: i32 = 4;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -59,11 +65,13 @@ pub enum RunError {
     Invalid(PlanErrors),
     #[error("cannot resume {dir}: {detail}")]
     Resume { dir: PathBuf, detail: String },
-    #[error("cannot create {path}")]
+    #[error("cannot create the results directory {}: {source}", path.display())]
     Create {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the run stopped: {fault}. The cases in progress are not recorded: make room (or make the disk writable), then `rig run --resume {}`", dir.display())]
+    Storage { dir: PathBuf, fault: WriteFault },
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
@@ -88,8 +96,33 @@ impl RunError {
                 | RunError::NoPlan
                 | RunError::MissingGolden { .. }
                 | RunError::Preflight { .. }
+                | RunError::Create { .. }
                 | RunError::Lock(crate::record::LockError::Held { .. })
         )
+    }
+
+    /// The rig's own storage failed: the disk is full or read-only (or its journal could
+    /// not be written) once the run had started.
+    pub fn is_storage_fault(&self) -> bool {
+        match self {
+            RunError::Storage { .. } => true,
+            RunError::Journal(e) => e
+                .write_source()
+                .is_some_and(|(_, source)| crate::util::fsio::is_storage_full(source)),
+            _ => false,
+        }
+    }
+
+    /// The exit code of a run that ended with this error: 2 bad usage or invalid input,
+    /// [`EXIT_STORAGE`] the rig's own storage, 3 any other failure of the rig.
+    pub fn exit_code(&self) -> i32 {
+        if self.is_invalid_input() {
+            2
+        } else if self.is_storage_fault() {
+            EXIT_STORAGE
+        } else {
+            3
+        }
     }
 }
 
@@ -323,6 +356,23 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
             )));
         }
         let events = journal::read(&dir.join(JOURNAL)).map_err(|e| resume_err(e.to_string()))?;
+        // The temp files the processes before this one were writing when they died.
+        let dead: Vec<u32> = lock
+            .previous_holder()
+            .into_iter()
+            .chain(events.iter().filter_map(|e| match e {
+                Event::Resumed { pid, .. } => Some(*pid),
+                _ => None,
+            }))
+            .chain(std::iter::once(std::process::id()))
+            .collect();
+        let removed = crate::record::tidy::remove_dead_temps(dir, &dead);
+        if !removed.is_empty() {
+            tracing::info!(
+                files = removed.len(),
+                "removed temp files the run's earlier processes left"
+            );
+        }
         let Some(Event::RunStart {
             run_id,
             plan: plan_ref,
@@ -433,7 +483,11 @@ fn load(opts: &RunOptions) -> Result<Loaded, RunError> {
     std::fs::create_dir_all(&opts.results)
         .and_then(|_| std::fs::create_dir(&dir))
         .map_err(|source| RunError::Create {
-            path: dir.clone(),
+            path: if opts.results.is_dir() {
+                dir.clone()
+            } else {
+                opts.results.clone()
+            },
             source,
         })?;
     let lock = RunLock::acquire(&dir)?;
@@ -718,7 +772,23 @@ pub async fn run_with(
             &l.dir,
             so_far,
         ))),
+        fault: Mutex::new(None),
     });
+    // A simulated station that cannot write a scan for a full or read-only disk stops the
+    // run at once (instead of every case waiting out its scan timeout).
+    for s in &sims {
+        let mut faults = s.storage_faults();
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            while faults.changed().await.is_ok() {
+                let fault = faults.borrow_and_update().clone();
+                if let Some(fault) = fault {
+                    ctx.halt(fault);
+                    break;
+                }
+            }
+        });
+    }
 
     let mut jobs = Vec::new();
     for (st, rig, found, cases) in ready {
@@ -759,6 +829,28 @@ pub async fn run_with(
         s.stop().await;
     }
     let interrupted = cancel.load(Ordering::SeqCst);
+    if let Some(fault) = ctx.fault() {
+        // Nothing more is written but the journal's last word (when it still can be) and
+        // the history: the reports wait for the resume, or `rig report`.
+        let verdict = journal::read(&l.dir.join(JOURNAL))
+            .map(|events| from_events(&events).verdict)
+            .unwrap_or(crate::verdict::Verdict::Aborted);
+        ctx.record(Event::RunEnd {
+            time: now(),
+            verdict,
+            interrupted: true,
+        });
+        if let Some(h) = &ctx.history {
+            let finished = match h.lock() {
+                Ok(mut h) => h.finish(),
+                Err(p) => p.into_inner().finish(),
+            };
+            if let Err(e) = finished {
+                tracing::warn!(error = %e, "history not recorded");
+            }
+        }
+        return Err(RunError::Storage { dir: l.dir, fault });
+    }
     let events = journal::read(&l.dir.join(JOURNAL))?;
     let folded = from_events(&events);
     ctx.record(Event::RunEnd {

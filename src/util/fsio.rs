@@ -112,6 +112,74 @@ fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// `.<name>.tmp-<pid>`.
 pub const TMP_MARK: &str = ".tmp-";
 
+/// The pid of the writer of a temp file of [`write_atomic`] from the file's name
+/// (`.<name>.tmp-<pid>`); `None` for any other name.
+pub fn temp_writer(file_name: &std::ffi::OsStr) -> Option<u32> {
+    let name = file_name.to_str()?;
+    let (head, pid) = name.rsplit_once(TMP_MARK)?;
+    if head.len() < 2 || !head.starts_with('.') {
+        return None;
+    }
+    if pid.is_empty() || pid.len() > 10 || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok().filter(|&p| p > 0)
+}
+
+/// Whether process `pid` is running (it may belong to another user).
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether a failed write failed for want of room or of a writable disk: the file system
+/// is full (`ENOSPC`) or read-only (`EROFS`), the user's quota is used up (`EDQUOT`), or
+/// the file would pass the process's file size limit (`EFBIG`). Such a failure says
+/// nothing about the printer or the scan being written; writing anything else fails too.
+pub fn is_storage_full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull
+            | io::ErrorKind::ReadOnlyFilesystem
+            | io::ErrorKind::QuotaExceeded
+            | io::ErrorKind::FileTooLarge
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSPC | libc::EROFS | libc::EDQUOT | libc::EFBIG)
+    )
+}
+
+/// A file of the rig's own that could not be written: the path and the system's word for
+/// why (`File too large (os error 27)`). A run stops on one at once (see `run`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot write {}: {detail}", path.display())]
+pub struct WriteFault {
+    pub path: PathBuf,
+    pub detail: String,
+}
+
+impl WriteFault {
+    pub fn new(path: &Path, e: &io::Error) -> WriteFault {
+        WriteFault {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        }
+    }
+
+    /// The fault of a write of `path` that failed with `e`, when `e` says the disk is full
+    /// or cannot be written ([`is_storage_full`]); `None` for any other failure.
+    pub fn storage(path: &Path, e: &io::Error) -> Option<WriteFault> {
+        is_storage_full(e).then(|| WriteFault::new(path, e))
+    }
+}
+
 /// Opens a regular file for reading without following a symlink at its last component and
 /// without blocking on a FIFO or device (which are refused, as are directories).
 pub fn open_regular(path: &Path) -> io::Result<File> {
@@ -318,6 +386,46 @@ mod tests {
         std::os::unix::fs::symlink(&f, &link).expect("link");
         assert!(read_bounded(&link, 10).is_ok(), "a named link is followed");
         assert!(open_regular(&link).is_err(), "open_regular never follows");
+    }
+
+    #[test]
+    fn temp_files_are_told_by_their_name_and_a_full_disk_by_its_errno() {
+        use std::ffi::OsStr;
+        assert_eq!(temp_writer(OsStr::new(".scan.png.tmp-4242")), Some(4242));
+        assert_eq!(temp_writer(OsStr::new(".a.tmp-1.tmp-77")), Some(77));
+        for other in [
+            "scan.png.tmp-4242",
+            ".tmp-4242",
+            ".scan.png.tmp-",
+            ".scan.png.tmp-42a",
+            ".scan.png.tmp--42",
+            ".scan.png.tmp-99999999999",
+            ".scan.png.tmp-0",
+            ".scan.png.part-4242-1",
+        ] {
+            assert_eq!(temp_writer(OsStr::new(other)), None, "{other}");
+        }
+        assert!(process_alive(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = child.id();
+        child.wait().expect("reaped");
+        assert!(!process_alive(pid), "a reaped child is not running");
+
+        for errno in [libc::ENOSPC, libc::EROFS, libc::EDQUOT, libc::EFBIG] {
+            let e = io::Error::from_raw_os_error(errno);
+            assert!(is_storage_full(&e), "{e}");
+            let f = WriteFault::storage(Path::new("/r/scan.png"), &e).expect("a fault");
+            assert!(
+                f.to_string().starts_with("cannot write /r/scan.png: "),
+                "{f}"
+            );
+        }
+        for errno in [libc::EACCES, libc::EIO, libc::ENOENT] {
+            let e = io::Error::from_raw_os_error(errno);
+            assert!(!is_storage_full(&e), "{e}");
+        }
+        let e = write_atomic(Path::new("/dev/full"), b"x").expect_err("full");
+        assert!(is_storage_full(&e), "{e}");
     }
 
     #[test]

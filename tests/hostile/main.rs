@@ -1,9 +1,10 @@
-//! The rig under hostile instruments, damaged files and planted links: torn journals,
-//! truncated scans, edited golden records, huge plans, two processes on one run
-//! directory, symlinks and FIFOs in a run directory, flooding and silent printers, SCPI
-//! replies without end or with escape codes, station programs that leave processes
-//! behind or hang, feed and cut bombs, short rolls. Each test asserts the clear error,
-//! the bound, and that nothing outside the run directory changed.
+//! The rig under hostile instruments, damaged files and planted links: torn and oversized
+//! journals, truncated scans, edited golden records, huge plans, two processes on one run
+//! directory (runs, reports, merges), temp files of killed runs, a full disk, a results
+//! directory that cannot be made, symlinks and FIFOs in a run directory, flooding and
+//! silent printers, SCPI replies without end or with escape codes, station programs that
+//! leave processes behind or hang, feed and cut bombs, short rolls. Each test asserts the
+//! clear error, the bound, and that nothing outside the run directory changed.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -13,11 +14,16 @@ mod feed;
 mod files;
 mod flood;
 mod golden_dir;
+mod held;
 mod journal;
+mod journal_bound;
 mod links;
 mod lock;
 mod replies;
+mod results_dir;
 mod silent;
+mod storage;
+mod temps;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

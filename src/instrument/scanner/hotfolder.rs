@@ -3,7 +3,8 @@
 //!
 //! Owns: telling new files from stale ones, the settle rule (size unchanged for `settle`),
 //! and moving the file to its case's name (rename, or copy and remove across file
-//! systems). Must not: open or judge the image, trigger the scanner, or take hidden and
+//! systems; a copy that fails on a full or read-only disk is a storage fault, not the
+//! scanner's). Must not: open or judge the image, trigger the scanner, or take hidden and
 //! non-image files (a scanner's temp files).
 
 use super::Scanner;
@@ -167,6 +168,12 @@ impl HotFolder {
         ));
         if let Err(e) = tokio::fs::copy(from, &part).await {
             let _ = tokio::fs::remove_file(&part).await;
+            if let Some(fault) = crate::util::fsio::WriteFault::storage(to, &e) {
+                return Err(InstrumentError::Storage {
+                    device: self.label.clone(),
+                    fault,
+                });
+            }
             return Err(self.io(format!(
                 "cannot copy {} to {}: {e}",
                 from.display(),

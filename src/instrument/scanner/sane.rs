@@ -181,9 +181,15 @@ impl Scanner for SaneScanner {
             std::process::id(),
             PART_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = tokio::fs::File::create(&part)
-            .await
-            .map_err(|e| self.io(format!("cannot create {}: {e}", part.display())))?;
+        let file = tokio::fs::File::create(&part).await.map_err(|e| {
+            match crate::util::fsio::WriteFault::storage(&part, &e) {
+                Some(fault) => InstrumentError::Storage {
+                    device: self.label.clone(),
+                    fault,
+                },
+                None => self.io(format!("cannot create {}: {e}", part.display())),
+            }
+        })?;
         let file = file.into_std().await;
 
         let args = self.args();

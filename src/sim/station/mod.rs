@@ -254,6 +254,8 @@ pub struct SimStation {
     servers: Vec<(&'static str, JoinHandle<()>)>,
     scans: scans::ScanQueue,
     scan_worker: Option<JoinHandle<()>>,
+    /// The first scan the station could not write for a full or read-only disk.
+    storage: tokio::sync::watch::Receiver<Option<crate::util::fsio::WriteFault>>,
 }
 
 impl std::fmt::Debug for SimStation {
@@ -338,7 +340,8 @@ impl SimStation {
         };
 
         let (scans, scan_rx) = scans::ScanQueue::new();
-        let scan_worker = tokio::spawn(scans::run(scan_rx, world.clone()));
+        let (storage_tx, storage) = tokio::sync::watch::channel(None);
+        let scan_worker = tokio::spawn(scans::run(scan_rx, world.clone(), storage_tx));
 
         let printer_tcp = printer.as_ref().map(|(_, a)| *a);
         let mut servers = Vec::new();
@@ -405,7 +408,17 @@ impl SimStation {
             servers,
             scans,
             scan_worker: Some(scan_worker),
+            storage,
         })
+    }
+
+    /// Says the first scan the station could not write because its scan folder's disk is
+    /// full or read-only (the rig's own storage, not the simulated scanner's fault); it
+    /// says nothing more once the station has stopped.
+    pub fn storage_faults(
+        &self,
+    ) -> tokio::sync::watch::Receiver<Option<crate::util::fsio::WriteFault>> {
+        self.storage.clone()
     }
 
     /// The printer's TCP address (stable across power cycles).

@@ -8,17 +8,19 @@
 //! scanned: a printer that has cut that many waits for room before it takes more of its
 //! job ([`ScanQueue::is_full`], [`ScanQueue::room`]), so a job of any length holds a few
 //! pages in memory, never all of them. It must not panic on a scan or write failure: it
-//! logs it and goes on with the next page.
+//! logs it and goes on with the next page (a write that fails on a full or read-only disk
+//! is also said to whoever watches the station's storage).
 
 use super::world::World;
-use crate::scanfile::write_gray_png;
+use crate::scanfile::{write_gray_png, ImageFileError};
 use crate::sim::scanner::{scan, ScanSettings};
 use crate::util::compute::ComputeGate;
+use crate::util::fsio::WriteFault;
 use image::GrayImage;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 pub(crate) type Page = (u64, GrayImage);
 
@@ -169,8 +171,21 @@ pub(crate) fn scan_path(dir: &std::path::Path, number: u64) -> PathBuf {
     dir.join(format!("scan-{number:04}.png"))
 }
 
-/// Scans and writes queued pages, in order, until the queue is closed and empty.
-pub(crate) async fn run(queue: Receiver, world: Arc<World>) {
+/// Why a page's scan was not written.
+enum Failed {
+    /// The scan folder's disk is full or read-only: said to whoever watches the station.
+    Storage(WriteFault),
+    Other(String),
+}
+
+/// Scans and writes queued pages, in order, until the queue is closed and empty. A page
+/// that cannot be written for want of room (a full or read-only disk) is said on
+/// `storage`, so that a run stops at once instead of waiting for the scan.
+pub(crate) async fn run(
+    queue: Receiver,
+    world: Arc<World>,
+    storage: watch::Sender<Option<WriteFault>>,
+) {
     let Receiver { mut rx, tray } = queue;
     while let Some((number, page)) = rx.recv().await {
         let spec = world.spec();
@@ -182,9 +197,17 @@ pub(crate) async fn run(queue: Receiver, world: Arc<World>) {
         };
         let path = scan_path(&spec.scan_dir, number);
         let shown = path.display().to_string();
-        let work = scanner_compute().run(move || -> Result<(u32, u32), String> {
-            let s = scan(&page, &settings).map_err(|e| e.to_string())?;
-            write_gray_png(&path, &s.image).map_err(|e| e.to_string())?;
+        let work = scanner_compute().run(move || -> Result<(u32, u32), Failed> {
+            let s = scan(&page, &settings).map_err(|e| Failed::Other(e.to_string()))?;
+            write_gray_png(&path, &s.image).map_err(|e| match &e {
+                ImageFileError::WriteFile { path, source } => {
+                    match WriteFault::storage(path, source) {
+                        Some(fault) => Failed::Storage(fault),
+                        None => Failed::Other(e.to_string()),
+                    }
+                }
+                _ => Failed::Other(e.to_string()),
+            })?;
             Ok(s.image.dimensions())
         });
         let outcome = work.await;
@@ -193,7 +216,19 @@ pub(crate) async fn run(queue: Receiver, world: Arc<World>) {
             Ok(Ok((w, h))) => {
                 tracing::info!(page = number, path = %shown, width = w, height = h, "scan written")
             }
-            Ok(Err(e)) => tracing::error!(page = number, path = %shown, error = %e, "scan failed"),
+            Ok(Err(Failed::Storage(fault))) => {
+                tracing::error!(page = number, %fault, "scan not written: the disk is full or read-only");
+                storage.send_if_modified(|f| {
+                    let first = f.is_none();
+                    if first {
+                        *f = Some(fault);
+                    }
+                    first
+                });
+            }
+            Ok(Err(Failed::Other(e))) => {
+                tracing::error!(page = number, path = %shown, error = %e, "scan failed")
+            }
             Err(e) => tracing::error!(page = number, error = %e, "scan task failed"),
         }
     }
