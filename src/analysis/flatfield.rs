@@ -207,10 +207,24 @@ impl WhiteField {
             let Some(w) = whites[r as usize] else {
                 continue;
             };
-            let off = |v: f64| (v / prev - 1.0).abs() > EDGE_STEP;
-            if off(w) {
-                let next = whites[r as usize + 1..].iter().flatten().next();
-                if next.is_none_or(|&n| off(n)) {
+            let off = |v: f64, step: f64| (v / prev - 1.0).abs() > step;
+            if off(w, EDGE_STEP) {
+                // A small step must hold over the next two rows of cells; near the end
+                // of the page, where a curled or shaded trailing edge darkens the paper
+                // and too little follows to confirm it, the step must be as large as a
+                // bed's or lid's, and hold over what follows.
+                let next: Vec<f64> = whites[r as usize + 1..]
+                    .iter()
+                    .flatten()
+                    .take(2)
+                    .copied()
+                    .collect();
+                let ends = if next.len() == 2 {
+                    next.iter().all(|&n| off(n, EDGE_STEP))
+                } else {
+                    off(w, PAPER_STEP) && next.iter().all(|&n| off(n, PAPER_STEP))
+                };
+                if ends {
                     paper_end = Some(edge_within(map, sites, &margins, r * CELL, prev));
                     beyond = w;
                     break;
@@ -224,7 +238,15 @@ impl WhiteField {
         // every row after it that was scanned stays away.
         if paper_end.is_none() {
             if let Some(last) = (0..cell_rows).rev().find(|&r| whites[r as usize].is_some()) {
-                let rows = rows_within(map, sites, &margins, last * CELL, (last + 1) * CELL, prev);
+                let rows = rows_within(
+                    map,
+                    sites,
+                    &margins,
+                    last * CELL,
+                    (last + 1) * CELL,
+                    prev,
+                    PAPER_STEP,
+                );
                 if let Some(i) = rows.iter().position(|r| r.2) {
                     if rows[i..].iter().all(|r| r.2) && rows.len() - i >= 2 {
                         paper_end = Some(rows[i].0);
@@ -394,6 +416,7 @@ fn rows_within(
     start: u32,
     end: u32,
     paper: f64,
+    step: f64,
 ) -> Vec<(u32, f64, bool)> {
     let end = end.min(map.rows);
     let mut by_row: std::collections::BTreeMap<u32, Vec<f32>> = Default::default();
@@ -419,7 +442,7 @@ fn rows_within(
         .into_iter()
         .filter_map(|(y, mut v)| {
             let w = median(&mut v)?;
-            Some((y, w, (w / paper - 1.0).abs() > EDGE_STEP))
+            Some((y, w, (w / paper - 1.0).abs() > step))
         })
         .collect()
 }
@@ -442,6 +465,7 @@ fn edge_within(
         start.saturating_sub(CELL),
         start + CELL,
         paper,
+        EDGE_STEP,
     );
     let stays = (0..rows.len())
         .rev()
