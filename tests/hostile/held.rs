@@ -6,19 +6,6 @@ use crate::common::cmd::*;
 use crate::common::fabricate::{write_run, Fab, RunSpec};
 use printrig::verdict::Verdict;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-const SLOW: &str = r#"
-[plan]
-name = "slow"
-stations = ["sim-58mm"]
-patterns = ["solid", "receipt", "elements"]
-repeats = 2
-retries = 0
-[[condition]]
-name = "nominal"
-"#;
 
 /// The two shards of a plan of four cases, fabricated under `tmp`.
 fn shards(tmp: &Path) -> Vec<PathBuf> {
@@ -62,28 +49,7 @@ fn merge(dirs: &[PathBuf], out: &Path) -> std::process::Output {
 #[test]
 fn report_and_merge_refuse_a_run_directory_a_run_holds() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let plan = write(tmp.path(), "slow.toml", SLOW);
-    let results = tmp.path().join("results");
-    let mut child = rig()
-        .arg("run")
-        .arg(&plan)
-        .arg("--results")
-        .arg(&results)
-        .arg("--quiet")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let t0 = Instant::now();
-    let dir = loop {
-        if let Some(d) = first_run_dir(&results) {
-            if d.join("journal.ndjson").is_file() {
-                break d;
-            }
-        }
-        assert!(t0.elapsed() < Duration::from_secs(60), "no run started");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (mut child, dir) = crate::run_in_progress(tmp.path());
     let pid = child.id();
     let report = run(&["report", dir.to_str().expect("utf8")]);
     let merged = merge(&shards(tmp.path()), &dir);

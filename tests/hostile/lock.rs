@@ -1,45 +1,11 @@
 //! Two rig processes on one run directory: the second is refused, naming the first.
 
 use crate::common::cmd::*;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-const SLOW: &str = r#"
-[plan]
-name = "slow"
-stations = ["sim-58mm"]
-patterns = ["solid", "receipt", "elements"]
-repeats = 2
-retries = 0
-[[condition]]
-name = "nominal"
-"#;
 
 #[test]
 fn a_second_resume_of_a_run_in_progress_is_refused_with_the_holders_pid() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let plan = write(tmp.path(), "slow.toml", SLOW);
-    let results = tmp.path().join("results");
-    let mut child = rig()
-        .arg("run")
-        .arg(&plan)
-        .arg("--results")
-        .arg(&results)
-        .arg("--quiet")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let t0 = Instant::now();
-    let dir = loop {
-        if let Some(d) = first_run_dir(&results) {
-            if d.join("journal.ndjson").is_file() {
-                break d;
-            }
-        }
-        assert!(t0.elapsed() < Duration::from_secs(60), "no run started");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (mut child, dir) = crate::run_in_progress(tmp.path());
     let o = run(&["run", "--resume", dir.to_str().expect("utf8"), "--quiet"]);
     let still_running = child.try_wait().expect("wait").is_none();
     let first_pid = child.id();

@@ -25,8 +25,57 @@ mod silent;
 mod storage;
 mod temps;
 
-use std::process::{Command, Output, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+/// A plan of six cases on the simulated 58 mm station: long enough to be caught running.
+const SLOW: &str = r#"
+[plan]
+name = "slow"
+stations = ["sim-58mm"]
+patterns = ["solid", "receipt", "elements"]
+repeats = 2
+retries = 0
+[[condition]]
+name = "nominal"
+"#;
+
+/// Starts `rig run` of a slow plan under `tmp` and waits until its run directory has a
+/// journal: the running process (the caller stops it) and its run directory.
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is handed to the caller, who stops and waits for it"
+)]
+pub fn run_in_progress(tmp: &Path) -> (Child, PathBuf) {
+    use common::cmd::{first_run_dir, rig, write};
+    let plan = write(tmp, "slow.toml", SLOW);
+    let results = tmp.join("results");
+    let mut child = rig()
+        .arg("run")
+        .arg(&plan)
+        .arg("--results")
+        .arg(&results)
+        .arg("--quiet")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let t0 = Instant::now();
+    loop {
+        if let Some(d) = first_run_dir(&results) {
+            if d.join("journal.ndjson").is_file() {
+                return (child, d);
+            }
+        }
+        if t0.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no run started");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 /// Runs a command to its end, or kills it after `limit`: a hang fails the test instead
 /// of stalling the suite.
