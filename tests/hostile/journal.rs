@@ -1,17 +1,7 @@
 //! A journal torn where a killed run leaves it: the case is run again and recorded once.
 
 use crate::common::cmd::*;
-
-const TWO_CASES: &str = r#"
-[plan]
-name = "two"
-stations = ["sim-58mm"]
-patterns = ["solid"]
-repeats = 2
-retries = 0
-[[condition]]
-name = "nominal"
-"#;
+use crate::TWO_CASES;
 
 fn last_case_ends(journal: &str) -> Vec<String> {
     journal

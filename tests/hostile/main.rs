@@ -29,6 +29,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// A plan of two solid cases on the simulated 58 mm station.
+pub const TWO_CASES: &str = r#"
+[plan]
+name = "two"
+stations = ["sim-58mm"]
+patterns = ["solid"]
+repeats = 2
+retries = 0
+[[condition]]
+name = "nominal"
+"#;
+
 /// A plan of six cases on the simulated 58 mm station: long enough to be caught running.
 const SLOW: &str = r#"
 [plan]

@@ -7,21 +7,11 @@
 //! and touches no real file system.
 
 use crate::common::cmd::*;
+use crate::TWO_CASES;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-const TWO_CASES: &str = r#"
-[plan]
-name = "two"
-stations = ["sim-58mm"]
-patterns = ["solid"]
-repeats = 2
-retries = 0
-[[condition]]
-name = "nominal"
-"#;
 
 /// `rig run PLAN --results DIR --quiet` whose files may not grow past `limit` bytes.
 fn run_with_file_limit(plan: &Path, results: &Path, limit: u64) -> Command {
