@@ -274,27 +274,28 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
         })
     };
     let mut chosen = first_reading(&regs);
-    if chosen.is_none() {
-        // Marks too faint for the survey (a light or banded print) are looked for where
-        // each fit puts them: a fit on the few the survey saw may read once it has all.
+    // Marks too faint for the survey (a light or banded print) are looked for where each
+    // fit puts them: a fit on the few the survey saw may read once it has all.
+    let completed = chosen.is_none();
+    if completed {
         regs = regs
             .iter()
             .map(|r| register::complete(img, layout, &pattern.bitmap, r))
             .collect();
         chosen = first_reading(&regs);
-        if chosen.is_none() {
-            // The marks among other squares at another grey level (a light print beside
-            // a darker receipt): looked for at every level the page holds.
-            let more = register::survey_every_level(img);
-            if more.candidates.len() > survey.candidates.len() {
-                let fits: Vec<Registration> = register::register_all(layout, &more.candidates, 8)
-                    .iter()
-                    .map(|r| register::complete(img, layout, &pattern.bitmap, r))
-                    .collect();
-                if let Some(c) = first_reading(&fits) {
-                    chosen = Some(c);
-                    regs = fits;
-                }
+    }
+    // The marks among other squares at another grey level (a light print beside a darker
+    // receipt): looked for at every level the page holds.
+    if chosen.is_none() {
+        let more = register::survey_every_level(img);
+        if more.candidates.len() > survey.candidates.len() {
+            let fits: Vec<Registration> = register::register_all(layout, &more.candidates, 8)
+                .iter()
+                .map(|r| register::complete(img, layout, &pattern.bitmap, r))
+                .collect();
+            if let Some(c) = first_reading(&fits) {
+                chosen = Some(c);
+                regs = fits;
             }
         }
     }
@@ -356,22 +357,27 @@ pub fn analyze(img: &GrayImage, pattern: &Pattern) -> Analysis {
     let Some(survey_fit) = regs.into_iter().nth(idx) else {
         return a;
     };
-    // The marks too faint for the survey, looked for where the fit puts them; marks that
-    // are not whole squares left out.
-    let reg = register::complete(img, layout, &pattern.bitmap, &survey_fit);
-    // A mark a dead block or a cut width runs through is not whole: its centre is not
-    // where the pattern put it, and the page is fitted again without it.
-    let cut: Vec<usize> = warp::cut_marks(img, layout, &reg)
-        .into_iter()
-        .filter(|&i| reg.fiducials.get(i).is_some_and(|m| !m.rejected))
-        .collect();
-    let reg = if cut.is_empty() {
-        reg
+    // The marks too faint for the survey, looked for where the fit puts them (unless the
+    // fit was completed to read its id strip); marks that are not whole squares left out.
+    let reg = if completed {
+        survey_fit
     } else {
-        register::without(&reg, &cut).unwrap_or(reg)
+        register::complete(img, layout, &pattern.bitmap, &survey_fit)
     };
-    // The local part: the edges of the marks and bands where the affine fit puts them.
-    let warp = warp::fit(img, layout, &reg);
+    // The local part: the edges of the marks and bands where the affine fit puts them. A
+    // mark a dead block or a cut width runs through is not whole: its centre is not where
+    // the pattern put it, and the page is fitted again without it.
+    let (mut warp, cut) = warp::fit(img, layout, &reg);
+    let refit = (!cut.is_empty())
+        .then(|| register::without(&reg, &cut))
+        .flatten();
+    let reg = match refit {
+        Some(refit) => {
+            warp = warp::fit(img, layout, &refit).0;
+            refit
+        }
+        None => reg,
+    };
     let map = DotMap::sample_warped(img, &warp, layout.dots, layout.rows);
     let mut info = registration_info(&reg, layout.fiducials.len(), map.inside_fraction());
     info.warp = Some(warp_info(&warp, layout));

@@ -318,10 +318,17 @@ fn whole(pairs: &mut Vec<Pair>, inner: &dyn Fn(f64) -> bool) -> Vec<usize> {
     cut
 }
 
-/// The marks used in `reg` that are not whole: cut across the head or along the feed, so
-/// that their centres are not where the pattern put them either. Fitting the page to them
-/// would move every dot.
-pub fn cut_marks(img: &GrayImage, layout: &Layout, reg: &Registration) -> Vec<usize> {
+/// Measures the edges of the marks used in `reg` and of the full-width bands that printed,
+/// and fits the shifts of columns and rows. The print's size along each axis may differ
+/// from the pattern's by a dot gain (ink spreads past a dot's cell, or falls short of
+/// it): the mean width of the marks over the pattern's is taken out, so that only where
+/// an edge lies counts, not how thick the ink is.
+///
+/// Also returns the marks used in `reg` that are not whole (cut across the head or along
+/// the feed, by [`whole`]): their centres are not where the pattern put them either, and
+/// a fit to them moves every dot.
+pub fn fit(img: &GrayImage, layout: &Layout, reg: &Registration) -> (Warp, Vec<usize>) {
+    let map = &reg.map;
     let Sides {
         mut vert,
         mut horiz,
@@ -331,23 +338,6 @@ pub fn cut_marks(img: &GrayImage, layout: &Layout, reg: &Registration) -> Vec<us
     cut.extend(whole(&mut horiz, &|_| false));
     cut.sort_unstable();
     cut.dedup();
-    cut
-}
-
-/// Measures the edges of the marks used in `reg` and of the full-width bands that printed,
-/// and fits the shifts of columns and rows. The print's size along each axis may differ
-/// from the pattern's by a dot gain (ink spreads past a dot's cell, or falls short of
-/// it): the mean width of the marks over the pattern's is taken out, so that only where
-/// an edge lies counts, not how thick the ink is.
-pub fn fit(img: &GrayImage, layout: &Layout, reg: &Registration) -> Warp {
-    let map = &reg.map;
-    let Sides {
-        mut vert,
-        mut horiz,
-    } = mark_sides(img, layout, reg);
-    let (left, right) = outermost(layout);
-    whole(&mut vert, &|x| x > left && x < right);
-    whole(&mut horiz, &|_| false);
     let (gx, gy) = (gain(&vert), gain(&horiz));
     let shifts = |pairs: &[Pair], g: f64| -> Vec<(f64, f64)> {
         pairs
@@ -418,13 +408,14 @@ pub fn fit(img: &GrayImage, layout: &Layout, reg: &Registration) -> Warp {
         .map(|p| (p.1 - columns.at(p.0)).powi(2))
         .chain(row_pts.iter().map(|p| (p.1 - rows.at(p.0)).powi(2)))
         .sum();
-    Warp {
+    let warp = Warp {
         map: *map,
         columns,
         rows,
         residual_dots: round3((sq / edges.max(1) as f64).sqrt()),
         edges,
-    }
+    };
+    (warp, cut)
 }
 
 #[cfg(test)]
