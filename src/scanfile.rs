@@ -1135,6 +1135,14 @@ mod tests {
         pnm.extend(std::iter::repeat_n(7u8, 4096));
         let e = decode_scan(Path::new("p.pgm"), &pnm).expect_err("81 MB in 4 kB");
         assert!(e.to_string().contains("9000×9000 raster needs"), "{e}");
+        // An ASCII PNM, whose raster no walk can size, is held to the decode budget.
+        let mut ascii = b"P2\n9000 9000\n255\n".to_vec();
+        ascii.extend(b"7 ".repeat(2048));
+        let e = decode_scan(Path::new("a.pgm"), &ascii).expect_err("81 MB in 4 kB");
+        assert!(
+            e.to_string().contains("cannot hold the 9000×9000 image"),
+            "{e}"
+        );
         assert_eq!(decode_budget(1), 16 << 20);
         assert_eq!(decode_budget(64 << 10), 128 << 20);
         assert_eq!(decode_budget(1 << 30), 512 << 20);

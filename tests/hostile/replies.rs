@@ -75,16 +75,20 @@ fn an_escape_code_in_an_idn_answer_is_shown_escaped_never_raw() {
         "plan.toml",
         "[plan]\nname = \"idn\"\npatterns = [\"solid\"]\nretries = 0\n[[condition]]\nname = \"nominal\"\n",
     );
+    // `rig run PLAN` on the station into `results`.
+    let run_on_station = |plan: &std::path::Path, results: &std::path::Path| {
+        rig()
+            .arg("run")
+            .arg(plan)
+            .arg("--stations")
+            .arg(&station)
+            .arg("--results")
+            .arg(results)
+            .output()
+            .expect("rig runs")
+    };
     let results = tmp.path().join("results");
-    let o = rig()
-        .arg("run")
-        .arg(&plan)
-        .arg("--stations")
-        .arg(&station)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .expect("rig runs");
+    let o = run_on_station(&plan, &results);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
     let raw = |bytes: &[u8]| bytes.iter().any(|&b| b == 0x1b || b == 0x07);
     let shown = "ACME\\x1b[2J\\x07,PSU-1,0042,1.0";
@@ -119,15 +123,7 @@ fn an_escape_code_in_an_idn_answer_is_shown_escaped_never_raw() {
          [[condition]]\nname = \"sag\"\nvoltage = 17.5\n",
     );
     let results = tmp.path().join("sag");
-    let o = rig()
-        .arg("run")
-        .arg(&sag)
-        .arg("--stations")
-        .arg(&station)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .expect("rig runs");
+    let o = run_on_station(&sag, &results);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let refused = "Data out of range\\x1b[2J\\x07";
     assert!(
